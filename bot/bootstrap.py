@@ -1,0 +1,53 @@
+"""Wires the retrieval stack from settings; the one place that builds it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.settings import Settings
+from retrieval.embedding import Embedder, LearnLoopEmbeddingFunction, resolve_embedding_path
+from retrieval.ingest import Ingestor
+from retrieval.relevance import RelevancePolicy
+from retrieval.search import HybridSearcher
+from retrieval.settings import RetrievalSettings
+from retrieval.store import ChunkStore, connect
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    store: ChunkStore
+    embedder: Embedder
+    ingestor: Ingestor
+    searcher: HybridSearcher
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def build_retrieval(settings: Settings, rs: RetrievalSettings) -> Retrieval:
+    embedder = Embedder(resolve_embedding_path(rs.embedding_model))
+    ef = LearnLoopEmbeddingFunction(str(embedder.model_path), embedder)
+    client = connect(path=chroma_path(settings.data_dir), url=rs.chroma_url)
+    store = ChunkStore(client, ef)
+    policy = RelevancePolicy(
+        strong_similarity=rs.relevance_strong,
+        min_similarity=rs.relevance_min,
+        max_missing_ratio=rs.relevance_max_missing,
+    )
+    ingestor = Ingestor(
+        store,
+        embedder,
+        max_bytes=int(rs.max_upload_mb * 1024 * 1024),
+        chunk_size=rs.chunk_size,
+        chunk_overlap=rs.chunk_overlap,
+    )
+    return Retrieval(store, embedder, ingestor, HybridSearcher(store, embedder, policy))
+
+
+def chroma_path(data_dir: Path) -> Path:
+    return data_dir / "chroma"

@@ -1,0 +1,40 @@
+"""Errors raised by ingestion and search, each with a stable code."""
+
+from __future__ import annotations
+
+
+class RetrievalError(Exception):
+    code = "retrieval_error"
+
+    def __init__(self, message: str, *, source: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.source = source
+
+
+class UnsupportedFileType(RetrievalError):
+    code = "unsupported_file_type"
+
+
+class FileTooLarge(RetrievalError):
+    code = "file_too_large"
+
+
+class CorruptFile(RetrievalError):
+    code = "corrupt_file"
+
+
+class EmptyDocument(RetrievalError):
+    code = "empty_document"
+
+
+class InvalidAudience(RetrievalError):
+    code = "invalid_audience"
+
+
+class ModelMissing(RetrievalError):
+    code = "model_missing"
+
+
+class IndexUnavailable(RetrievalError):
+    code = "index_unavailable"

@@ -1,0 +1,162 @@
+"""Ingestion: parse, chunk, enrich, embed and publish, one document at a time."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from retrieval.chunking import chunk_document
+from retrieval.embedding import TextEmbedder
+from retrieval.errors import FileTooLarge, RetrievalError, UnsupportedFileType
+from retrieval.parse import SUPPORTED, is_supported, parse
+from retrieval.store import ChunkStore, document_id, normalise_audiences
+from retrieval.types import Chunk, DocumentRecord, ParsedDocument
+
+log = logging.getLogger(__name__)
+
+
+class Enricher(Protocol):
+    """A step between chunking and embedding (the knowledge graph hooks in here)."""
+
+    def enrich(self, doc: ParsedDocument, chunks: list[Chunk]) -> list[Chunk]: ...
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    source: str
+    status: str  # added | updated | unchanged | skipped
+    chunks: int = 0
+    code: str = ""
+    reason: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "skipped"
+
+
+Progress = Callable[[IngestReport], None]
+
+
+class Ingestor:
+    def __init__(
+        self,
+        store: ChunkStore,
+        embedder: TextEmbedder,
+        *,
+        max_bytes: int = 25 * 1024 * 1024,
+        chunk_size: int = 900,
+        chunk_overlap: int = 150,
+        enrichers: Sequence[Enricher] = (),
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.max_bytes = max_bytes
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        self.enrichers = tuple(enrichers)
+
+    def ingest_bytes(
+        self, name: str, data: bytes, audiences: Sequence[str] = ("everyone",), url: str = ""
+    ) -> IngestReport:
+        """Index one document; raise a coded `RetrievalError` if it cannot be."""
+        started = time.perf_counter()
+        source = Path(name).name
+        groups = normalise_audiences(audiences)
+        if len(data) > self.max_bytes:
+            raise FileTooLarge(
+                f"{source}: {len(data) / 1e6:.1f} MB is over the "
+                f"{self.max_bytes / 1e6:.0f} MB limit",
+                source=source,
+            )
+        version = _version(data, groups)
+        previous = self.store.document(source)
+        if previous is not None and previous.version == version:
+            return IngestReport(source, "unchanged", previous.chunks)
+        doc = parse(source, data)
+        chunks = chunk_document(doc, self.chunk_size, self.chunk_overlap)
+        for enricher in self.enrichers:
+            chunks = enricher.enrich(doc, chunks)
+        vectors = self.embedder.embed([_embed_text(doc.title, c) for c in chunks])
+        record = DocumentRecord(
+            doc_id=document_id(source),
+            source=source,
+            title=doc.title,
+            version=version,
+            audiences=groups,
+            chunks=len(chunks),
+            ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            url=url,
+        )
+        self.store.publish(record, chunks, vectors)
+        elapsed = time.perf_counter() - started
+        log.info("ingested doc=%s chunks=%d in %.2fs", record.doc_id, len(chunks), elapsed)
+        return IngestReport(
+            source, "updated" if previous else "added", len(chunks), seconds=elapsed
+        )
+
+    def ingest_file(self, path: Path, audiences: Sequence[str] = ("everyone",)) -> IngestReport:
+        if not is_supported(path.name):
+            raise UnsupportedFileType(
+                f"{path.name}: unsupported file type {path.suffix or '(none)'}; "
+                f"supported: {', '.join(SUPPORTED)}",
+                source=path.name,
+            )
+        size = path.stat().st_size
+        if size > self.max_bytes:  # refuse before reading a huge file into memory
+            raise FileTooLarge(
+                f"{path.name}: {size / 1e6:.1f} MB is over the {self.max_bytes / 1e6:.0f} MB limit",
+                source=path.name,
+            )
+        return self.ingest_bytes(path.name, path.read_bytes(), audiences)
+
+    def ingest_paths(
+        self,
+        paths: Iterable[Path],
+        audiences: Sequence[str] = ("everyone",),
+        progress: Progress | None = None,
+    ) -> list[IngestReport]:
+        """Ingest files and folders (recursively); a bad file is reported, never fatal."""
+        normalise_audiences(audiences)  # a bad audience fails the batch before any work
+        reports = []
+        for path in expand_paths(paths):
+            try:
+                report = self.ingest_file(path, audiences)
+            except RetrievalError as exc:
+                log.warning("skipped file code=%s", exc.code)
+                report = IngestReport(path.name, "skipped", code=exc.code, reason=exc.message)
+            reports.append(report)
+            if progress is not None:
+                progress(report)
+        return reports
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        else:
+            files.append(path)
+    return files
+
+
+def _version(data: bytes, audiences: Sequence[str]) -> str:
+    digest = hashlib.sha256(data)
+    digest.update(b"\0" + ",".join(audiences).encode())
+    return digest.hexdigest()[:16]
+
+
+def _embed_text(title: str, chunk: Chunk) -> str:
+    heading = " › ".join(x for x in (title, chunk.section) if x)
+    return f"{heading}\n{chunk.text}" if heading else chunk.text

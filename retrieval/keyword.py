@@ -1,0 +1,122 @@
+"""BM25 keyword ranking with a tokenizer that keeps exact names whole."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+
+# Whole identifiers an employee types verbatim: options (--verbose, -n), dotted names
+# (json.dumps, os.path.join, core.excludesFile) and hyphenated names (cherry-pick).
+_COMPOUND = re.compile(
+    r"(?<![\w-])--?[A-Za-z][\w-]*[\w]"
+    r"|(?<![\w-])-[A-Za-z]\b"
+    r"|\.?\w+(?:\.\w+)+"
+    r"|\w+(?:-\w+)+"
+)
+_WORD = re.compile(r"\w\w+")
+_STOP = frozenset(STOPWORDS_EN) | frozenset(
+    "i me my we our you your he she they them it its is am are was were be been being "
+    "have has had do does did doing can could should would will shall may might must "
+    "how what which who whom whose when where why there here this that these those "
+    "about into onto from with without than then so if or and but not no nor any all".split()
+)
+# Words that say "this is a question", not what it is about.
+QUESTION_WORDS = frozenset(
+    "way ways use using used make get set want need know tell explain mean means "
+    "difference between happen happens example examples please thing things possible "
+    "best right wrong work works option options command commands someone something "
+    "does doing done instead".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased tokens: each compound whole, then its parts, then stemmed words."""
+    lowered = text.lower()
+    tokens: list[str] = []
+    for match in _COMPOUND.finditer(lowered):
+        compound = match.group().strip(".")
+        if len(compound) > 1:
+            tokens.append(compound)
+    words = [w for w in _WORD.findall(lowered) if w not in _STOP]
+    tokens.extend(_stemmer().stemWords(words))
+    return tokens
+
+
+def content_terms(text: str) -> list[str]:
+    """The tokens of a question that carry its topic (used for the relevance check)."""
+    lowered = text.lower()
+    words = [
+        w
+        for w in _WORD.findall(lowered)
+        if w not in _STOP and w not in QUESTION_WORDS and not w.isdigit() and len(w) > 2
+    ]
+    compounds = [m.group().strip(".") for m in _COMPOUND.finditer(lowered)]
+    seen: dict[str, None] = {}
+    for term in [*compounds, *_stemmer().stemWords(words)]:
+        if len(term) > 1:
+            seen.setdefault(term, None)
+    return list(seen)
+
+
+class KeywordIndex:
+    """An in-memory BM25 index over chunk texts, with per-audience row masks."""
+
+    def __init__(self, texts: Sequence[str], audiences: Sequence[Iterable[str]]) -> None:
+        token_lists = [tokenize(t) for t in texts]
+        self.size = len(token_lists)
+        self._bm25 = bm25s.BM25()
+        if self.size:
+            self._bm25.index(token_lists, show_progress=False)
+        postings: dict[str, list[int]] = {}
+        for row, tokens in enumerate(token_lists):
+            for token in set(tokens):
+                postings.setdefault(token, []).append(row)
+        self._postings = {t: np.asarray(rows, dtype=np.int64) for t, rows in postings.items()}
+        self._groups: dict[str, np.ndarray] = {}
+        for row, groups in enumerate(audiences):
+            for group in groups:
+                mask = self._groups.setdefault(group, np.zeros(self.size, dtype=bool))
+                mask[row] = True
+
+    def mask(self, audiences: Iterable[str] | None) -> np.ndarray:
+        """Rows visible to a reader in any of `audiences` (None: every row)."""
+        if audiences is None:
+            return np.ones(self.size, dtype=bool)
+        visible = np.zeros(self.size, dtype=bool)
+        for group in audiences:
+            if group in self._groups:
+                visible |= self._groups[group]
+        return visible
+
+    def search(self, query: str, n: int, visible: np.ndarray) -> list[tuple[int, float]]:
+        """Top `n` (row, score) pairs among visible rows with a positive score."""
+        tokens = [t for t in tokenize(query) if t in self._postings]
+        if not tokens or not self.size:
+            return []
+        scores = self._bm25.get_scores(tokens, weight_mask=visible.astype(np.float32))
+        n = min(n, int(np.count_nonzero(scores)))
+        if n <= 0:
+            return []
+        top = np.argpartition(-scores, n - 1)[:n]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(row), float(scores[row])) for row in top]
+
+    def missing(self, terms: Iterable[str], visible: np.ndarray) -> list[str]:
+        """Terms that occur in no visible row at all."""
+        out = []
+        for term in terms:
+            rows = self._postings.get(term)
+            if rows is None or not visible[rows].any():
+                out.append(term)
+        return out

@@ -1,0 +1,252 @@
+"""Chunks and the document catalog in Chroma.
+
+Chroma has no transactions, so a document is replaced in three steps: add the new
+version's chunks (ids carry the version), point the catalog record at the new version
+(one upsert: the switch), then delete the old version's chunks. Readers only trust chunks
+whose version the catalog names, so at every moment exactly one version is searchable.
+A generation token, rewritten after every change, tells other processes to refresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from retrieval.errors import IndexUnavailable, InvalidAudience
+from retrieval.types import Chunk, DocumentRecord
+
+log = logging.getLogger(__name__)
+
+CHUNKS = "learnloop_chunks"
+CATALOG = "learnloop_catalog"
+GENERATION_ID = "__generation__"
+_AUDIENCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def audience_key(group: str) -> str:
+    return "aud_" + group
+
+
+def normalise_audiences(groups: Sequence[str]) -> tuple[str, ...]:
+    cleaned = sorted({g.strip().lower() for g in groups if g.strip()})
+    for group in cleaned:
+        if not _AUDIENCE.match(group):
+            raise InvalidAudience(
+                f"audience {group!r} must be lower-case letters, digits, '-' or '_'"
+            )
+    return tuple(cleaned) or ("everyone",)
+
+
+def document_id(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def audience_filter(audiences: Sequence[str] | None) -> dict[str, Any] | None:
+    if audiences is None:
+        return None
+    clauses: list[dict[str, Any]] = [{audience_key(g): True} for g in sorted(set(audiences))]
+    if not clauses:
+        return {audience_key("__nobody__"): True}
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+@dataclass(frozen=True)
+class VectorHit:
+    chunk_id: str
+    distance: float
+    text: str
+    metadata: dict[str, Any]
+
+
+def connect(path: Path | None = None, url: str = "") -> Any:
+    """A Chroma client: the server at `url` when given, else the embedded one at `path`."""
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False)
+    try:
+        if url:
+            parsed = urlparse(url)
+            return chromadb.HttpClient(
+                host=parsed.hostname or "127.0.0.1",
+                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                ssl=parsed.scheme == "https",
+                settings=settings,
+            )
+        if path is None:
+            return chromadb.EphemeralClient(settings=settings)
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except Exception as exc:
+        where = url or str(path)
+        raise IndexUnavailable(f"cannot reach the Chroma index at {where}: {exc}") from exc
+
+
+class ChunkStore:
+    def __init__(self, client: Any, embedding_function: Any) -> None:
+        self._client = client
+        try:
+            self._chunks = client.get_or_create_collection(
+                CHUNKS,
+                embedding_function=embedding_function,
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+            self._catalog = client.get_or_create_collection(CATALOG, embedding_function=None)
+        except Exception as exc:
+            raise IndexUnavailable(f"cannot open the Chroma index: {exc}") from exc
+        self._max_batch = int(client.get_max_batch_size())
+
+    # -- catalog -------------------------------------------------------------------
+    def generation(self) -> str:
+        got = self._catalog.get(ids=[GENERATION_ID], include=["metadatas"])
+        metas = got["metadatas"] or []
+        return str(metas[0]["token"]) if metas else ""
+
+    def _bump_generation(self) -> None:
+        self._catalog.upsert(
+            ids=[GENERATION_ID], embeddings=[[0.0]], metadatas=[{"token": uuid.uuid4().hex}]
+        )
+
+    def documents(self) -> list[DocumentRecord]:
+        got = self._catalog.get(include=["metadatas"])
+        records = [
+            _record(doc_id, meta)
+            for doc_id, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
+            if doc_id != GENERATION_ID and meta
+        ]
+        return sorted(records, key=lambda r: r.source)
+
+    def document(self, source: str) -> DocumentRecord | None:
+        doc_id = document_id(source)
+        got = self._catalog.get(ids=[doc_id], include=["metadatas"])
+        metas = got["metadatas"] or []
+        return _record(doc_id, metas[0]) if metas and metas[0] else None
+
+    # -- writes --------------------------------------------------------------------
+    def publish(
+        self, record: DocumentRecord, chunks: Sequence[Chunk], embeddings: np.ndarray
+    ) -> None:
+        """Make `record`'s chunks the searchable version of its document."""
+        base = {
+            "doc_id": record.doc_id,
+            "version": record.version,
+            "source": record.source,
+            "title": record.title,
+            "url": record.url,
+            "audience": ",".join(record.audiences),
+        }
+        flags = {audience_key(g): True for g in record.audiences}
+        ids = [f"{record.doc_id}:{record.version}:{c.index}" for c in chunks]
+        metas = [{**base, **flags, "section": c.section, "index": c.index} for c in chunks]
+        texts = [c.text for c in chunks]
+        for start in range(0, len(ids), self._max_batch):
+            end = start + self._max_batch
+            self._chunks.upsert(
+                ids=ids[start:end],
+                embeddings=embeddings[start:end],
+                documents=texts[start:end],
+                metadatas=metas[start:end],
+            )
+        self._catalog.upsert(ids=[record.doc_id], embeddings=[[0.0]], metadatas=[_meta(record)])
+        self._drop_other_versions(record.doc_id, keep=record.version)
+        self._bump_generation()
+
+    def remove(self, source: str) -> DocumentRecord | None:
+        record = self.document(source)
+        if record is None:
+            return None
+        self._catalog.delete(ids=[record.doc_id])  # invisible from here on
+        self._drop_other_versions(record.doc_id, keep=None)
+        self._bump_generation()
+        return record
+
+    def _drop_other_versions(self, doc_id: str, keep: str | None) -> None:
+        where: dict[str, Any] = {"doc_id": doc_id}
+        if keep is not None:
+            where = {"$and": [{"doc_id": doc_id}, {"version": {"$ne": keep}}]}
+        self._chunks.delete(where=where)
+
+    # -- reads ---------------------------------------------------------------------
+    def count(self) -> int:
+        return int(self._chunks.count())
+
+    def query(
+        self, embedding: np.ndarray, n: int, audiences: Sequence[str] | None
+    ) -> list[VectorHit]:
+        total = self.count()
+        if total == 0 or n <= 0:
+            return []
+        got = self._chunks.query(
+            query_embeddings=[embedding],
+            n_results=min(n, total),
+            where=audience_filter(audiences),
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            VectorHit(cid, float(dist), text or "", dict(meta or {}))
+            for cid, dist, text, meta in zip(
+                got["ids"][0],
+                (got["distances"] or [[]])[0],
+                (got["documents"] or [[]])[0],
+                (got["metadatas"] or [[]])[0],
+                strict=True,
+            )
+        ]
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        if not ids:
+            return {}
+        got = self._chunks.get(ids=list(ids), include=["embeddings"])
+        vectors = got["embeddings"]
+        if vectors is None:
+            return {}
+        return {cid: np.asarray(v, dtype=np.float32) for cid, v in zip(got["ids"], vectors, strict=True)}
+
+    def iter_chunks(self, batch: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        offset = 0
+        while True:
+            got = self._chunks.get(
+                include=["documents", "metadatas"], limit=batch, offset=offset
+            )
+            ids = got["ids"]
+            if not ids:
+                return
+            docs = got["documents"] or [""] * len(ids)
+            metas = got["metadatas"] or [{}] * len(ids)
+            for cid, text, meta in zip(ids, docs, metas, strict=True):
+                yield cid, text or "", dict(meta or {})
+            offset += len(ids)
+
+
+def _meta(record: DocumentRecord) -> dict[str, Any]:
+    return {
+        "source": record.source,
+        "title": record.title,
+        "version": record.version,
+        "audience": ",".join(record.audiences),
+        "chunks": record.chunks,
+        "ingested_at": record.ingested_at,
+        "url": record.url,
+    }
+
+
+def _record(doc_id: str, meta: dict[str, Any]) -> DocumentRecord:
+    return DocumentRecord(
+        doc_id=doc_id,
+        source=str(meta["source"]),
+        title=str(meta.get("title", "")),
+        version=str(meta["version"]),
+        audiences=tuple(str(meta.get("audience", "everyone")).split(",")),
+        chunks=int(meta.get("chunks", 0)),
+        ingested_at=str(meta.get("ingested_at", "")),
+        url=str(meta.get("url", "")),
+    )

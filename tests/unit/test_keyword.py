@@ -1,0 +1,51 @@
+import numpy as np
+
+from retrieval.keyword import KeywordIndex, content_terms, tokenize
+
+
+def test_exact_identifiers_survive_whole_with_their_parts():
+    tokens = tokenize("Call json.dumps, pass --verbose, then os.path.join; see __init__")
+    for whole in ("json.dumps", "--verbose", "os.path.join", "__init__"):
+        assert whole in tokens
+    assert "dump" in tokens and "json" in tokens and "join" in tokens
+
+
+def test_short_options_and_hyphenated_names():
+    tokens = tokenize("Use -n with git cherry-pick or --force-with-lease")
+    assert {"-n", "cherry-pick", "--force-with-lease"} <= set(tokens)
+
+
+TEXTS = [
+    "Serialize objects with json.dumps and read them back with json.loads.",
+    "The dumps of the old database are kept for a month.",
+    "Run the tool with --verbose to see every step it takes.",
+    "A verbose explanation of how the tool works, step by step.",
+    "Build paths portably with os.path.join instead of string concatenation.",
+    "Join the team channel and follow the path to onboarding.",
+]
+
+
+def test_exact_name_queries_rank_the_exact_passage_first():
+    index = KeywordIndex(TEXTS, [["everyone"]] * len(TEXTS))
+    everyone = index.mask(["everyone"])
+    assert index.search("json.dumps", 3, everyone)[0][0] == 0
+    assert index.search("--verbose", 3, everyone)[0][0] == 2
+    assert index.search("os.path.join", 3, everyone)[0][0] == 4
+    # the bare word still finds both passages that use it
+    assert {row for row, _ in index.search("dumps", 5, everyone)} == {0, 1}
+
+
+def test_audience_mask_hides_rows_and_their_words():
+    index = KeywordIndex(["salary bands for engineers", "holiday calendar"], [["hr"], ["everyone"]])
+    everyone = index.mask(["everyone"])
+    assert index.search("salary bands", 5, everyone) == []
+    assert index.search("salary bands", 5, index.mask(["everyone", "hr"]))[0][0] == 0
+    assert index.missing(["salari"], everyone) == ["salari"]
+    assert index.missing(["salari"], index.mask(["hr"])) == []
+    assert np.array_equal(index.mask(None), np.array([True, True]))
+
+
+def test_content_terms_drop_question_words_and_stem():
+    assert content_terms("How do I use the --amend option to change commits?") == [
+        "--amend", "amend", "chang", "commit",
+    ]
