@@ -31,13 +31,26 @@ def configure_logging(level: str) -> None:
 
 def build_retrieval(settings: Settings, rs: RetrievalSettings) -> Retrieval:
     embedder = Embedder(resolve_embedding_path(rs.embedding_model))
+    return build_retrieval_from(
+        embedder, path=chroma_path(settings.data_dir), url=rs.chroma_url, rs=rs
+    )
+
+
+def build_retrieval_from(
+    embedder: Embedder,
+    *,
+    path: Path | None = None,
+    url: str = "",
+    rs: RetrievalSettings | None = None,
+) -> Retrieval:
+    """The retrieval stack over an already-built embedder (shared by tests and processes)."""
+    rs = rs or RetrievalSettings.model_construct()
     ef = LearnLoopEmbeddingFunction(str(embedder.model_path), embedder)
-    client = connect(path=chroma_path(settings.data_dir), url=rs.chroma_url)
-    store = ChunkStore(client, ef)
+    store = ChunkStore(connect(path=path, url=url), ef)
     policy = RelevancePolicy(
         strong_similarity=rs.relevance_strong,
         min_similarity=rs.relevance_min,
-        max_missing_ratio=rs.relevance_max_missing,
+        max_rare_missing=rs.relevance_max_rare_missing,
     )
     ingestor = Ingestor(
         store,
@@ -46,7 +59,8 @@ def build_retrieval(settings: Settings, rs: RetrievalSettings) -> Retrieval:
         chunk_size=rs.chunk_size,
         chunk_overlap=rs.chunk_overlap,
     )
-    return Retrieval(store, embedder, ingestor, HybridSearcher(store, embedder, policy))
+    searcher = HybridSearcher(store, embedder, policy, common_words=embedder.common_words())
+    return Retrieval(store, embedder, ingestor, searcher)
 
 
 def chroma_path(data_dir: Path) -> Path:

@@ -35,7 +35,8 @@ def run_eval(
                 signals={
                     "top_similarity": round(found.signals.top_similarity, 4),
                     "missing_terms": list(found.signals.missing_terms),
-                    "content_terms": list(found.signals.content_terms),
+                    "rare_terms": list(found.signals.rare_terms),
+                    "missing_names": list(found.signals.missing_names),
                 },
             )
         )

@@ -77,6 +77,11 @@ class Embedder:
     def dimension(self) -> int:
         return int(self.model.get_embedding_dimension())
 
+    def common_words(self) -> frozenset[str]:
+        """Whole words of the model's tokenizer vocabulary: a proxy for common English."""
+        vocab = self.model.tokenizer.get_vocab()
+        return frozenset(w for w in vocab if w.isalpha() and w.islower() and len(w) > 2)
+
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)

@@ -83,7 +83,8 @@ class Ingestor:
         chunks = chunk_document(doc, self.chunk_size, self.chunk_overlap)
         for enricher in self.enrichers:
             chunks = enricher.enrich(doc, chunks)
-        vectors = self.embedder.embed([_embed_text(doc.title, c) for c in chunks])
+        context = _context(doc)
+        vectors = self.embedder.embed([f"{context}\n{c.section}\n{c.text}" for c in chunks])
         record = DocumentRecord(
             doc_id=document_id(source),
             source=source,
@@ -93,6 +94,7 @@ class Ingestor:
             chunks=len(chunks),
             ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
             url=url,
+            context=context,
         )
         self.store.publish(record, chunks, vectors)
         elapsed = time.perf_counter() - started
@@ -157,6 +159,9 @@ def _version(data: bytes, audiences: Sequence[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _embed_text(title: str, chunk: Chunk) -> str:
-    heading = " › ".join(x for x in (title, chunk.section) if x)
-    return f"{heading}\n{chunk.text}" if heading else chunk.text
+def _context(doc: ParsedDocument, limit: int = 200) -> str:
+    """Title and opening line of the document, embedded with every chunk so that a
+    passage deep inside it still says what it is about (contextual retrieval)."""
+    opening = next((s.text for s in doc.sections if s.text.strip()), "")
+    first_line = opening.strip().split("\n", 1)[0][:limit]
+    return doc.title if first_line in doc.title else f"{doc.title}: {first_line}"

@@ -40,33 +40,53 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+def compounds(text: str) -> list[str]:
+    """The exact identifiers in a text (json.dumps, --verbose, cherry-pick), lower-cased."""
+    found = (m.group().strip(".") for m in _COMPOUND.finditer(text.lower()))
+    return list(dict.fromkeys(c for c in found if len(c) > 1))
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased tokens: each compound whole, then its parts, then stemmed words."""
     lowered = text.lower()
-    tokens: list[str] = []
-    for match in _COMPOUND.finditer(lowered):
-        compound = match.group().strip(".")
-        if len(compound) > 1:
-            tokens.append(compound)
+    tokens = [m.group().strip(".") for m in _COMPOUND.finditer(lowered)]
+    tokens = [t for t in tokens if len(t) > 1]
     words = [w for w in _WORD.findall(lowered) if w not in _STOP]
     tokens.extend(_stemmer().stemWords(words))
     return tokens
 
 
-def content_terms(text: str) -> list[str]:
-    """The tokens of a question that carry its topic (used for the relevance check)."""
+def content_terms(text: str) -> dict[str, str]:
+    """The question's topic words: index token -> the word as written (for the relevance check)."""
     lowered = text.lower()
     words = [
         w
         for w in _WORD.findall(lowered)
         if w not in _STOP and w not in QUESTION_WORDS and not w.isdigit() and len(w) > 2
     ]
-    compounds = [m.group().strip(".") for m in _COMPOUND.finditer(lowered)]
-    seen: dict[str, None] = {}
-    for term in [*compounds, *_stemmer().stemWords(words)]:
-        if len(term) > 1:
-            seen.setdefault(term, None)
-    return list(seen)
+    terms = {compound: compound for compound in compounds(lowered)}
+    for word, stem in zip(words, _stemmer().stemWords(words), strict=True):
+        terms.setdefault(stem, word)
+    return terms
+
+
+# Names as people write them: GitHub, GitLab (inner capitals), VPN, SVN (acronyms), or a
+# capitalised word inside a sentence (Docker, Mercurial).
+_NAME = re.compile(r"\b[A-Za-z]+[A-Z][A-Za-z]*\b|\b[A-Z][a-z]+\b")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:]\s+|\n\s*)[\"'(`]*$")
+
+
+def named_terms(text: str) -> dict[str, str]:
+    """Product, tool and place names in a question: index token -> the name as written."""
+    names: dict[str, str] = {}
+    for match in _NAME.finditer(text):
+        word = match.group()
+        if word[0].isupper() and word[1:].islower() and _SENTENCE_START.search(text[: match.start()]):
+            continue  # an ordinary word that merely starts a sentence
+        if word.lower() in _STOP or word.lower() in QUESTION_WORDS or len(word) < 2:
+            continue
+        names.setdefault(_stemmer().stemWord(word.lower()), word)
+    return names
 
 
 class KeywordIndex:
@@ -111,6 +131,16 @@ class KeywordIndex:
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(row), float(scores[row])) for row in top]
+
+    def exact(self, query: str, n: int, visible: np.ndarray) -> list[int]:
+        """Visible rows holding the query's exact identifiers, most identifiers first."""
+        counts: dict[int, int] = {}
+        for name in compounds(query):
+            rows = self._postings.get(name)
+            if rows is not None:
+                for row in rows[visible[rows]]:
+                    counts[int(row)] = counts.get(int(row), 0) + 1
+        return sorted(counts, key=lambda row: (-counts[row], row))[:n]
 
     def missing(self, terms: Iterable[str], visible: np.ndarray) -> list[str]:
         """Terms that occur in no visible row at all."""

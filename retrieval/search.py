@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.embedding import TextEmbedder
-from retrieval.keyword import KeywordIndex, content_terms
+from retrieval.keyword import KeywordIndex, content_terms, named_terms
 from retrieval.relevance import RelevancePolicy, is_relevant
 from retrieval.store import ChunkStore
 from retrieval.types import SECTION_SEPARATOR, Passage, RelevanceSignals, SearchResult
@@ -30,6 +30,7 @@ class _Row:
     title: str
     section: str
     url: str
+    context: str
 
 
 class _Snapshot:
@@ -51,7 +52,7 @@ class _Snapshot:
         self.rows = rows
         self.by_id = {r.chunk_id: i for i, r in enumerate(rows)}
         self.keywords = KeywordIndex(
-            [f"{r.title}\n{r.section}\n{r.text}" for r in rows], groups
+            [f"{r.context or r.title}\n{r.section}\n{r.text}" for r in rows], groups
         )
 
 
@@ -64,18 +65,32 @@ def _row(cid: str, text: str, meta: dict[str, object]) -> _Row:
         title=str(meta.get("title", "")),
         section=str(meta.get("section", "")),
         url=str(meta.get("url", "")),
+        context=str(meta.get("context", "")),
     )
 
 
 class HybridSearcher:
     def __init__(
-        self, store: ChunkStore, embedder: TextEmbedder, policy: RelevancePolicy | None = None
+        self,
+        store: ChunkStore,
+        embedder: TextEmbedder,
+        policy: RelevancePolicy | None = None,
+        common_words: frozenset[str] = frozenset(),
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.policy = policy or RelevancePolicy()
+        # Words common enough to be mere phrasing when absent from the material.
+        self.common_words = common_words
         self._snapshot: _Snapshot | None = None
         self._lock = threading.Lock()
+
+    def _common(self, word: str) -> bool:
+        """A word of everyday English (or a compound of such words, like "half-finished")."""
+        parts = [p for p in word.split("-") if p]
+        return bool(parts) and all(
+            p in self.common_words or p.removesuffix("s") in self.common_words for p in parts
+        )
 
     def snapshot(self) -> _Snapshot:
         """The current snapshot, rebuilt when any process changed the catalog."""
@@ -97,7 +112,7 @@ class HybridSearcher:
         """Top `k` passages visible to `audiences` (None: all material, for admin tools)."""
         snap = self.snapshot()
         query_vec = self.embedder.embed_query(query)
-        fetch = max(4 * k, 20)
+        fetch = max(8 * k, 40)
         visible = snap.keywords.mask(audiences)
 
         vector_ranked: list[str] = []
@@ -109,9 +124,12 @@ class HybridSearcher:
         keyword_ranked = [
             snap.rows[row].chunk_id for row, _ in snap.keywords.search(query, fetch, visible)
         ]
+        # Employees search exact names (json.dumps, --verbose): passages holding them
+        # get a ranking of their own, so a near-miss never outranks the exact match.
+        exact_ranked = [snap.rows[row].chunk_id for row in snap.keywords.exact(query, fetch, visible)]
 
         fused: dict[str, float] = {}
-        for ranking in (vector_ranked, keyword_ranked):
+        for ranking in (vector_ranked, keyword_ranked, exact_ranked):
             for rank, cid in enumerate(ranking):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
         top = _distinct(sorted(fused, key=lambda cid: (-fused[cid], cid)), snap, k)
@@ -125,10 +143,14 @@ class HybridSearcher:
             for cid in top
         )
         terms = content_terms(query)
+        missing = snap.keywords.missing(terms, visible)
+        names = named_terms(query)
         signals = RelevanceSignals(
             top_similarity=max(similarity.values(), default=0.0),
             content_terms=tuple(terms),
-            missing_terms=tuple(snap.keywords.missing(terms, visible)),
+            missing_terms=tuple(missing),
+            rare_terms=tuple(terms[t] for t in missing if not self._common(terms[t])),
+            missing_names=tuple(names[t] for t in snap.keywords.missing(names, visible)),
         )
         return SearchResult(
             relevant=bool(passages) and is_relevant(signals, self.policy),

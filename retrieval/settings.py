@@ -13,6 +13,6 @@ class RetrievalSettings(BaseSettings):
     max_upload_mb: float = 25.0
     chunk_size: int = 900
     chunk_overlap: int = 150
-    relevance_strong: float = 0.62
-    relevance_min: float = 0.40
-    relevance_max_missing: float = 0.0
+    relevance_strong: float = 0.42
+    relevance_min: float = 0.36
+    relevance_max_rare_missing: int = 0

@@ -142,6 +142,7 @@ class ChunkStore:
             "source": record.source,
             "title": record.title,
             "url": record.url,
+            "context": record.context,
             "audience": ",".join(record.audiences),
         }
         flags = {audience_key(g): True for g in record.audiences}

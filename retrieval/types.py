@@ -51,6 +51,7 @@ class DocumentRecord:
     chunks: int
     ingested_at: str
     url: str = ""
+    context: str = ""  # title and opening line, embedded with every chunk
 
 
 @dataclass(frozen=True)
@@ -67,15 +68,11 @@ class Passage:
 
 @dataclass(frozen=True)
 class RelevanceSignals:
-    top_similarity: float
-    content_terms: tuple[str, ...]
-    missing_terms: tuple[str, ...]
-
-    @property
-    def missing_ratio(self) -> float:
-        if not self.content_terms:
-            return 0.0
-        return len(self.missing_terms) / len(self.content_terms)
+    top_similarity: float  # cosine similarity of the closest passage
+    content_terms: tuple[str, ...]  # the question's topic words (stemmed)
+    missing_terms: tuple[str, ...]  # ... that occur nowhere in the visible material
+    rare_terms: tuple[str, ...] = ()  # missing words that are not common English words
+    missing_names: tuple[str, ...] = ()  # names (GitHub, VPN) the material never mentions
 
 
 @dataclass(frozen=True)

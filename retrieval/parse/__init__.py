@@ -45,8 +45,7 @@ def parse(name: str, data: bytes) -> ParsedDocument:
     try:
         doc = parser(data, fallback_title)
     except (CorruptFile, EmptyDocument) as exc:
-        exc.source = exc.source or name
-        raise
+        raise type(exc)(f"{name}: {exc.message}", source=name) from exc
     except Exception as exc:  # each parser library fails in its own way on broken files
         raise CorruptFile(
             f"{name}: could not read this {suffix} file ({type(exc).__name__}); "

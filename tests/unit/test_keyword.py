@@ -1,6 +1,6 @@
 import numpy as np
 
-from retrieval.keyword import KeywordIndex, content_terms, tokenize
+from retrieval.keyword import KeywordIndex, content_terms, named_terms, tokenize
 
 
 def test_exact_identifiers_survive_whole_with_their_parts():
@@ -46,6 +46,24 @@ def test_audience_mask_hides_rows_and_their_words():
 
 
 def test_content_terms_drop_question_words_and_stem():
-    assert content_terms("How do I use the --amend option to change commits?") == [
-        "--amend", "amend", "chang", "commit",
-    ]
+    assert content_terms("How do I use the --amend option to change commits?") == {
+        "--amend": "--amend",
+        "amend": "amend",
+        "chang": "change",
+        "commit": "commits",
+    }
+
+
+def test_named_terms_are_names_not_sentence_starts():
+    assert named_terms("How do I open a pull request on GitHub? Does it work with VPN?") == {
+        "github": "GitHub",
+        "vpn": "VPN",
+    }
+    assert named_terms("Where is our Docker registry") == {"docker": "Docker"}
+    assert named_terms("Stash my changes. Then pop them.") == {}
+
+
+def test_exact_ranks_rows_by_identifiers_matched():
+    index = KeywordIndex(TEXTS, [["everyone"]] * len(TEXTS))
+    assert index.exact("json.dumps or os.path.join?", 5, index.mask(None)) == [0, 4]
+    assert index.exact("plain words only", 5, index.mask(None)) == []

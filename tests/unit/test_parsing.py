@@ -113,4 +113,5 @@ def test_bad_input_names_the_file_and_the_reason(name, data, error, words):
     with pytest.raises(error) as info:
         parse(name, data)
     assert words in info.value.message
+    assert info.value.message.startswith(f"{name}: ")
     assert info.value.source == name
