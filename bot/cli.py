@@ -225,6 +225,42 @@ def evaluate(
     out.print(table)
 
 
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample"
+
+
+@app.command()
+def up() -> None:
+    """Start LearnLoop on its embedded defaults: index the sample material on first run,
+    then open a terminal session over it (Ctrl-D or Ctrl-C to stop)."""
+    rt = _retrieval()
+    if rt.store.count() == 0 and SAMPLE_DIR.is_dir():
+        console.print(f"First run: indexing the sample material in {SAMPLE_DIR} ...")
+        reports = rt.ingestor.ingest_paths([SAMPLE_DIR])
+        chunks = sum(r.chunks for r in reports if r.ok)
+        console.print(f"Indexed {sum(r.ok for r in reports)} documents ({chunks} chunks).")
+    docs = rt.store.documents()
+    console.print(
+        f"[bold]LearnLoop[/] is ready: {len(docs)} documents indexed. Ask a question about the "
+        "material (Ctrl-D to quit). No chat surface is configured, so this terminal is it."
+    )
+    while True:
+        try:
+            question = console.input("[bold cyan]you>[/] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if not question:
+            continue
+        result = rt.searcher.search(question, k=3)
+        if not result.relevant:
+            topics = "; ".join(result.topics) or "nothing yet"
+            out.print(f"The material does not cover that. Closest topics: {topics}")
+            continue
+        for n, p in enumerate(result.passages, start=1):
+            out.print(f"[bold][{n}] {p.title} › {p.section}[/] ({p.source})")
+            out.print(p.text[:500] + ("…" if len(p.text) > 500 else ""))
+
+
 def main() -> None:
     app()
 

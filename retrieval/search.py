@@ -6,67 +6,19 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from retrieval.embedding import TextEmbedder
-from retrieval.keyword import KeywordIndex, content_terms, named_terms
+from retrieval.keyword import KeywordIndex, compounds, content_terms, named_terms
 from retrieval.relevance import RelevancePolicy, is_relevant
+from retrieval.snapshot import Row, Snapshot
 from retrieval.store import ChunkStore
 from retrieval.types import SECTION_SEPARATOR, Passage, RelevanceSignals, SearchResult
 
 log = logging.getLogger(__name__)
 
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
-
-
-@dataclass(frozen=True)
-class _Row:
-    chunk_id: str
-    doc_id: str
-    text: str
-    source: str
-    title: str
-    section: str
-    url: str
-    context: str
-
-
-class _Snapshot:
-    """The live chunks of one catalog generation, with their keyword index."""
-
-    def __init__(self, generation: str, store: ChunkStore) -> None:
-        self.generation = generation
-        self.active = {r.doc_id: r.version for r in store.documents()}
-        rows: list[_Row] = []
-        groups: list[list[str]] = []
-        seen: set[str] = set()
-        for cid, text, meta in store.iter_chunks():
-            doc_id = str(meta.get("doc_id", ""))
-            if self.active.get(doc_id) != meta.get("version") or cid in seen:
-                continue  # another version, mid-replacement or left by a crash
-            seen.add(cid)
-            rows.append(_row(cid, text, meta))
-            groups.append(str(meta.get("audience", "everyone")).split(","))
-        self.rows = rows
-        self.by_id = {r.chunk_id: i for i, r in enumerate(rows)}
-        self.keywords = KeywordIndex(
-            [f"{r.context or r.title}\n{r.section}\n{r.text}" for r in rows], groups
-        )
-
-
-def _row(cid: str, text: str, meta: dict[str, object]) -> _Row:
-    return _Row(
-        chunk_id=cid,
-        doc_id=str(meta.get("doc_id", "")),
-        text=text,
-        source=str(meta.get("source", "")),
-        title=str(meta.get("title", "")),
-        section=str(meta.get("section", "")),
-        url=str(meta.get("url", "")),
-        context=str(meta.get("context", "")),
-    )
 
 
 class HybridSearcher:
@@ -82,7 +34,7 @@ class HybridSearcher:
         self.policy = policy or RelevancePolicy()
         # Words common enough to be mere phrasing when absent from the material.
         self.common_words = common_words
-        self._snapshot: _Snapshot | None = None
+        self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
 
     def _common(self, word: str) -> bool:
@@ -92,16 +44,17 @@ class HybridSearcher:
             p in self.common_words or p.removesuffix("s") in self.common_words for p in parts
         )
 
-    def snapshot(self) -> _Snapshot:
-        """The current snapshot, rebuilt when any process changed the catalog."""
+    def snapshot(self) -> Snapshot:
+        """The current snapshot, refreshed when any process changed the catalog."""
         generation = self.store.generation()
         with self._lock:
             if self._snapshot is None or self._snapshot.generation != generation:
                 started = time.perf_counter()
-                self._snapshot = _Snapshot(generation, self.store)
+                self._snapshot = Snapshot(generation, self.store, self._snapshot)
                 log.info(
-                    "keyword index rebuilt: %d chunks in %.0f ms",
+                    "snapshot refreshed: %d chunks, %d documents reloaded, in %.0f ms",
                     len(self._snapshot.rows),
+                    len(self._snapshot.reloaded),
                     (time.perf_counter() - started) * 1000,
                 )
             return self._snapshot
@@ -115,18 +68,23 @@ class HybridSearcher:
         fetch = max(8 * k, 40)
         visible = snap.keywords.mask(audiences)
 
-        vector_ranked: list[str] = []
-        similarity: dict[str, float] = {}
-        for hit in self.store.query(query_vec, fetch, audiences):
-            if hit.chunk_id in snap.by_id:
-                vector_ranked.append(hit.chunk_id)
-                similarity[hit.chunk_id] = 1.0 - hit.distance
+        # Audience filtering happens inside both rankings: rows a reader may not see are
+        # masked before anything is ranked, so they can neither appear nor crowd out others.
+        vector_hits = snap.nearest(query_vec, fetch, visible)
+        vector_ranked = [snap.rows[row].chunk_id for row, _ in vector_hits]
         keyword_ranked = [
             snap.rows[row].chunk_id for row, _ in snap.keywords.search(query, fetch, visible)
         ]
-        # Employees search exact names (json.dumps, --verbose): passages holding them
-        # get a ranking of their own, so a near-miss never outranks the exact match.
-        exact_ranked = [snap.rows[row].chunk_id for row in snap.keywords.exact(query, fetch, visible)]
+        # Employees search exact names (json.dumps, --verbose): when a query is mostly
+        # names, passages holding them get a ranking of their own, so a near-miss never
+        # outranks the exact match. A name mentioned in passing in a long question
+        # ("git branch -r still lists ...") is not what the question is about.
+        terms = content_terms(query)
+        exact_ranked = []
+        if 3 * len(compounds(query)) >= len(terms):
+            exact_ranked = [
+                snap.rows[row].chunk_id for row in snap.keywords.exact(query, fetch, visible)
+            ]
 
         fused: dict[str, float] = {}
         for ranking in (vector_ranked, keyword_ranked, exact_ranked):
@@ -134,19 +92,19 @@ class HybridSearcher:
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
         top = _distinct(sorted(fused, key=lambda cid: (-fused[cid], cid)), snap, k)
 
-        missing_sim = [cid for cid in top if cid not in similarity]
-        for cid, vec in self.store.embeddings(missing_sim).items():
-            similarity[cid] = float(np.dot(vec, query_vec))
-
         passages = tuple(
-            _passage(snap.rows[snap.by_id[cid]], fused[cid], similarity.get(cid, 0.0))
+            _passage(
+                snap.rows[snap.by_id[cid]],
+                snap.passage_text(snap.by_id[cid]),
+                fused[cid],
+                float(snap.vectors[snap.by_id[cid]] @ query_vec),
+            )
             for cid in top
         )
-        terms = content_terms(query)
         missing = snap.keywords.missing(terms, visible)
         names = named_terms(query)
         signals = RelevanceSignals(
-            top_similarity=max(similarity.values(), default=0.0),
+            top_similarity=vector_hits[0][1] if vector_hits else 0.0,
             content_terms=tuple(terms),
             missing_terms=tuple(missing),
             rare_terms=tuple(terms[t] for t in missing if not self._common(terms[t])),
@@ -160,7 +118,7 @@ class HybridSearcher:
         )
 
 
-def _distinct(ranked: list[str], snap: _Snapshot, k: int) -> list[str]:
+def _distinct(ranked: list[str], snap: Snapshot, k: int) -> list[str]:
     """The first `k` ids whose text differs (pages that include a shared section repeat it)."""
     seen: set[str] = set()
     out: list[str] = []
@@ -174,13 +132,13 @@ def _distinct(ranked: list[str], snap: _Snapshot, k: int) -> list[str]:
     return out
 
 
-def _passage(row: _Row, score: float, similarity: float) -> Passage:
+def _passage(row: Row, text: str, score: float, similarity: float) -> Passage:
     return Passage(
         chunk_id=row.chunk_id,
         source=row.source,
         title=row.title,
         section=row.section,
-        text=row.text,
+        text=text,
         score=round(score, 6),
         similarity=round(similarity, 4),
         url=row.url,

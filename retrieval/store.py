@@ -14,7 +14,6 @@ import logging
 import re
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -32,10 +31,6 @@ GENERATION_ID = "__generation__"
 _AUDIENCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
-def audience_key(group: str) -> str:
-    return "aud_" + group
-
-
 def normalise_audiences(groups: Sequence[str]) -> tuple[str, ...]:
     cleaned = sorted({g.strip().lower() for g in groups if g.strip()})
     for group in cleaned:
@@ -48,23 +43,6 @@ def normalise_audiences(groups: Sequence[str]) -> tuple[str, ...]:
 
 def document_id(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:16]
-
-
-def audience_filter(audiences: Sequence[str] | None) -> dict[str, Any] | None:
-    if audiences is None:
-        return None
-    clauses: list[dict[str, Any]] = [{audience_key(g): True} for g in sorted(set(audiences))]
-    if not clauses:
-        return {audience_key("__nobody__"): True}
-    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
-
-
-@dataclass(frozen=True)
-class VectorHit:
-    chunk_id: str
-    distance: float
-    text: str
-    metadata: dict[str, Any]
 
 
 def connect(path: Path | None = None, url: str = "") -> Any:
@@ -145,9 +123,8 @@ class ChunkStore:
             "context": record.context,
             "audience": ",".join(record.audiences),
         }
-        flags = {audience_key(g): True for g in record.audiences}
         ids = [f"{record.doc_id}:{record.version}:{c.index}" for c in chunks]
-        metas = [{**base, **flags, "section": c.section, "index": c.index} for c in chunks]
+        metas = [{**base, "section": c.section, "index": c.index} for c in chunks]
         texts = [c.text for c in chunks]
         for start in range(0, len(ids), self._max_batch):
             end = start + self._max_batch
@@ -180,52 +157,22 @@ class ChunkStore:
     def count(self) -> int:
         return int(self._chunks.count())
 
-    def query(
-        self, embedding: np.ndarray, n: int, audiences: Sequence[str] | None
-    ) -> list[VectorHit]:
-        total = self.count()
-        if total == 0 or n <= 0:
-            return []
-        got = self._chunks.query(
-            query_embeddings=[embedding],
-            n_results=min(n, total),
-            where=audience_filter(audiences),
-            include=["documents", "metadatas", "distances"],
-        )
-        return [
-            VectorHit(cid, float(dist), text or "", dict(meta or {}))
-            for cid, dist, text, meta in zip(
-                got["ids"][0],
-                (got["distances"] or [[]])[0],
-                (got["documents"] or [[]])[0],
-                (got["metadatas"] or [[]])[0],
-                strict=True,
-            )
-        ]
-
-    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
-        if not ids:
-            return {}
-        got = self._chunks.get(ids=list(ids), include=["embeddings"])
-        vectors = got["embeddings"]
-        if vectors is None:
-            return {}
-        return {cid: np.asarray(v, dtype=np.float32) for cid, v in zip(got["ids"], vectors, strict=True)}
-
-    def iter_chunks(self, batch: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        offset = 0
-        while True:
-            got = self._chunks.get(
-                include=["documents", "metadatas"], limit=batch, offset=offset
-            )
-            ids = got["ids"]
-            if not ids:
-                return
-            docs = got["documents"] or [""] * len(ids)
-            metas = got["metadatas"] or [{}] * len(ids)
-            for cid, text, meta in zip(ids, docs, metas, strict=True):
-                yield cid, text or "", dict(meta or {})
-            offset += len(ids)
+    def chunks_of(
+        self, doc_ids: Sequence[str], batch: int = 50
+    ) -> Iterator[tuple[str, str, dict[str, Any], np.ndarray]]:
+        """(id, text, metadata, vector) of every stored chunk of these documents."""
+        ids = list(doc_ids)
+        for start in range(0, len(ids), batch):
+            part = ids[start : start + batch]
+            where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
+            got = self._chunks.get(where=where, include=["documents", "metadatas", "embeddings"])
+            vectors = got["embeddings"]
+            if vectors is None or not len(got["ids"]):
+                continue
+            for cid, text, meta, vec in zip(
+                got["ids"], got["documents"] or [], got["metadatas"] or [], vectors, strict=True
+            ):
+                yield cid, text or "", dict(meta or {}), np.asarray(vec, dtype=np.float32)
 
 
 def _meta(record: DocumentRecord) -> dict[str, Any]:

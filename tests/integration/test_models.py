@@ -1,0 +1,68 @@
+"""The packaged models load from site-packages, with no hub and no network."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from inference.models import ModelNotFound, generation_model_path, packaged_gguf_path
+from retrieval.embedding import packaged_embedding_path, resolve_embedding_path
+from retrieval.errors import ModelMissing
+
+pytestmark = pytest.mark.integration
+
+
+def test_embedding_model_is_the_packaged_384d_minilm(embedder):
+    assert embedder.model_path == packaged_embedding_path()
+    vectors = embedder.embed(["reset the branch", "move the branch pointer back", "bake a cake"])
+    assert vectors.shape == (3, 384)
+    close, far = float(vectors[0] @ vectors[1]), float(vectors[0] @ vectors[2])
+    assert close > far + 0.2
+
+
+def test_missing_models_say_how_to_get_them(tmp_path):
+    with pytest.raises(ModelMissing, match="LEARNLOOP_EMBEDDING_MODEL"):
+        resolve_embedding_path(str(tmp_path))
+    with pytest.raises(ModelNotFound, match="LEARNLOOP_GENERATION_MODEL"):
+        generation_model_path(str(tmp_path), tmp_path)
+
+
+@pytest.mark.slow
+def test_gguf_converts_to_a_plain_folder_that_generates(tmp_path):
+    import torch
+    from gguf import GGUFReader
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = packaged_gguf_path()
+    folder = generation_model_path("", tmp_path)  # converts on first use
+    assert folder == tmp_path / "models" / "SmolLM2-135M-Instruct"
+    config = json.loads((folder / "config.json").read_text())
+    assert "quantization_config" not in config
+    assert config["model_type"] == "llama"
+
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.bfloat16)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    # every tensor of the GGUF made it into the plain model
+    reader = GGUFReader(str(gguf))
+    assert len(reader.tensors) == len(model.state_dict()) - ("lm_head.weight" in model.state_dict())
+
+    messages = [{"role": "user", "content": "What is the capital of France?"}]
+    inputs = tokenizer.apply_chat_template(
+        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+    out = model.generate(**inputs, max_new_tokens=12, do_sample=False)
+    answer = tokenizer.decode(out[0][inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+    assert "Paris" in answer
+
+    # the folder is trainable: gradients flow (a GGUF-loaded model refuses this)
+    model.train()
+    loss = model(**tokenizer("Paris is in France.", return_tensors="pt"), labels=tokenizer(
+        "Paris is in France.", return_tensors="pt")["input_ids"]).loss
+    loss.backward()
+    assert model.model.embed_tokens.weight.grad is not None
+
+    # a second call reuses the converted folder instead of converting again
+    stamp = (folder / "model.safetensors").stat().st_mtime_ns
+    assert generation_model_path("", tmp_path) == folder
+    assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
