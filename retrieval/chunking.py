@@ -35,7 +35,7 @@ def split_text(text: str, size: int, overlap: int) -> list[str]:
         if current and length + len(piece[0]) + 1 > size:
             chunks.append(_join(current))
             # carry whole trailing pieces into the next chunk as overlap
-            carried: list[str] = []
+            carried: list[tuple[str, str]] = []
             carried_len = 0
             for prev in reversed(current):
                 if carried_len + len(prev[0]) + 1 > overlap:

@@ -106,7 +106,7 @@ class LearnLoopEmbeddingFunction(EmbeddingFunction[Documents]):
         self.model_path = model_path
         self._embedder = embedder or Embedder(Path(model_path))
 
-    def __call__(self, input: Documents) -> Embeddings:  # noqa: A002 - Chroma's signature
+    def __call__(self, input: Documents) -> Embeddings:
         return list(self._embedder.embed(list(input)))
 
     @staticmethod

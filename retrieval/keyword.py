@@ -90,7 +90,11 @@ def named_terms(text: str) -> dict[str, str]:
     names: dict[str, str] = {}
     for match in _NAME.finditer(text):
         word = match.group()
-        if word[0].isupper() and word[1:].islower() and _SENTENCE_START.search(text[: match.start()]):
+        if (
+            word[0].isupper()
+            and word[1:].islower()
+            and _SENTENCE_START.search(text[: match.start()])
+        ):
             continue  # an ordinary word that merely starts a sentence
         if word.lower() in _STOP or word.lower() in QUESTION_WORDS or len(word) < 2:
             continue
@@ -169,7 +173,8 @@ class KeywordIndex:
         if not counts:
             return []
         scores = self._scores(query, visible)
-        assert scores is not None  # the identifiers themselves are indexed tokens
+        if scores is None:  # unreachable: the identifiers themselves are indexed tokens
+            return []
         return sorted(counts, key=lambda row: (-counts[row], -scores[row], row))[:n]
 
     def missing(self, terms: Iterable[str], visible: np.ndarray) -> list[str]:

@@ -7,10 +7,8 @@ import threading
 import time
 from collections.abc import Sequence
 
-import numpy as np
-
 from retrieval.embedding import TextEmbedder
-from retrieval.keyword import KeywordIndex, compounds, content_terms, named_terms
+from retrieval.keyword import compounds, content_terms, named_terms
 from retrieval.relevance import RelevancePolicy, is_relevant
 from retrieval.snapshot import Row, Snapshot
 from retrieval.store import ChunkStore

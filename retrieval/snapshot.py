@@ -43,11 +43,11 @@ class Snapshot:
     def __init__(self, generation: str, store: ChunkStore, previous: Snapshot | None = None):
         self.generation = generation
         active = {r.doc_id: r.version for r in store.documents()}
-        reused = previous._docs if previous is not None else {}
+        reused: dict[str, _Document] = previous._docs if previous is not None else {}
         docs = {d: reused[d] for d, v in active.items() if d in reused and reused[d].version == v}
         self.reloaded = sorted(set(active) - set(docs))
         docs.update(_load(store, self.reloaded, active))
-        self._docs = docs
+        self._docs: dict[str, _Document] = docs
 
         rows = [row for doc in docs.values() for row in doc.rows]
         self.rows = rows
@@ -83,7 +83,9 @@ class Snapshot:
         return _join_overlapping(chunk.text, self.rows[after].text)
 
 
-def _load(store: ChunkStore, doc_ids: Sequence[str], active: dict[str, str]) -> dict[str, _Document]:
+def _load(
+    store: ChunkStore, doc_ids: Sequence[str], active: dict[str, str]
+) -> dict[str, _Document]:
     found: dict[str, list[tuple[Row, np.ndarray]]] = {d: [] for d in doc_ids}
     for cid, text, meta, vector in store.chunks_of(doc_ids):
         doc_id = str(meta.get("doc_id", ""))

@@ -35,7 +35,9 @@ def load(path: str) -> list[tuple[RelevanceSignals, bool]]:
     return out
 
 
-def score(policy: RelevancePolicy, data: list[tuple[RelevanceSignals, bool]]) -> tuple[float, float, float]:
+def score(
+    policy: RelevancePolicy, data: list[tuple[RelevanceSignals, bool]]
+) -> tuple[float, float, float]:
     pos = [is_relevant(s, policy) for s, want in data if want]
     neg = [not is_relevant(s, policy) for s, want in data if not want]
     tpr = sum(pos) / len(pos) if pos else 1.0
@@ -62,7 +64,9 @@ def main(path: str) -> None:
     lows = sorted({p.min_similarity for p in optimal if p.max_rare_missing == rare})
     low = lows[len(lows) // 2]
     strongs = sorted(
-        p.strong_similarity for p in optimal if p.max_rare_missing == rare and p.min_similarity == low
+        p.strong_similarity
+        for p in optimal
+        if p.max_rare_missing == rare and p.min_similarity == low
     )
     policy = RelevancePolicy(strongs[len(strongs) // 2], low, rare)
     balanced, tnr, tpr = results[policy]

@@ -58,7 +58,7 @@ def parse_qa_line(line: str, number: int = 0) -> QAItem:
     except json.JSONDecodeError as exc:
         raise ValueError(f"line {number}: not valid JSON ({exc.msg})") from exc
     if not isinstance(raw, dict) or not str(raw.get("question", "")).strip():
-        raise ValueError(f"line {number}: each line needs a non-empty \"question\"")
+        raise ValueError(f'line {number}: each line needs a non-empty "question"')
     return QAItem(
         question=str(raw["question"]).strip(),
         must_contain=_as_tuple(raw.get("must_contain")),
@@ -97,9 +97,14 @@ def summarise(results: Sequence[ItemResult], k: int) -> dict[str, Any]:
         "answer_contains": _ratio(sum(contains), len(contains)) if contains else None,
         "refusal_correct": _ratio(sum(r.refusal_correct for r in results), len(results)),
         "answerable_accepted": _ratio(sum(not r.refused for r in answerable), len(answerable)),
-        "out_of_material_refused": _ratio(sum(r.refused for r in out_of_material), len(out_of_material)),
-        "counts": {"questions": len(results), "answerable": len(answerable),
-                   "out_of_material": len(out_of_material)},
+        "out_of_material_refused": _ratio(
+            sum(r.refused for r in out_of_material), len(out_of_material)
+        ),
+        "counts": {
+            "questions": len(results),
+            "answerable": len(answerable),
+            "out_of_material": len(out_of_material),
+        },
         "items": [
             {
                 "question": r.item.question,

@@ -14,8 +14,22 @@ from retrieval.types import ParsedDocument, Section
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _DROP = {"script", "style", "noscript", "template", "svg", "nav", "head", "iframe", "form"}
 _BLOCKS = {
-    "p", "div", "li", "pre", "tr", "br", "table", "ul", "ol", "blockquote", "section",
-    "article", "header", "footer", "hr", "figure",
+    "p",
+    "div",
+    "li",
+    "pre",
+    "tr",
+    "br",
+    "table",
+    "ul",
+    "ol",
+    "blockquote",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "hr",
+    "figure",
 }
 _SKIP_STRINGS = (Comment, Doctype, ProcessingInstruction)
 

@@ -70,7 +70,9 @@ def test_ingest_search_stats_delete_across_processes(cli_env, tmp_path, embedder
     assert after.passages[0].source == "release.md"
     assert "--follow-tags" in after.passages[0].text
 
-    found = json.loads(run_cli(cli_env, "search", "how do I tag a release", "-k", "2", "--json").stdout)
+    found = json.loads(
+        run_cli(cli_env, "search", "how do I tag a release", "-k", "2", "--json").stdout
+    )
     assert found["relevant"] is True
     assert set(found["passages"][0]) == {"source", "section", "text", "score"}
     assert found["passages"][0]["section"] == "Tagging"
@@ -87,21 +89,35 @@ def test_ingest_search_stats_delete_across_processes(cli_env, tmp_path, embedder
 
 
 def test_eval_reports_hit_rate_and_refusals(cli_env, tmp_path):
-    run_cli(cli_env, "ingest", str(DATA / "corpus" / "git-clean.html"), str(DATA / "corpus" / "git-stash.html"))
+    run_cli(
+        cli_env,
+        "ingest",
+        str(DATA / "corpus" / "git-clean.html"),
+        str(DATA / "corpus" / "git-stash.html"),
+    )
     qa = tmp_path / "qa.jsonl"
     qa.write_text(
         "\n".join(
             json.dumps(line)
             for line in [
-                {"question": "How do I see what git clean would delete without deleting it?",
-                 "must_contain": ["-n"], "source": "git-clean.html",
-                 "evidence": "Don't actually remove anything, just show what would be done."},
-                {"question": "What is our parental leave policy?", "must_contain": [],
-                 "evidence": "", "source": ""},
+                {
+                    "question": "How do I see what git clean would delete without deleting it?",
+                    "must_contain": ["-n"],
+                    "source": "git-clean.html",
+                    "evidence": "Don't actually remove anything, just show what would be done.",
+                },
+                {
+                    "question": "What is our parental leave policy?",
+                    "must_contain": [],
+                    "evidence": "",
+                    "source": "",
+                },
             ]
         )
     )
-    report = json.loads(run_cli(cli_env, "eval", str(qa), "-k", "3", "--no-generate", "--json").stdout)
+    report = json.loads(
+        run_cli(cli_env, "eval", str(qa), "-k", "3", "--no-generate", "--json").stdout
+    )
     assert report["k"] == 3
     assert report["hit_at_k"] == 1.0
     assert report["refusal_correct"] == 1.0
@@ -113,7 +129,9 @@ def test_eval_reports_hit_rate_and_refusals(cli_env, tmp_path):
 def test_clear_errors_instead_of_tracebacks(cli_env, tmp_path):
     nothing = run_cli(cli_env, "ingest", str(tmp_path / "nope.md"), check=False)
     assert nothing.returncode == 1 and "no such file or folder" in nothing.stderr
-    bad_audience = run_cli(cli_env, "ingest", str(tmp_path), "--audience", "Sales Team", check=False)
+    bad_audience = run_cli(
+        cli_env, "ingest", str(tmp_path), "--audience", "Sales Team", check=False
+    )
     assert bad_audience.returncode == 1 and "audience 'sales team'" in bad_audience.stderr
     bad_qa = tmp_path / "bad.jsonl"
     bad_qa.write_text("{not json}\n")
@@ -128,7 +146,9 @@ def test_clear_errors_instead_of_tracebacks(cli_env, tmp_path):
 
 def test_up_indexes_the_sample_on_first_run_and_answers_in_the_terminal(cli_env):
     env = {k: v for k, v in cli_env.items() if k != "LEARNLOOP_CHROMA_URL"}  # embedded Chroma
-    first = run_cli(env, "up", stdin="how do I stash my changes?\nwhat is the parental leave policy?\n")
+    first = run_cli(
+        env, "up", stdin="how do I stash my changes?\nwhat is the parental leave policy?\n"
+    )
     assert "First run: indexing the sample material" in first.stderr
     assert "[1] git-stash(1)" in first.stdout
     assert "The material does not cover that. Closest topics:" in first.stdout

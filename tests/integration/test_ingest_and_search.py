@@ -32,9 +32,15 @@ def test_every_format_is_ingested_with_title_and_section(retrieval):
         "notes.txt": b"The quarterly all-hands meeting happens in the atrium.",
         "page.html": b"<html><head><title>Parking</title></head><body><h2>Bikes</h2>"
         b"<p>Bike racks are behind building C.</p></body></html>",
-        "policy.docx": make_docx("Travel policy", [("h1", "Trains"), ("p", "Book second class trains.")]),
-        "deck.pptx": make_pptx("Security deck", [("Badges", "Wear your badge visibly at all times.")]),
-        "manual.pdf": make_pdf("Safety manual", [("Fire exits", "Fire exits are marked in green.")]),
+        "policy.docx": make_docx(
+            "Travel policy", [("h1", "Trains"), ("p", "Book second class trains.")]
+        ),
+        "deck.pptx": make_pptx(
+            "Security deck", [("Badges", "Wear your badge visibly at all times.")]
+        ),
+        "manual.pdf": make_pdf(
+            "Safety manual", [("Fire exits", "Fire exits are marked in green.")]
+        ),
     }
     for name, data in files.items():
         assert retrieval.ingestor.ingest_bytes(name, data).status == "added"
@@ -55,7 +61,9 @@ def test_every_format_is_ingested_with_title_and_section(retrieval):
 @pytest.mark.parametrize("query", ["json.dumps", "--verbose", "os.path.join"])
 def test_exact_names_find_their_passage_first(retrieval, query):
     retrieval.ingestor.ingest_bytes("guide.md", HANDBOOK)
-    retrieval.ingestor.ingest_bytes("other.md", b"# Other\n\nJSON files and paths and verbose logs and dumps.")
+    retrieval.ingestor.ingest_bytes(
+        "other.md", b"# Other\n\nJSON files and paths and verbose logs and dumps."
+    )
     top = retrieval.searcher.search(query, k=3).passages[0]
     assert query in top.text
 
@@ -86,7 +94,9 @@ def test_changed_file_replaces_its_chunks_and_delete_removes_them(retrieval):
 
 
 def test_replacement_never_shows_both_versions_or_neither(retrieval):
-    v1 = b"# Rota\n\n" + b"\n\n".join(b"Rota entry %d: desk duty is version one." % i for i in range(30))
+    v1 = b"# Rota\n\n" + b"\n\n".join(
+        b"Rota entry %d: desk duty is version one." % i for i in range(30)
+    )
     v2 = v1.replace(b"version one", b"version two")
     retrieval.ingestor.ingest_bytes("rota.md", v1)
     seen: list[set[str]] = []
@@ -114,10 +124,14 @@ def test_audience_restricted_material_never_reaches_others(retrieval):
         "salaries.md", b"# Pay\n\nEngineering salary bands range from L1 to L7.", audiences=["hr"]
     )
     retrieval.ingestor.ingest_bytes("handbook.md", HANDBOOK)
-    as_everyone = retrieval.searcher.search("engineering salary bands", k=10, audiences=["everyone"])
+    as_everyone = retrieval.searcher.search(
+        "engineering salary bands", k=10, audiences=["everyone"]
+    )
     assert all(p.source != "salaries.md" for p in as_everyone.passages)
     assert "salari" in as_everyone.signals.missing_terms  # not even the word leaks
-    as_hr = retrieval.searcher.search("engineering salary bands", k=10, audiences=["everyone", "hr"])
+    as_hr = retrieval.searcher.search(
+        "engineering salary bands", k=10, audiences=["everyone", "hr"]
+    )
     assert as_hr.passages[0].source == "salaries.md"
     assert retrieval.store.document("salaries.md").audiences == ("hr",)
 

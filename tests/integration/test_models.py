@@ -57,8 +57,10 @@ def test_gguf_converts_to_a_plain_folder_that_generates(tmp_path):
 
     # the folder is trainable: gradients flow (a GGUF-loaded model refuses this)
     model.train()
-    loss = model(**tokenizer("Paris is in France.", return_tensors="pt"), labels=tokenizer(
-        "Paris is in France.", return_tensors="pt")["input_ids"]).loss
+    loss = model(
+        **tokenizer("Paris is in France.", return_tensors="pt"),
+        labels=tokenizer("Paris is in France.", return_tensors="pt")["input_ids"],
+    ).loss
     loss.backward()
     assert model.model.embed_tokens.weight.grad is not None
 

@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 from retrieval.chunking import chunk_document, split_text
 from retrieval.types import ParsedDocument, Section
 
@@ -18,7 +20,7 @@ def test_long_text_respects_size_and_overlaps():
     parts = split_text(text, size=200, overlap=40)
     assert len(parts) > 5
     assert all(len(p) <= 200 for p in parts)
-    for first, second in zip(parts, parts[1:], strict=False):
+    for first, second in pairwise(parts):
         # the start of each chunk repeats the end of the previous one
         assert second.split()[0] in first.split()
     covered = set(" ".join(parts).split())

@@ -39,7 +39,7 @@ Body under setext.
 
 
 def test_plain_text_uses_file_name_as_title():
-    doc = parse("notes.txt", "Line one.\n\nLine two.".encode())
+    doc = parse("notes.txt", b"Line one.\n\nLine two.")
     assert doc.title == "notes"
     assert doc.sections[0].text == "Line one.\n\nLine two."
 
@@ -100,8 +100,7 @@ def test_pdf_outline_gives_sections():
         ("photo.png", b"\x89PNG....", UnsupportedFileType, "unsupported file type .png"),
         ("Makefile", b"all:", UnsupportedFileType, "(none)"),
         ("empty.md", b"   \n", EmptyDocument, "empty"),
-        ("blank.html", b"<html><body><script>x()</script></body></html>", EmptyDocument,
-         "no text"),
+        ("blank.html", b"<html><body><script>x()</script></body></html>", EmptyDocument, "no text"),
         ("fake.pdf", b"this is not a pdf at all", CorruptFile, "not a PDF"),
         ("broken.pdf", b"%PDF-1.7\n garbage garbage", CorruptFile, "broken.pdf"),
         ("broken.docx", b"PK\x03\x04 not really a zip", CorruptFile, "corrupt"),
