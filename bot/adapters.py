@@ -1,0 +1,55 @@
+"""Implementations of the core's ports over retrieval/ and inference/ (errors translated)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+from bot.core.answering import Source
+from bot.core.errors import IndexUnavailable, ModelUnavailable
+from bot.core.ports import Findings
+from inference.client import ChatClient
+from inference.errors import InferenceError
+from retrieval.errors import RetrievalError
+from retrieval.search import HybridSearcher
+from retrieval.types import SearchResult
+
+
+class SearchRetriever:
+    def __init__(self, searcher: HybridSearcher) -> None:
+        self.searcher = searcher
+
+    async def find(self, question: str, audiences: Sequence[str], k: int) -> Findings:
+        try:
+            # search is CPU-bound (embedding): keep the event loop free meanwhile
+            result = await asyncio.to_thread(self.searcher.search, question, k, list(audiences))
+        except RetrievalError as exc:
+            raise IndexUnavailable(exc.message) from exc
+        return findings_of(result)
+
+
+def findings_of(result: SearchResult) -> Findings:
+    sources = tuple(
+        Source(n, p.source, p.title, p.section, p.text, p.url)
+        for n, p in enumerate(result.passages, start=1)
+    )
+    return Findings(result.relevant, sources, result.topics)
+
+
+class ClientChatModel:
+    def __init__(self, client: ChatClient) -> None:
+        self.client = client
+        self.name = client.model
+
+    async def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
+        try:
+            return (await self.client.complete(messages, max_tokens=max_tokens)).text
+        except InferenceError as exc:
+            raise ModelUnavailable(exc.message) from exc
+
+    async def stream(self, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str]:
+        try:
+            async for piece in self.client.stream(messages, max_tokens=max_tokens):
+                yield piece
+        except InferenceError as exc:
+            raise ModelUnavailable(exc.message) from exc

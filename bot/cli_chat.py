@@ -1,0 +1,165 @@
+"""`learnloop ask`, `chat`, `serve-inference` and `up`: answering from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from bot.cli_common import _fail, _print_json, _retrieval, console, out
+
+if TYPE_CHECKING:
+    from bot.core.answering import Answer, Turn
+    from bot.service import AnswerService
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample"
+
+
+def _answering() -> tuple[AnswerService, Any]:
+    from bot.bootstrap import build_answering
+    from inference.settings import InferenceSettings
+
+    return build_answering(_retrieval(), InferenceSettings())
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    def source(s: Any) -> dict[str, Any]:
+        return {"n": s.n, "source": s.source, "section": s.section, "text": s.text}
+
+    return {
+        "answer": answer.text,
+        "refused": answer.refused,
+        "citations": [source(s) for s in answer.citations],
+        "consulted": [source(s) for s in answer.consulted],
+    }
+
+
+def print_sources(answer: Answer) -> None:
+    listed = answer.citations or answer.consulted
+    if not listed:
+        return
+    out.print("[dim]Sources (" + ("cited" if answer.citations else "consulted") + "):[/]")
+    for s in listed:
+        where = f"{s.title} › {s.section}" if s.section else s.title
+        out.print(f"[dim]  [{s.n}] {where} ({s.source})[/]")
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    audience: Annotated[
+        list[str] | None, typer.Option("--audience", "-a", help="Ask as a member of GROUP.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Answer a question from the material, with citations (or refuse honestly)."""
+    from bot.core.errors import LearnLoopError
+
+    service, server = _answering()
+    groups = sorted({"everyone", *(audience or [])})
+    try:
+        answer = asyncio.run(service.ask(question, groups))
+    except LearnLoopError as exc:
+        _fail(exc.message)
+    finally:
+        if server is not None:
+            server.stop()
+    if as_json:
+        _print_json(answer_json(answer))
+        return
+    out.print(answer.text)
+    print_sources(answer)
+
+
+async def _converse(service: AnswerService, audiences: list[str]) -> None:
+    from bot.core.answering import Answer, Turn
+    from bot.core.errors import LearnLoopError
+
+    history: list[Turn] = []
+    while True:
+        try:
+            question = (await asyncio.to_thread(console.input, "[bold cyan]you>[/] ")).strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if not question:
+            continue
+        final: Answer | None = None
+        out.print("[bold green]learnloop>[/] ", end="")
+        try:
+            async for event in service.ask_stream(question, audiences, history):
+                if isinstance(event, Answer):
+                    final = event
+                else:
+                    out.print(event, end="", highlight=False)
+        except LearnLoopError as exc:
+            out.print()
+            console.print(f"[bold red]error:[/] {exc.message}")
+            continue
+        out.print()
+        if final is not None:
+            print_sources(final)
+            history += [Turn("user", question), Turn("assistant", final.text)]
+
+
+def chat(
+    audience: Annotated[list[str] | None, typer.Option("--audience", "-a")] = None,
+) -> None:
+    """A terminal conversation with the same service, streamed (Ctrl-D to quit)."""
+    service, server = _answering()
+    try:
+        asyncio.run(_converse(service, sorted({"everyone", *(audience or [])})))
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def serve_inference(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (LEARNLOOP_INFERENCE_PORT).")] = None,
+    api_key: Annotated[
+        str, typer.Option(help="Require this bearer key.", envvar="LEARNLOOP_INFERENCE_API_KEY")
+    ] = "",
+) -> None:
+    """Serve the packaged model over the OpenAI-compatible API (the embedded server)."""
+    from bot.settings import Settings
+    from inference.models import SERVED_NAME, ModelNotFound, generation_model_path
+    from inference.server import serve
+    from inference.settings import InferenceSettings
+
+    isettings = InferenceSettings()
+    try:
+        path = generation_model_path(isettings.generation_model, Settings().data_dir)
+    except ModelNotFound as exc:
+        _fail(exc.message)
+    name = SERVED_NAME if not isettings.generation_model else Path(path).name
+    console.print(f"serving {name} on http://{host}:{port or isettings.inference_port}/v1")
+    with suppress(KeyboardInterrupt):
+        serve(host, port or isettings.inference_port, path, name, api_key)
+
+
+def up() -> None:
+    """Start LearnLoop on its embedded defaults: the inference server, the sample material
+    on first run, and a terminal chat when no Slack/Teams credentials are set."""
+    service, server = _answering()
+    rt = _retrieval()
+    if rt.store.count() == 0 and SAMPLE_DIR.is_dir():
+        console.print(f"First run: indexing the sample material in {SAMPLE_DIR} ...")
+        reports = rt.ingestor.ingest_paths([SAMPLE_DIR])
+        chunks = sum(r.chunks for r in reports if r.ok)
+        console.print(f"Indexed {sum(r.ok for r in reports)} documents ({chunks} chunks).")
+    try:
+        if server is not None:
+            with console.status("Starting the embedded inference server"):
+                server.start()
+        docs = rt.store.documents()
+        console.print(
+            f"[bold]LearnLoop[/] is ready: {len(docs)} documents indexed. No Slack or Teams "
+            "credentials are set, so this terminal is the chat (Ctrl-D to quit)."
+        )
+        asyncio.run(_converse(service, ["everyone"]))
+    finally:
+        if server is not None:
+            server.stop()

@@ -1,0 +1,96 @@
+"""Finding or starting the embedded inference server for a command that needs a model."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractContextManager
+
+from bot.core.errors import ModelUnavailable
+from bot.core.ports import ChatModel
+
+log = logging.getLogger(__name__)
+
+
+def healthy(base_url: str, timeout: float = 1.0) -> bool:
+    root = base_url.rstrip("/").removesuffix("/v1")
+    try:
+        with urllib.request.urlopen(f"{root}/health", timeout=timeout) as response:  # noqa: S310 - our own http URL
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
+    """`learnloop serve-inference` in a child process, stopped on exit."""
+
+    def __init__(self, port: int, startup_timeout: float = 300.0) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/v1"
+        self.startup_timeout = startup_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        if self._proc is not None:
+            return self.url
+        log.info("starting the embedded inference server on port %d", self.port)
+        self._proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+            [sys.executable, "-m", "bot.cli", "serve-inference", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=os.environ.copy(),
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                err = (self._proc.stderr.read() if self._proc.stderr else b"").decode()[-800:]
+                self._proc = None
+                raise ModelUnavailable(f"the embedded inference server failed to start: {err}")
+            if healthy(self.url):
+                return self.url
+            time.sleep(0.25)
+        self.stop()
+        raise ModelUnavailable(
+            f"the embedded inference server did not start within {self.startup_timeout:.0f}s"
+        )
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+        self._proc = None
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class LazyModel:
+    """A ChatModel that reaches its server only when a question really needs the model:
+    refusals never start (or wait for) the embedded server."""
+
+    def __init__(self, connect: Callable[[], ChatModel], name: str) -> None:
+        self._connect = connect
+        self._model: ChatModel | None = None
+        self.name = name
+
+    def _get(self) -> ChatModel:
+        if self._model is None:
+            self._model = self._connect()
+        return self._model
+
+    async def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
+        return await self._get().complete(messages, max_tokens)
+
+    async def stream(self, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str]:
+        model = self._get()
+        async for piece in model.stream(messages, max_tokens):
+            yield piece
