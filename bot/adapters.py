@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from typing import ClassVar
 
 from bot.core.answering import Source
 from bot.core.errors import IndexUnavailable, ModelUnavailable
@@ -37,19 +38,26 @@ def findings_of(result: SearchResult) -> Findings:
 
 
 class ClientChatModel:
+    # A tiny model loops on its own words without it; vLLM takes the same parameter.
+    SAMPLING: ClassVar[dict[str, float]] = {"repetition_penalty": 1.2}
+
     def __init__(self, client: ChatClient) -> None:
         self.client = client
         self.name = client.model
 
+    async def aclose(self) -> None:
+        await self.client.close()
+
     async def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
         try:
-            return (await self.client.complete(messages, max_tokens=max_tokens)).text
+            completion = await self.client.complete(messages, max_tokens, **self.SAMPLING)
+            return completion.text
         except InferenceError as exc:
             raise ModelUnavailable(exc.message) from exc
 
     async def stream(self, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str]:
         try:
-            async for piece in self.client.stream(messages, max_tokens=max_tokens):
+            async for piece in self.client.stream(messages, max_tokens, **self.SAMPLING):
                 yield piece
         except InferenceError as exc:
             raise ModelUnavailable(exc.message) from exc

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from bot.embedded import EmbeddedServer, LazyModel, healthy
 from bot.service import AnswerService
 from bot.settings import Settings
 from inference.client import ChatClient
-from inference.models import SERVED_NAME
+from inference.models import SERVED_NAME, served_name
 from inference.settings import InferenceSettings
 from retrieval.embedding import Embedder, LearnLoopEmbeddingFunction, resolve_embedding_path
 from retrieval.ingest import Ingestor
@@ -97,7 +96,8 @@ def build_answering(
     if isettings.inference_url:
         url, name = isettings.inference_url, isettings.inference_model or SERVED_NAME
     else:
-        url, name = f"http://127.0.0.1:{isettings.inference_port}/v1", SERVED_NAME
+        url = f"http://127.0.0.1:{isettings.inference_port}/v1"
+        name = served_name(isettings.generation_model)
         if not healthy(url):
             server = EmbeddedServer(isettings.inference_port)
 

@@ -263,6 +263,7 @@ async def _evaluate(rt: Retrieval, items: list[QAItem], k: int, generate: bool) 
     except LearnLoopError as exc:
         _fail(exc.message)
     finally:
+        await service.aclose()
         if server is not None:
             server.stop()
 

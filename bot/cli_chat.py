@@ -59,8 +59,15 @@ def ask(
 
     service, server = _answering()
     groups = sorted({"everyone", *(audience or [])})
+
+    async def run() -> Answer:
+        try:
+            return await service.ask(question, groups)
+        finally:
+            await service.aclose()
+
     try:
-        answer = asyncio.run(service.ask(question, groups))
+        answer = asyncio.run(run())
     except LearnLoopError as exc:
         _fail(exc.message)
     finally:
@@ -74,6 +81,14 @@ def ask(
 
 
 async def _converse(service: AnswerService, audiences: list[str]) -> None:
+
+    try:
+        await _converse_loop(service, audiences)
+    finally:
+        await service.aclose()
+
+
+async def _converse_loop(service: AnswerService, audiences: list[str]) -> None:
     from bot.core.answering import Answer, Turn
     from bot.core.errors import LearnLoopError
 
@@ -125,7 +140,7 @@ def serve_inference(
 ) -> None:
     """Serve the packaged model over the OpenAI-compatible API (the embedded server)."""
     from bot.settings import Settings
-    from inference.models import SERVED_NAME, ModelNotFound, generation_model_path
+    from inference.models import ModelNotFound, generation_model_path, served_name
     from inference.server import serve
     from inference.settings import InferenceSettings
 
@@ -134,7 +149,7 @@ def serve_inference(
         path = generation_model_path(isettings.generation_model, Settings().data_dir)
     except ModelNotFound as exc:
         _fail(exc.message)
-    name = SERVED_NAME if not isettings.generation_model else Path(path).name
+    name = served_name(isettings.generation_model)
     console.print(f"serving {name} on http://{host}:{port or isettings.inference_port}/v1")
     with suppress(KeyboardInterrupt):
         serve(host, port or isettings.inference_port, path, name, api_key)

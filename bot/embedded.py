@@ -87,6 +87,11 @@ class LazyModel:
             self._model = self._connect()
         return self._model
 
+    async def aclose(self) -> None:
+        if self._model is not None:
+            await self._model.aclose()
+            self._model = None
+
     async def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
         return await self._get().complete(messages, max_tokens)
 

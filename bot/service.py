@@ -37,6 +37,10 @@ class AnswerService:
         self.history_tokens = history_tokens
         self.max_answer_tokens = max_answer_tokens
 
+    async def aclose(self) -> None:
+        """Release the model's connections (call before the event loop ends)."""
+        await self.model.aclose()
+
     async def ask(
         self, question: str, audiences: Sequence[str] = ("everyone",), history: Sequence[Turn] = ()
     ) -> Answer:

@@ -75,7 +75,11 @@ class ChatClient:
         )
 
     async def stream(
-        self, messages: list[dict[str, str]], max_tokens: int = 256, temperature: float = 0.0
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int = 256,
+        temperature: float = 0.0,
+        **extra: Any,
     ) -> AsyncIterator[str]:
         with self._translated():
             chunks = await self._client.chat.completions.create(
@@ -84,6 +88,7 @@ class ChatClient:
                 max_tokens=max_tokens,
                 temperature=temperature,
                 stream=True,
+                extra_body=extra or None,
             )
             async for chunk in chunks:  # type: ignore[union-attr]
                 if chunk.choices and chunk.choices[0].delta.content:

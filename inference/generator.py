@@ -20,6 +20,7 @@ class GenerationRequest:
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int | None = None
+    repetition_penalty: float = 1.0
     stop: tuple[str, ...] = ()
 
 
@@ -67,6 +68,7 @@ class Generator:
             "max_new_tokens": request.max_tokens,
             "streamer": streamer,
             "pad_token_id": self.tokenizer.eos_token_id,
+            "repetition_penalty": request.repetition_penalty,
         }
         if request.temperature > 0:
             kwargs.update(do_sample=True, temperature=request.temperature, top_p=request.top_p)

@@ -98,3 +98,11 @@ def generation_model_path(setting: str, data_dir: Path) -> Path:
     if not (target / "learnloop.json").is_file():
         convert_gguf(packaged_gguf_path(), target)
     return target
+
+
+def served_name(setting: str) -> str:
+    """The model id the embedded server serves for a LEARNLOOP_GENERATION_MODEL setting."""
+    if not setting or setting == "packaged":
+        return SERVED_NAME
+    path = Path(setting)
+    return SERVED_NAME if (path / "learnloop.json").is_file() else path.name

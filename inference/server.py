@@ -37,6 +37,7 @@ class ChatRequest(BaseModel):
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     top_p: float = Field(default=1.0, gt=0.0, le=1.0)
     seed: int | None = None
+    repetition_penalty: float = Field(default=1.0, gt=0.0, le=2.0)  # vLLM's extra parameter
     stop: str | list[str] | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
@@ -95,6 +96,7 @@ def create_app(
             temperature=body.temperature,
             top_p=body.top_p,
             seed=body.seed,
+            repetition_penalty=body.repetition_penalty,
             stop=stops,
         )
         rid = f"chatcmpl-{uuid.uuid4().hex}"

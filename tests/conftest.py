@@ -79,3 +79,48 @@ def chroma_server(tmp_path_factory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def generation_model(tmp_path_factory) -> Path:
+    """The packaged SmolLM2 GGUF converted once into a plain folder (the real step)."""
+    from inference.models import generation_model_path
+
+    return generation_model_path("", tmp_path_factory.mktemp("models-data"))
+
+
+@pytest.fixture(scope="session")
+def inference_server(tmp_path_factory, generation_model) -> Iterator[str]:
+    """`learnloop serve-inference` in its own process on a free port; yields its /v1 URL."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNLOOP_")}
+    env.update(
+        LEARNLOOP_GENERATION_MODEL=str(generation_model),
+        LEARNLOOP_DATA_DIR=str(tmp_path_factory.mktemp("server-data")),
+    )
+    log = (tmp_path_factory.mktemp("server-log") / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve-inference", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(
+            lambda: (
+                proc.poll() is None
+                and urllib.request.urlopen(f"{url}/health", timeout=1).status == 200
+            ),
+            timeout=180,
+            what="embedded inference server",
+            interval=0.25,
+        )
+        yield f"{url}/v1"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

@@ -31,3 +31,42 @@ class FakeEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)
+
+
+class FakeRetriever:
+    """Returns the findings it was built with; records what it was asked."""
+
+    def __init__(self, findings) -> None:
+        self.findings = findings
+        self.questions: list[tuple[str, tuple[str, ...]]] = []
+
+    async def find(self, question, audiences, k):
+        self.questions.append((question, tuple(audiences)))
+        return self.findings
+
+
+class FakeChatModel:
+    """Streams a scripted reply in pieces; records every prompt it was sent."""
+
+    name = "fake-model"
+
+    def __init__(self, reply: str = "", error: Exception | None = None) -> None:
+        self.reply = reply
+        self.error = error
+        self.prompts: list[list[dict[str, str]]] = []
+
+    async def aclose(self):
+        self.closed = True
+
+    async def complete(self, messages, max_tokens):
+        self.prompts.append(messages)
+        if self.error:
+            raise self.error
+        return self.reply
+
+    async def stream(self, messages, max_tokens):
+        self.prompts.append(messages)
+        if self.error:
+            raise self.error
+        for word in self.reply.split(" "):
+            yield word + " "

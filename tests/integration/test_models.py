@@ -29,14 +29,14 @@ def test_missing_models_say_how_to_get_them(tmp_path):
 
 
 @pytest.mark.slow
-def test_gguf_converts_to_a_plain_folder_that_generates(tmp_path):
+def test_gguf_converts_to_a_plain_folder_that_generates(generation_model):
     import torch
     from gguf import GGUFReader
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = packaged_gguf_path()
-    folder = generation_model_path("", tmp_path)  # converts on first use
-    assert folder == tmp_path / "models" / "SmolLM2-135M-Instruct"
+    folder = generation_model  # converted on first use by generation_model_path("", data_dir)
+    assert folder.parts[-2:] == ("models", "SmolLM2-135M-Instruct")
     config = json.loads((folder / "config.json").read_text())
     assert "quantization_config" not in config
     assert config["model_type"] == "llama"
@@ -66,5 +66,5 @@ def test_gguf_converts_to_a_plain_folder_that_generates(tmp_path):
 
     # a second call reuses the converted folder instead of converting again
     stamp = (folder / "model.safetensors").stat().st_mtime_ns
-    assert generation_model_path("", tmp_path) == folder
+    assert generation_model_path("", folder.parent.parent) == folder
     assert (folder / "model.safetensors").stat().st_mtime_ns == stamp
