@@ -55,9 +55,8 @@ def main() -> None:
     print(f"answer latency over {len(metas)} answered questions (median, ms):")
     for key in ("search_ms", "prompt_ms", "first_token_ms", "generation_ms"):
         values = [m[key] for m in metas]
-        print(
-            f"  {key:16s} {statistics.median(values):8.1f}   (min {min(values):.1f}, max {max(values):.1f})"
-        )
+        median, low, high = statistics.median(values), min(values), max(values)
+        print(f"  {key:16s} {median:8.1f}   (min {low:.1f}, max {high:.1f})")
 
 
 if __name__ == "__main__":
