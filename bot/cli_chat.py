@@ -165,10 +165,15 @@ def up() -> None:
         reports = rt.ingestor.ingest_paths([SAMPLE_DIR])
         chunks = sum(r.chunks for r in reports if r.ok)
         console.print(f"Indexed {sum(r.ok for r in reports)} documents ({chunks} chunks).")
+    from bot.core.errors import LearnLoopError
+
     try:
         if server is not None:
             with console.status("Starting the embedded inference server"):
-                server.start()
+                try:
+                    server.start()
+                except LearnLoopError as exc:
+                    _fail(exc.message)
         docs = rt.store.documents()
         console.print(
             f"[bold]LearnLoop[/] is ready: {len(docs)} documents indexed. No Slack or Teams "

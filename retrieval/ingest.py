@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from retrieval.chunking import chunk_document
 from retrieval.embedding import TextEmbedder
 from retrieval.errors import FileTooLarge, RetrievalError, UnsupportedFileType
@@ -54,6 +56,7 @@ class Ingestor:
         chunk_size: int = 900,
         chunk_overlap: int = 150,
         enrichers: Sequence[Enricher] = (),
+        embed_batch: int = 256,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -61,11 +64,84 @@ class Ingestor:
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self.enrichers = tuple(enrichers)
+        self.embed_batch = embed_batch
 
     def ingest_bytes(
         self, name: str, data: bytes, audiences: Sequence[str] = ("everyone",), url: str = ""
     ) -> IngestReport:
         """Index one document; raise a coded `RetrievalError` if it cannot be."""
+        prepared = self._prepare(name, data, audiences, url)
+        if isinstance(prepared, IngestReport):
+            return prepared
+        return self._publish(prepared, self.embedder.embed(prepared.texts))
+
+    def ingest_file(self, path: Path, audiences: Sequence[str] = ("everyone",)) -> IngestReport:
+        return self.ingest_bytes(path.name, self._read(path), audiences)
+
+    def ingest_paths(
+        self,
+        paths: Iterable[Path],
+        audiences: Sequence[str] = ("everyone",),
+        progress: Progress | None = None,
+    ) -> list[IngestReport]:
+        """Ingest files and folders (recursively); a bad file is reported, never fatal.
+
+        Chunks of several documents are embedded together (fuller batches run faster);
+        each document is still published on its own, so each switches atomically."""
+        normalise_audiences(audiences)  # a bad audience fails the batch before any work
+        reports: list[IngestReport] = []
+        pending: list[_Prepared] = []
+
+        def report(item: IngestReport) -> None:
+            reports.append(item)
+            if progress is not None:
+                progress(item)
+
+        def flush() -> None:
+            vectors = self.embedder.embed([t for p in pending for t in p.texts])
+            start = 0
+            for prepared in pending:
+                end = start + len(prepared.texts)
+                report(self._publish(prepared, vectors[start:end]))
+                start = end
+            pending.clear()
+
+        for path in expand_paths(paths):
+            try:
+                prepared = self._prepare(path.name, self._read(path), audiences, "")
+            except RetrievalError as exc:
+                log.warning("skipped file code=%s", exc.code)
+                report(IngestReport(path.name, "skipped", code=exc.code, reason=exc.message))
+                continue
+            if isinstance(prepared, IngestReport):
+                report(prepared)
+                continue
+            pending.append(prepared)
+            if sum(len(p.texts) for p in pending) >= self.embed_batch:
+                flush()
+        if pending:
+            flush()
+        return reports
+
+    def _read(self, path: Path) -> bytes:
+        if not is_supported(path.name):
+            raise UnsupportedFileType(
+                f"{path.name}: unsupported file type {path.suffix or '(none)'}; "
+                f"supported: {', '.join(SUPPORTED)}",
+                source=path.name,
+            )
+        size = path.stat().st_size
+        if size > self.max_bytes:  # refuse before reading a huge file into memory
+            raise FileTooLarge(
+                f"{path.name}: {size / 1e6:.1f} MB is over the {self.max_bytes / 1e6:.0f} MB limit",
+                source=path.name,
+            )
+        return path.read_bytes()
+
+    def _prepare(
+        self, name: str, data: bytes, audiences: Sequence[str], url: str
+    ) -> _Prepared | IngestReport:
+        """Parse, chunk and enrich; an unchanged document comes back as its report."""
         started = time.perf_counter()
         source = Path(name).name
         groups = normalise_audiences(audiences)
@@ -84,7 +160,6 @@ class Ingestor:
         for enricher in self.enrichers:
             chunks = enricher.enrich(doc, chunks)
         context = _context(doc)
-        vectors = self.embedder.embed([f"{context}\n{c.section}\n{c.text}" for c in chunks])
         record = DocumentRecord(
             doc_id=document_id(source),
             source=source,
@@ -96,47 +171,25 @@ class Ingestor:
             url=url,
             context=context,
         )
-        self.store.publish(record, chunks, vectors)
-        elapsed = time.perf_counter() - started
-        log.info("ingested doc=%s chunks=%d in %.2fs", record.doc_id, len(chunks), elapsed)
-        return IngestReport(
-            source, "updated" if previous else "added", len(chunks), seconds=elapsed
-        )
+        texts = [f"{context}\n{c.section}\n{c.text}" for c in chunks]
+        return _Prepared(record, chunks, texts, previous is not None, started)
 
-    def ingest_file(self, path: Path, audiences: Sequence[str] = ("everyone",)) -> IngestReport:
-        if not is_supported(path.name):
-            raise UnsupportedFileType(
-                f"{path.name}: unsupported file type {path.suffix or '(none)'}; "
-                f"supported: {', '.join(SUPPORTED)}",
-                source=path.name,
-            )
-        size = path.stat().st_size
-        if size > self.max_bytes:  # refuse before reading a huge file into memory
-            raise FileTooLarge(
-                f"{path.name}: {size / 1e6:.1f} MB is over the {self.max_bytes / 1e6:.0f} MB limit",
-                source=path.name,
-            )
-        return self.ingest_bytes(path.name, path.read_bytes(), audiences)
+    def _publish(self, prepared: _Prepared, vectors: np.ndarray) -> IngestReport:
+        record = prepared.record
+        self.store.publish(record, prepared.chunks, vectors)
+        elapsed = time.perf_counter() - prepared.started
+        log.info("ingested doc=%s chunks=%d in %.2fs", record.doc_id, record.chunks, elapsed)
+        status = "updated" if prepared.replaces else "added"
+        return IngestReport(record.source, status, record.chunks, seconds=elapsed)
 
-    def ingest_paths(
-        self,
-        paths: Iterable[Path],
-        audiences: Sequence[str] = ("everyone",),
-        progress: Progress | None = None,
-    ) -> list[IngestReport]:
-        """Ingest files and folders (recursively); a bad file is reported, never fatal."""
-        normalise_audiences(audiences)  # a bad audience fails the batch before any work
-        reports = []
-        for path in expand_paths(paths):
-            try:
-                report = self.ingest_file(path, audiences)
-            except RetrievalError as exc:
-                log.warning("skipped file code=%s", exc.code)
-                report = IngestReport(path.name, "skipped", code=exc.code, reason=exc.message)
-            reports.append(report)
-            if progress is not None:
-                progress(report)
-        return reports
+
+@dataclass(frozen=True)
+class _Prepared:
+    record: DocumentRecord
+    chunks: list[Chunk]
+    texts: list[str]  # what is embedded for each chunk
+    replaces: bool
+    started: float
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
