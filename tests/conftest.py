@@ -42,6 +42,14 @@ def wait_until(check, timeout: float, what: str, interval: float = 0.1):
     raise TimeoutError(f"{what} not ready after {timeout}s (last error: {last_error})")
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 @pytest.fixture(scope="session")
 def embedder():
     from retrieval.embedding import Embedder, resolve_embedding_path
@@ -73,11 +81,7 @@ def chroma_server(tmp_path_factory) -> Iterator[str]:
         )
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
 
 
@@ -118,9 +122,5 @@ def inference_server(tmp_path_factory, generation_model) -> Iterator[str]:
         )
         yield f"{url}/v1"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         log.close()
