@@ -30,11 +30,17 @@ class Retrieval:
 
 
 def configure_logging(level: str) -> None:
+    # bm25s sets its own logger to DEBUG when imported: import it before setting levels
+    import bm25s  # noqa: F401
+    from transformers.utils import logging as hf_logging
+
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    quiet = max(logging.WARNING, logging.getLogger().level)
+    for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "bm25s"):
+        logging.getLogger(noisy).setLevel(quiet)
+    hf_logging.disable_progress_bar()  # "Loading weights" bars would garble the chat
 
 
 def limit_blas_threads() -> None:

@@ -6,10 +6,12 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractContextManager
+from typing import IO
 
 from bot.core.errors import ModelUnavailable
 from bot.core.ports import ChatModel
@@ -34,21 +36,25 @@ class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
         self.url = f"http://127.0.0.1:{port}/v1"
         self.startup_timeout = startup_timeout
         self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     def start(self) -> str:
         if self._proc is not None:
             return self.url
         log.info("starting the embedded inference server on port %d", self.port)
+        # its output goes to a file, not a pipe: an unread pipe fills up and blocks it
+        self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
             [sys.executable, "-m", "bot.cli", "serve-inference", "--port", str(self.port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             env=os.environ.copy(),
         )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                err = (self._proc.stderr.read() if self._proc.stderr else b"").decode()[-800:]
+                self._log.seek(0)
+                err = self._log.read().decode(errors="replace")[-800:].strip()
                 self._proc = None
                 raise ModelUnavailable(f"the embedded inference server failed to start: {err}")
             if healthy(self.url):
@@ -68,6 +74,9 @@ class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
         except subprocess.TimeoutExpired:
             self._proc.kill()
         self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -180,3 +180,21 @@ def test_eval_scores_generated_answers(cli_env, tmp_path, inference_server):
     assert report["answer_contains"] in (0.0, 1.0)
     assert report["answer_contains"] == float("stash" in report["items"][0]["answer"].lower())
     assert report["items"][1]["refused"] is True and report["items"][1]["answer"] == ""
+
+
+def test_up_indexes_the_sample_and_chats_in_the_terminal(cli_env):
+    first = cli(
+        cli_env, "up", stdin="how do I stash my changes?\nwhat is the parental leave policy?\n"
+    )
+    assert first.returncode == 0, first.stderr
+    assert "First run: indexing the sample material" in first.stderr
+    assert "learnloop>" in first.stdout
+    assert "git-stash(1)" in first.stdout  # the sources of the first answer
+    assert "does not cover that" in first.stdout  # the second question is refused
+    assert "DEBUG" not in first.stderr and "Loading weights" not in first.stderr
+    port = int(cli_env["LEARNLOOP_INFERENCE_PORT"])
+    with socket.socket() as sock:  # Ctrl-D stopped the server `up` started
+        assert sock.connect_ex(("127.0.0.1", port)) != 0
+    second = cli(cli_env, "up", stdin="")
+    assert "First run" not in second.stderr
+    assert "4 documents indexed" in second.stderr

@@ -142,16 +142,3 @@ def test_clear_errors_instead_of_tracebacks(cli_env, tmp_path):
     assert unreachable.returncode == 1
     assert "cannot reach the Chroma index at http://127.0.0.1:9" in unreachable.stderr
     assert "Traceback" not in unreachable.stderr
-
-
-def test_up_indexes_the_sample_on_first_run_and_answers_in_the_terminal(cli_env):
-    env = {k: v for k, v in cli_env.items() if k != "LEARNLOOP_CHROMA_URL"}  # embedded Chroma
-    first = run_cli(
-        env, "up", stdin="how do I stash my changes?\nwhat is the parental leave policy?\n"
-    )
-    assert "First run: indexing the sample material" in first.stderr
-    assert "[1] git-stash(1)" in first.stdout
-    assert "The material does not cover that. Closest topics:" in first.stdout
-    second = run_cli(env, "up", stdin="")
-    assert "First run" not in second.stderr
-    assert "4 documents indexed" in second.stderr
