@@ -19,7 +19,3 @@ class ModelUnavailable(LearnLoopError):
 
 class IndexUnavailable(LearnLoopError):
     code = "index_unavailable"
-
-
-class BadInput(LearnLoopError):
-    code = "bad_input"
