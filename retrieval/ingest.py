@@ -15,8 +15,8 @@ import numpy as np
 
 from retrieval.chunking import chunk_document
 from retrieval.embedding import TextEmbedder
-from retrieval.errors import FileTooLarge, RetrievalError, UnsupportedFileType
-from retrieval.parse import SUPPORTED, is_supported, parse
+from retrieval.errors import FileTooLarge, RetrievalError
+from retrieval.parse import check_supported, parse
 from retrieval.store import ChunkStore, document_id, normalise_audiences
 from retrieval.types import Chunk, DocumentRecord, ParsedDocument
 
@@ -124,19 +124,16 @@ class Ingestor:
         return reports
 
     def _read(self, path: Path) -> bytes:
-        if not is_supported(path.name):
-            raise UnsupportedFileType(
-                f"{path.name}: unsupported file type {path.suffix or '(none)'}; "
-                f"supported: {', '.join(SUPPORTED)}",
-                source=path.name,
-            )
-        size = path.stat().st_size
-        if size > self.max_bytes:  # refuse before reading a huge file into memory
-            raise FileTooLarge(
-                f"{path.name}: {size / 1e6:.1f} MB is over the {self.max_bytes / 1e6:.0f} MB limit",
-                source=path.name,
-            )
+        check_supported(path.name)
+        self._check_size(path.name, path.stat().st_size)  # before reading a huge file
         return path.read_bytes()
+
+    def _check_size(self, name: str, size: int) -> None:
+        if size > self.max_bytes:
+            raise FileTooLarge(
+                f"{name}: {size / 1e6:.1f} MB is over the {self.max_bytes / 1e6:.0f} MB limit",
+                source=name,
+            )
 
     def _prepare(
         self, name: str, data: bytes, audiences: Sequence[str], url: str
@@ -145,12 +142,7 @@ class Ingestor:
         started = time.perf_counter()
         source = Path(name).name
         groups = normalise_audiences(audiences)
-        if len(data) > self.max_bytes:
-            raise FileTooLarge(
-                f"{source}: {len(data) / 1e6:.1f} MB is over the "
-                f"{self.max_bytes / 1e6:.0f} MB limit",
-                source=source,
-            )
+        self._check_size(source, len(data))
         version = _version(data, groups)
         previous = self.store.document(source)
         if previous is not None and previous.version == version:

@@ -42,6 +42,23 @@ def wait_until(check, timeout: float, what: str, interval: float = 0.1):
     raise TimeoutError(f"{what} not ready after {timeout}s (last error: {last_error})")
 
 
+def run_cli(
+    env: dict[str, str], *args: str, check: bool = True, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """`learnloop ARGS...` in a child process, as a user runs it."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"learnloop {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.terminate()
     try:

@@ -25,12 +25,8 @@ PARSERS: dict[str, Parser] = {
 SUPPORTED = tuple(sorted(PARSERS))
 
 
-def is_supported(name: str) -> bool:
-    return PurePath(name).suffix.lower() in PARSERS
-
-
-def parse(name: str, data: bytes) -> ParsedDocument:
-    """Parse `data` by the file name's extension; raise a coded error on bad input."""
+def check_supported(name: str) -> Parser:
+    """The parser for `name`'s extension, or `UnsupportedFileType` naming the file."""
     suffix = PurePath(name).suffix.lower()
     parser = PARSERS.get(suffix)
     if parser is None:
@@ -39,6 +35,13 @@ def parse(name: str, data: bytes) -> ParsedDocument:
             f"{name}: unsupported file type {suffix or '(none)'}; supported: {kinds}",
             source=name,
         )
+    return parser
+
+
+def parse(name: str, data: bytes) -> ParsedDocument:
+    """Parse `data` by the file name's extension; raise a coded error on bad input."""
+    suffix = PurePath(name).suffix.lower()
+    parser = check_supported(name)
     if not data.strip():
         raise EmptyDocument(f"{name}: the file is empty", source=name)
     fallback_title = PurePath(name).stem

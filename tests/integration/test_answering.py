@@ -6,8 +6,6 @@ import asyncio
 import json
 import os
 import socket
-import subprocess
-import sys
 
 import openai
 import pytest
@@ -17,7 +15,7 @@ from bot.core.errors import ModelUnavailable
 from bot.service import AnswerService
 from inference.client import ChatClient
 from inference.models import SERVED_NAME
-from tests.conftest import DATA, free_port
+from tests.conftest import DATA, free_port, run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -111,14 +109,7 @@ def test_model_down_gives_a_clear_error(corpus):
 
 
 def cli(env, *args, stdin=""):
-    return subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return run_cli(env, *args, check=False, stdin=stdin)
 
 
 @pytest.fixture

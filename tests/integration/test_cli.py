@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from bot.bootstrap import build_retrieval_from
-from tests.conftest import DATA
+from tests.conftest import DATA, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -22,22 +20,6 @@ Tag every release with `git tag -a` and push it with --follow-tags.
 ## Changelog
 Summarise user-visible changes in CHANGELOG.md before tagging.
 """
-
-
-def run_cli(
-    env: dict[str, str], *args: str, check: bool = True, stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"learnloop {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 @pytest.fixture
