@@ -4,12 +4,32 @@ from __future__ import annotations
 
 
 class InferenceError(Exception):
-    code = "model_unavailable"
+    code = "inference_error"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
 
-class InferenceUnavailable(InferenceError):
-    """The server cannot be reached, timed out, or answered with an error."""
+class ModelUnavailable(InferenceError):
+    """The server cannot be reached, timed out, is overloaded, or failed (after retries)."""
+
+    code = "model_unavailable"
+
+
+class BadRequest(InferenceError):
+    """The server refused the request as malformed (HTTP 400/422): retrying will not help."""
+
+    code = "bad_request"
+
+
+class ModelNotFound(InferenceError):
+    """The model or LoRA adapter named in the request is not served (HTTP 404)."""
+
+    code = "model_not_found"
+
+
+class StructuredOutputError(InferenceError):
+    """Structured output came back unfinished or not matching the requested type."""
+
+    code = "structured_output_invalid"

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -110,19 +111,19 @@ def generation_model(tmp_path_factory) -> Path:
     return generation_model_path("", tmp_path_factory.mktemp("models-data"))
 
 
-@pytest.fixture(scope="session")
-def inference_server(tmp_path_factory, generation_model) -> Iterator[str]:
-    """`learnloop serve-inference` in its own process on a free port; yields its /v1 URL."""
+@contextmanager
+def running_server(
+    tmp: Path, model: Path, *args: str, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """`learnloop serve-inference ARGS` in its own process on a free port; yields its /v1 URL."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNLOOP_")}
-    env.update(
-        LEARNLOOP_GENERATION_MODEL=str(generation_model),
-        LEARNLOOP_DATA_DIR=str(tmp_path_factory.mktemp("server-data")),
-    )
-    log = (tmp_path_factory.mktemp("server-log") / "server.log").open("wb")
+    child = {k: v for k, v in os.environ.items() if not k.startswith("LEARNLOOP_")}
+    child.update(LEARNLOOP_GENERATION_MODEL=str(model), LEARNLOOP_DATA_DIR=str(tmp / "data"))
+    child.update(env or {})
+    log = (tmp / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve-inference", "--port", str(port)],
-        env=env,
+        [sys.executable, "-m", "bot.cli", "serve-inference", "--port", str(port), *args],
+        env=child,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -134,10 +135,39 @@ def inference_server(tmp_path_factory, generation_model) -> Iterator[str]:
                 and urllib.request.urlopen(f"{url}/health", timeout=1).status == 200
             ),
             timeout=180,
-            what="embedded inference server",
+            what=f"embedded inference server (log: {tmp / 'server.log'})",
             interval=0.25,
         )
         yield f"{url}/v1"
     finally:
         stop(proc)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def inference_server(tmp_path_factory, generation_model) -> Iterator[str]:
+    """The embedded server shared by the suite, with runtime LoRA loading on (as vLLM's switch)."""
+    with running_server(
+        tmp_path_factory.mktemp("inference"),
+        generation_model,
+        env={"VLLM_ALLOW_RUNTIME_LORA_UPDATING": "1"},
+    ) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """Real Redis on 127.0.0.1:6379 (started if not running), a database of our own."""
+    from tests.services import redis_database
+
+    with redis_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """Real PostgreSQL on 127.0.0.1:5432 (started if not running), a database of our own."""
+    from tests.services import postgres_database
+
+    with postgres_database() as url:
+        yield url
