@@ -228,7 +228,9 @@ class Engine:
     def _pick(self, jobs: list[Job], logits: Any) -> list[int]:
         import torch
 
-        logits = logits.float()
+        # sampling, grammar masks and seeded generators all work on the CPU: (rows x vocab)
+        # is small next to a forward pass, and per-request CPU generators stay reproducible
+        logits = logits.float().cpu()
         constrained = [i for i, job in enumerate(jobs) if job._matcher is not None and not job.done]
         if constrained:
             bitmask = self.compiler.bitmask(len(jobs))
