@@ -39,7 +39,7 @@ def findings_of(result: SearchResult) -> Findings:
 
 class ClientChatModel:
     # A tiny model loops on its own words without it; vLLM takes the same parameter.
-    SAMPLING: ClassVar[dict[str, float]] = {"repetition_penalty": 1.2}
+    REPETITION_PENALTY: ClassVar[float] = 1.2
 
     def __init__(self, client: ChatClient) -> None:
         self.client = client
@@ -50,14 +50,18 @@ class ClientChatModel:
 
     async def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
         try:
-            completion = await self.client.complete(messages, max_tokens, **self.SAMPLING)
+            completion = await self.client.complete(
+                messages, max_tokens, repetition_penalty=self.REPETITION_PENALTY
+            )
             return completion.text
         except InferenceError as exc:
             raise ModelUnavailable(exc.message) from exc
 
     async def stream(self, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str]:
         try:
-            async for piece in self.client.stream(messages, max_tokens, **self.SAMPLING):
+            async for piece in self.client.stream(
+                messages, max_tokens, repetition_penalty=self.REPETITION_PENALTY
+            ):
                 yield piece
         except InferenceError as exc:
             raise ModelUnavailable(exc.message) from exc

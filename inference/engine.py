@@ -151,6 +151,8 @@ class Engine:
 
     # -- the engine thread ----------------------------------------------------------------
     def _loop(self) -> None:
+        import torch
+
         while True:
             with self._cv:
                 while not (self._stopping or self._waiting or self._commands or self._rows):
@@ -166,11 +168,12 @@ class Engine:
                 except Exception as exc:  # handed to the caller
                     future.set_exception(exc)
             try:
-                admitted = [job for job in admitted if not self._dropped(job)]
-                if admitted:
-                    self._prefill(admitted)
-                if self._rows:
-                    self._decode()
+                with torch.inference_mode():
+                    admitted = [job for job in admitted if not self._dropped(job)]
+                    if admitted:
+                        self._prefill(admitted)
+                    if self._rows:
+                        self._decode()
             except Exception:
                 log.exception("engine step failed; failing the batch")
                 for job in self._rows + admitted:

@@ -135,6 +135,38 @@ def test_removed_guided_fields_are_ignored_like_vllm(client):
     assert ignored.choices[0].message.content == plain  # unconstrained: the same greedy text
 
 
+def test_repetition_penalty_matches_transformers(client, generation_model):
+    """The server's greedy text under a penalty equals transformers' own generate."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    messages = [{"role": "user", "content": "Write the word hello ten times."}]
+    tokenizer = AutoTokenizer.from_pretrained(str(generation_model))
+    model = AutoModelForCausalLM.from_pretrained(str(generation_model), dtype=torch.float32)
+    inputs = tokenizer.apply_chat_template(
+        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+    texts = {}
+    for penalty in (1.0, 1.5):
+        with torch.inference_mode():
+            ids = model.generate(
+                **inputs, max_new_tokens=20, do_sample=False, repetition_penalty=penalty
+            )
+        expected = tokenizer.decode(
+            ids[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True
+        )
+        reply = client.chat.completions.create(
+            model=SERVED_NAME,
+            messages=messages,
+            max_tokens=20,
+            temperature=0,
+            extra_body={"repetition_penalty": penalty},
+        )
+        assert reply.choices[0].message.content == expected
+        texts[penalty] = expected
+    assert texts[1.0] != texts[1.5]
+
+
 def test_errors_have_vllm_shapes_and_never_kill_the_server(inference_server, client):
     base = root(inference_server)
     bad_json = httpx.post(
