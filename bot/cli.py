@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from bot import cli_chat
+from bot import cli_chat, cli_jobs
 from bot.cli_common import _fail, _print_json, _retrieval, console, out
 
 if TYPE_CHECKING:
@@ -32,6 +32,9 @@ def ingest(
         typer.Option("--audience", "-a", help="Group allowed to see it (repeatable)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Hand the files to a worker; print the job id.")
+    ] = False,
 ) -> None:
     """Parse, chunk, embed and index training material."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -48,6 +51,9 @@ def ingest(
     except RetrievalError as exc:
         _fail(exc.message)
     files = expand_paths(paths)
+    if queue:
+        cli_jobs.enqueue(files, groups, as_json)
+        return
     rt = _retrieval()
     reports: list[IngestReport] = []
     with Progress(
@@ -237,6 +243,9 @@ app.command()(cli_chat.ask)
 app.command()(cli_chat.chat)
 app.command("serve-inference")(cli_chat.serve_inference)
 app.command()(cli_chat.up)
+app.add_typer(cli_jobs.jobs_app, name="jobs")
+app.command()(cli_jobs.worker)
+app.command()(cli_jobs.beat)
 
 
 async def _evaluate(rt: Retrieval, items: list[QAItem], k: int, generate: bool) -> dict[str, Any]:

@@ -137,8 +137,17 @@ def serve_inference(
     api_key: Annotated[
         str, typer.Option(help="Require this bearer key.", envvar="LEARNLOOP_INFERENCE_API_KEY")
     ] = "",
+    lora_modules: Annotated[
+        list[str] | None,
+        typer.Option("--lora-modules", help="Serve a LoRA adapter: NAME=PATH (repeatable)."),
+    ] = None,
+    max_batch: Annotated[int, typer.Option(help="Requests decoded together.")] = 8,
+    max_waiting: Annotated[int, typer.Option(help="Queued requests before 503.")] = 64,
 ) -> None:
-    """Serve the packaged model over the OpenAI-compatible API (the embedded server)."""
+    """Serve the packaged model over the OpenAI-compatible API (the embedded server).
+
+    Runtime LoRA loading (/v1/load_lora_adapter) is on when VLLM_ALLOW_RUNTIME_LORA_UPDATING=1,
+    as in vLLM."""
     from bot.settings import Settings
     from inference.models import ModelNotFound, generation_model_path, served_name
     from inference.server import serve
@@ -150,14 +159,44 @@ def serve_inference(
     except ModelNotFound as exc:
         _fail(exc.message)
     name = served_name(isettings.generation_model)
+    modules = dict(m.split("=", 1) for m in lora_modules or [] if "=" in m)
+    if len(modules) != len(lora_modules or []):
+        _fail("--lora-modules takes NAME=PATH")
     console.print(f"serving {name} on http://{host}:{port or isettings.inference_port}/v1")
     with suppress(KeyboardInterrupt):
-        serve(host, port or isettings.inference_port, path, name, api_key)
+        serve(
+            host,
+            port or isettings.inference_port,
+            path,
+            name,
+            api_key,
+            lora_modules=modules,
+            max_batch=max_batch,
+            max_waiting=max_waiting,
+        )
 
 
 def up() -> None:
     """Start LearnLoop on its embedded defaults: the inference server, the sample material
     on first run, and a terminal chat when no Slack/Teams credentials are set."""
+    from bot.core.errors import LearnLoopError
+    from bot.local import LocalServices
+    from bot.settings import Settings
+    from retrieval.settings import RetrievalSettings
+
+    # a local Chroma server and a worker on the server-free queue (README: Worker and store)
+    local = LocalServices(Settings(), RetrievalSettings().chroma_url)
+    try:
+        with console.status("Starting the local index server and worker"):
+            local.start()
+        _up()
+    except LearnLoopError as exc:
+        _fail(exc.message)
+    finally:
+        local.stop()
+
+
+def _up() -> None:
     service, server = _answering()
     rt = _retrieval()
     if rt.store.count() == 0 and SAMPLE_DIR.is_dir():

@@ -20,3 +20,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     env: Literal["development", "production"] = "development"
     log_level: str = "WARNING"
+    # jobs and the SQL store (README: "Worker and store")
+    database_url: str = ""  # empty: SQLite in the data dir
+    broker_url: str = ""  # empty: a server-free filesystem queue in the data dir
+    upload_dir: Path | None = None  # empty: <data dir>/uploads (shared with the workers)
+    lease_seconds: float = Field(default=60.0, gt=0)
+    sweep_seconds: float = Field(default=30.0, gt=0)
+    job_max_attempts: int = Field(default=5, ge=1)
+    job_expires_seconds: float = Field(default=86400.0, gt=0)

@@ -1,0 +1,1 @@
+"""Celery workers: ingestion, feedback, notifications (and later training) off the chat path."""

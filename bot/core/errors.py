@@ -19,3 +19,23 @@ class ModelUnavailable(LearnLoopError):
 
 class IndexUnavailable(LearnLoopError):
     code = "index_unavailable"
+
+
+class StoreUnavailable(LearnLoopError):
+    """The SQL database cannot be reached or migrated."""
+
+    code = "store_unavailable"
+
+
+class BrokerUnavailable(LearnLoopError):
+    """The job queue's broker cannot be reached; the job is kept to be sent again."""
+
+    code = "broker_unavailable"
+
+    def __init__(self, message: str, job_id: str = "") -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
+class JobNotFound(LearnLoopError):
+    code = "job_not_found"

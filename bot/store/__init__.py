@@ -1,0 +1,16 @@
+"""SQL persistence shared by the bot and the workers: models, repositories, migrations."""
+
+from bot.store.db import database_url, downgrade, make_engine, open_store, sessions, upgrade
+from bot.store.feedback import FeedbackRepository
+from bot.store.jobs import JobRepository
+
+__all__ = [
+    "FeedbackRepository",
+    "JobRepository",
+    "database_url",
+    "downgrade",
+    "make_engine",
+    "open_store",
+    "sessions",
+    "upgrade",
+]

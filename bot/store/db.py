@@ -1,0 +1,85 @@
+"""Engine, sessions and migrations: the store's one connection point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.core.errors import StoreUnavailable
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def database_url(configured: str, data_dir: Path) -> str:
+    """The configured URL (a bare `postgresql://` gets the psycopg 3 driver), else a
+    SQLite file in the data dir."""
+    if not configured:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{data_dir / 'learnloop.db'}"
+    for bare in ("postgresql://", "postgres://"):
+        if configured.startswith(bare):
+            return "postgresql+psycopg://" + configured.removeprefix(bare)
+    return configured
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        # workers and the bot write the same file: wait for locks instead of failing
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to `revision` (idempotent; every process may call it)."""
+    from alembic import command
+
+    try:
+        command.upgrade(_alembic_config(engine), revision)
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(f"cannot migrate the database: {exc}") from exc
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    from alembic import command
+
+    command.downgrade(_alembic_config(engine), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def open_store(url: str) -> tuple[Engine, sessionmaker[Session]]:
+    """An engine on an up-to-date schema, and its session factory."""
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine, sessions(engine)

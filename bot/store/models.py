@@ -1,0 +1,200 @@
+"""SQL tables shared by the bot and the workers (SQLite by default, PostgreSQL in production).
+
+The schema itself is owned by the Alembic migrations beside this module; these classes
+must match them (a test compares the two)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on SQLite (which drops the zone) as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class JobRow(Base):
+    """A background job (ingest now; training later): its state, progress and lease."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    error_code: Mapped[str] = mapped_column(String(64), default="")
+    requested_by: Mapped[str] = mapped_column(String(255), default="")
+    reply_to: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    lease_owner: Mapped[str] = mapped_column(String(255), default="")
+    lease_expires: Mapped[datetime | None] = mapped_column(nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class DocumentRow(Base):
+    """The SQL mirror of the index catalog: what was ingested, when, and by which job."""
+
+    __tablename__ = "documents"
+
+    source: Mapped[str] = mapped_column(String(512), primary_key=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[str] = mapped_column(String(64))
+    chunks: Mapped[int] = mapped_column(Integer, default=0)
+    audiences: Mapped[list[Any]] = mapped_column(default=list)
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
+    ingested_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnswerRow(Base):
+    """An answer as it was given, so feedback on it can name exactly what was shown."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    passages: Mapped[list[Any]] = mapped_column(default=list)
+    model: Mapped[str] = mapped_column(String(255), default="")
+    adapter_version: Mapped[str] = mapped_column(String(255), default="")
+    learner: Mapped[str] = mapped_column(String(255), default="")
+    platform: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeedbackRow(Base):
+    """A 👍, 👎 or correction on an answer: the raw material of fine-tuning."""
+
+    __tablename__ = "feedback_events"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    answer_id: Mapped[str] = mapped_column(String(64), index=True)
+    rating: Mapped[str] = mapped_column(String(16))
+    correction: Mapped[str] = mapped_column(Text, default="")
+    question: Mapped[str] = mapped_column(Text, default="")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    passages: Mapped[list[Any]] = mapped_column(default=list)
+    model: Mapped[str] = mapped_column(String(255), default="")
+    adapter_version: Mapped[str] = mapped_column(String(255), default="")
+    learner: Mapped[str] = mapped_column(String(255), default="")
+    platform: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LearnerRow(Base):
+    __tablename__ = "learners"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PlatformAccountRow(Base):
+    """A learner's Slack or Teams identity (one learner may have several)."""
+
+    __tablename__ = "platform_accounts"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+
+
+class LearnerAudienceRow(Base):
+    """Membership of a learner in an audience (group), which decides what they may see."""
+
+    __tablename__ = "learner_audiences"
+
+    learner_id: Mapped[str] = mapped_column(
+        ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True
+    )
+    audience: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class QuizItemRow(Base):
+    __tablename__ = "quiz_items"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(512), default="")
+    section: Mapped[str] = mapped_column(Text, default="")
+    question: Mapped[str] = mapped_column(Text)
+    choices: Mapped[list[Any]] = mapped_column(default=list)
+    answer: Mapped[str] = mapped_column(Text)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    audience: Mapped[str] = mapped_column(String(64), default="everyone")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QuizAttemptRow(Base):
+    __tablename__ = "quiz_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
+    quiz_item_id: Mapped[str] = mapped_column(ForeignKey("quiz_items.id", ondelete="CASCADE"))
+    response: Mapped[str] = mapped_column(Text, default="")
+    correct: Mapped[bool] = mapped_column(Boolean)
+    score: Mapped[float] = mapped_column(Float, default=0.0)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ScheduleRow(Base):
+    """When a learner next reviews a quiz item (spaced repetition state as JSON)."""
+
+    __tablename__ = "review_schedules"
+
+    learner_id: Mapped[str] = mapped_column(
+        ForeignKey("learners.id", ondelete="CASCADE"), primary_key=True
+    )
+    quiz_item_id: Mapped[str] = mapped_column(
+        ForeignKey("quiz_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    due: Mapped[datetime] = mapped_column(index=True)
+    card: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,142 @@
+"""The SQL store on SQLite and on real PostgreSQL: migrations, job leases, feedback."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from bot.core.feedback import AnswerRecord, Feedback
+from bot.core.jobs import JobStatus, ReplyTo
+from bot.store import (
+    FeedbackRepository,
+    JobRepository,
+    database_url,
+    downgrade,
+    make_engine,
+    open_store,
+    upgrade,
+)
+from bot.store.db import current_revision
+from bot.store.models import Base, utcnow
+
+pytestmark = pytest.mark.integration
+
+TABLES = {
+    "jobs",
+    "documents",
+    "answers",
+    "feedback_events",
+    "learners",
+    "platform_accounts",
+    "learner_audiences",
+    "quiz_items",
+    "quiz_attempts",
+    "review_schedules",
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path):
+    if request.param == "sqlite":
+        yield database_url("", tmp_path / "data")
+        return
+    from tests.services import postgres_database
+
+    # a database of its own per test: migrations start from empty
+    with postgres_database() as pg:
+        yield database_url(pg, tmp_path)
+
+
+def test_migrations_upgrade_an_empty_database_and_downgrade_cleanly(url):
+    engine = make_engine(url)
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == "0001"
+    assert TABLES <= set(inspect(engine).get_table_names())
+    # the models and the migration describe the same schema
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    upgrade(engine)  # idempotent: every process runs it on start
+    downgrade(engine)
+    assert current_revision(engine) is None
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade(engine)  # and back up again from nothing
+    assert TABLES <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_one_lease_at_a_time_and_takeover_after_expiry(url):
+    engine, sessions = open_store(url)
+    jobs = JobRepository(sessions)
+    job = jobs.create("ingest", {"files": []}, total=3, reply_to=ReplyTo("slack", "C1", "171.2"))
+    assert job.status is JobStatus.UNSENT
+    assert jobs.get(job.id).reply_to == ReplyTo("slack", "C1", "171.2")
+    jobs.mark_queued(job.id)
+
+    first = jobs.claim(job.id, "w1", lease_seconds=30)
+    assert first is not None and first.status is JobStatus.RUNNING and first.attempts == 1
+    assert first.lease_expires is not None and first.lease_expires > utcnow()
+    assert jobs.claim(job.id, "w2", lease_seconds=30) is None  # held by a live worker
+    jobs.mark_queued(job.id)  # a late "sent" mark must not undo the claim
+    assert jobs.get(job.id).status is JobStatus.RUNNING
+
+    assert jobs.progress(job.id, "w1", 1, {"chunks": 2}, lease_seconds=-1)  # lease now expired
+    now = utcnow()
+    assert [j.id for j in jobs.sweep_candidates(now, stale_before=now)] == [job.id]
+    second = jobs.claim(job.id, "w2", lease_seconds=30)
+    assert second is not None and second.lease_owner == "w2" and second.attempts == 2
+    assert second.progress_done == 1 and second.result == {"chunks": 2}
+
+    # the first worker woke up: its writes are refused, it must stop
+    assert not jobs.renew(job.id, "w1", 30)
+    assert not jobs.finish(job.id, "w1", JobStatus.DONE, {})
+    assert jobs.finish(job.id, "w2", JobStatus.DONE, {"chunks": 5})
+    done = jobs.get(job.id)
+    assert done.status is JobStatus.DONE and done.lease_owner == "" and done.result["chunks"] == 5
+    assert jobs.claim(job.id, "w3", 30) is None  # a redelivered message finds it done
+    engine.dispose()
+
+
+def test_release_only_takes_back_jobs_that_really_lost_their_worker(url):
+    engine, sessions = open_store(url)
+    jobs = JobRepository(sessions)
+    job = jobs.create("ingest", {})
+    jobs.mark_queued(job.id)
+    now = utcnow()
+    assert not jobs.release(job.id, now, stale_before=now - timedelta(hours=1))  # fresh
+    jobs.claim(job.id, "w1", lease_seconds=30)
+    assert not jobs.release(job.id, utcnow(), stale_before=utcnow())  # live lease
+    later = utcnow() + timedelta(seconds=31)
+    assert jobs.release(job.id, later, stale_before=later - timedelta(hours=1))
+    released = jobs.get(job.id)
+    assert released.status is JobStatus.UNSENT and released.lease_owner == ""
+    engine.dispose()
+
+
+def test_feedback_is_stored_once_with_everything_training_needs(url):
+    engine, sessions = open_store(url)
+    repo = FeedbackRepository(sessions)
+    answer = AnswerRecord("How do I tag?", "Use git tag [1].", ({"n": 1, "source": "r.md"},))
+    repo.record_answer(answer)
+    assert repo.answer(answer.id) == answer
+    event = Feedback(
+        answer.id,
+        "correction",
+        correction="Use git tag -a",
+        question=answer.question,
+        answer=answer.answer,
+        passages=answer.passages,
+        model="smollm2",
+        adapter_version="base",
+        learner="U123",
+        platform="slack",
+    )
+    assert repo.add(event)
+    assert not repo.add(event)  # redelivered: stored once
+    assert repo.events(answer.id) == [event]
+    engine.dispose()

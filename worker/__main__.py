@@ -1,0 +1,5 @@
+import sys
+
+from worker.main import main
+
+main(sys.argv[1:])

@@ -1,0 +1,20 @@
+"""The beat schedule (run exactly one `learnloop beat`): the lease sweeper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.queue import SWEEP
+from bot.settings import Settings
+
+
+def beat_schedule(settings: Settings) -> dict[str, Any]:
+    every = settings.sweep_seconds
+    return {
+        "sweep-expired-leases": {
+            "task": SWEEP,
+            "schedule": every,
+            # a sweep nobody ran in time is superseded by the next one
+            "options": {"queue": "notify", "expires": every},
+        }
+    }

@@ -1,0 +1,118 @@
+"""Thin tasks: parse the message, call the job code, report. Named by string so the bot
+can send them without importing this package."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import suppress
+from typing import Any
+
+import httpx
+from celery import Celery, Task
+from sqlalchemy.exc import OperationalError
+
+from bot.core.errors import BrokerUnavailable, LearnLoopError, StoreUnavailable
+from bot.core.feedback import Feedback
+from bot.core.jobs import Job
+from bot.notify import notifier_for
+from bot.queue import FEEDBACK, INGEST, NOTIFY, SWEEP
+from retrieval.errors import IndexUnavailable
+from worker.context import WorkerContext
+from worker.ingest import LeaseLost, run_ingest
+
+log = logging.getLogger(__name__)
+
+# worth retrying: a server was briefly unreachable. Anything else fails the job at once.
+TRANSIENT = (
+    OperationalError,
+    StoreUnavailable,
+    BrokerUnavailable,
+    IndexUnavailable,
+    httpx.TransportError,
+    ConnectionError,
+)
+MAX_RETRIES = 3
+
+
+def backoff(retries: int) -> float:
+    return float(min(60, 2 ** (retries + 1)))
+
+
+def warm_on_start(ctx: WorkerContext, pool: str) -> None:
+    """Load the embedding model and open the index when the worker starts (in each pool
+    process), so the first job does not pay for it."""
+    from celery.signals import worker_process_init, worker_ready
+
+    def warm(**_: Any) -> None:
+        log.info("warming the retrieval stack")
+        ctx.retrieval.embedder.embed(["warm up"])
+
+    # prefork: in each child after the fork; solo: in the one process, before "ready."
+    signal = worker_process_init if pool == "prefork" else worker_ready
+    signal.connect(warm, weak=False)
+
+
+def register(app: Celery, ctx: WorkerContext) -> None:
+    def notify(job: Job, event: str) -> None:
+        try:
+            ctx.sender.send(NOTIFY, [job.id, event], expires=ctx.expires)
+        except BrokerUnavailable:
+            log.warning("could not queue a %s notice for job=%s", event, job.id)
+
+    @app.task(name=INGEST, bind=True, max_retries=MAX_RETRIES)
+    def ingest(self: Task, job_id: str) -> None:
+        worker = ctx.worker_id
+        try:
+            job = run_ingest(
+                ctx.jobs,
+                ctx.retrieval.ingestor,
+                job_id,
+                worker,
+                ctx.lease_seconds,
+                on_progress=lambda j: notify(j, "progress"),
+            )
+        except LeaseLost:
+            log.warning("job=%s lease lost to another worker; stopping", job_id)
+            return
+        except TRANSIENT as exc:
+            if self.request.retries >= MAX_RETRIES:
+                ctx.jobs.fail(job_id, f"gave up after retries: {exc}", "transient_exhausted")
+                notify(ctx.jobs.get(job_id), "finished")
+                raise
+            with suppress(Exception):  # the database may be what is down: retry anyway
+                ctx.jobs.requeue(job_id, worker)
+            raise self.retry(
+                exc=exc, countdown=backoff(self.request.retries), expires=ctx.expires
+            ) from exc
+        except Exception as exc:
+            code = exc.code if isinstance(exc, LearnLoopError) else type(exc).__name__
+            ctx.jobs.fail(job_id, str(exc) or type(exc).__name__, code)
+            notify(ctx.jobs.get(job_id), "finished")
+            raise
+        if job is not None:
+            notify(job, "finished")
+
+    @app.task(
+        name=FEEDBACK,
+        autoretry_for=TRANSIENT,
+        max_retries=MAX_RETRIES,
+        retry_backoff=True,
+        retry_backoff_max=60,
+    )
+    def feedback(message: dict[str, Any]) -> None:
+        stored = ctx.feedback.add(Feedback.from_message(message))
+        log.info("feedback id=%s stored=%s", message.get("id"), stored)
+
+    @app.task(name=NOTIFY, autoretry_for=TRANSIENT, max_retries=MAX_RETRIES, retry_backoff=True)
+    def notify_task(job_id: str, event: str) -> None:
+        job = ctx.jobs.get(job_id)
+        notifier = notifier_for(job, ctx.notifiers)
+        if event == "progress":
+            notifier.progress(job)
+        else:
+            notifier.finished(job)
+
+    @app.task(name=SWEEP)
+    def sweep() -> dict[str, list[str]]:
+        report = ctx.service.sweep()
+        return {"resent": report.resent, "failed": report.failed, "unsent": report.unsent}
