@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.adapters import ClientChatModel, SearchRetriever
+from bot.chat import ChatService
 from bot.embedded import EmbeddedServer, LazyModel, healthy
+from bot.jobs import JobService
 from bot.service import AnswerService
 from bot.settings import Settings
 from inference.client import ChatClient
@@ -113,3 +115,39 @@ def build_answering(
 
     model = LazyModel(connect, name)
     return AnswerService(SearchRetriever(retrieval.searcher), model), server
+
+
+@dataclass
+class ChatStack:
+    """What a chat surface process needs: the chat service and what must be closed."""
+
+    chat: ChatService
+    jobs: JobService
+    server: EmbeddedServer | None
+
+    async def aclose(self) -> None:
+        await self.chat.answers.aclose()
+        self.jobs.close()
+        if self.server is not None:
+            self.server.stop()
+
+
+def build_chat(
+    settings: Settings, rs: RetrievalSettings, isettings: InferenceSettings
+) -> ChatStack:
+    """The chat service over retrieval, the model, the SQL store and the job queue."""
+    from bot.jobs import build_jobs
+    from bot.store import database_url, open_store
+    from bot.store.access import AccessRepository
+
+    answers, server = build_answering(build_retrieval(settings, rs), isettings)
+    jobs = build_jobs(settings)
+    _, sessions = open_store(database_url(settings.database_url, settings.data_dir))
+    chat = ChatService(
+        answers,
+        jobs,
+        AccessRepository(sessions),
+        admins=settings.admin_keys(),
+        max_upload_bytes=int(rs.max_upload_mb * 1024 * 1024),
+    )
+    return ChatStack(chat, jobs, server)

@@ -100,6 +100,10 @@ class JobService:
     async def record_answer(self, record: AnswerRecord) -> None:
         await asyncio.to_thread(self.feedback.record_answer, record)
 
+    async def answer(self, answer_id: str) -> AnswerRecord | None:
+        """The answer as it was shown, for feedback on it."""
+        return await asyncio.to_thread(self.feedback.answer, answer_id)
+
     async def record_feedback(self, event: Feedback) -> None:
         """Queue the event for a worker to store; with the broker down, store it here
         (an employee's feedback is never dropped)."""

@@ -28,3 +28,8 @@ class Settings(BaseSettings):
     sweep_seconds: float = Field(default=30.0, gt=0)
     job_max_attempts: int = Field(default=5, ge=1)
     job_expires_seconds: float = Field(default=86400.0, gt=0)
+    # who may upload material and edit audiences: "slack:U123,teams:<AAD object id>"
+    admins: str = ""
+
+    def admin_keys(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.admins.split(",") if a.strip())

@@ -39,3 +39,21 @@ class BrokerUnavailable(LearnLoopError):
 
 class JobNotFound(LearnLoopError):
     code = "job_not_found"
+
+
+class NotAllowed(LearnLoopError):
+    """The person may not do this (e.g. upload material without being an admin)."""
+
+    code = "not_allowed"
+
+
+class UnsupportedUpload(LearnLoopError):
+    """A shared file LearnLoop cannot ingest (type or size); nothing was queued."""
+
+    code = "unsupported_upload"
+
+
+class UnknownAnswer(LearnLoopError):
+    """Feedback names an answer LearnLoop has no record of."""
+
+    code = "unknown_answer"

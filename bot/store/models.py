@@ -198,3 +198,13 @@ class ScheduleRow(Base):
     )
     due: Mapped[datetime] = mapped_column(index=True)
     card: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ChannelAudienceRow(Base):
+    """An audience a channel may see: its answers use only material for these (and everyone)."""
+
+    __tablename__ = "channel_audiences"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(255), primary_key=True)
+    audience: Mapped[str] = mapped_column(String(64), primary_key=True)

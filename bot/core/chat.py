@@ -1,0 +1,114 @@
+"""Chat rules shared by every surface: who is asking where, what they may see, what a
+message asks for, and the words each error becomes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+EVERYONE = "everyone"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A person on a platform ("slack" or "teams")."""
+
+    platform: str
+    user_id: str
+    team_id: str = ""
+    name: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a message was posted; `thread` is the root of its thread (empty: none)."""
+
+    platform: str
+    channel: str
+    thread: str = ""
+    direct: bool = False  # a DM / personal chat: only the asker sees the answer
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.channel}"
+
+    @property
+    def thread_key(self) -> str:
+        return f"{self.platform}:{self.channel}:{self.thread}"
+
+
+def audiences_for(
+    place: Place, channel_groups: Iterable[str], asker_groups: Iterable[str]
+) -> tuple[str, ...]:
+    """The material an answer may use. A channel answer is seen by the whole channel, so
+    it uses only what the channel is allowed; a DM answer what the asker is allowed."""
+    groups = set(asker_groups if place.direct else channel_groups)
+    return tuple(sorted(groups | {EVERYONE}))
+
+
+def is_admin(actor: Actor, admins: Collection[str]) -> bool:
+    """`admins` holds "platform:user_id" keys (LEARNLOOP_ADMINS)."""
+    return actor.key in admins
+
+
+@dataclass(frozen=True)
+class Command:
+    kind: str  # "ask", "help", "quiz", "progress", "upload"
+    text: str = ""  # the question or the command's argument
+
+
+COMMANDS = ("help", "quiz", "progress", "upload", "ask")
+
+
+def parse_command(text: str) -> Command:
+    """A DM or `/learn` text: a leading command word, else the whole text is a question."""
+    stripped = text.strip()
+    word, _, rest = stripped.partition(" ")
+    lowered = word.lower().rstrip("?!.")
+    if lowered in COMMANDS:
+        if lowered == "ask":
+            return Command("ask", rest.strip())
+        return Command(lowered, rest.strip())
+    if not stripped:
+        return Command("help")
+    return Command("ask", stripped)
+
+
+HELP = (
+    "I answer questions from your company's training material, with sources.\n"
+    "• Ask me anything: mention me in a channel, or write to me here.\n"
+    "• Reply in a thread where I answered to follow up.\n"
+    "• *quiz* (or *quiz me on <topic>*): practise with questions from the material.\n"
+    "• *progress*: see what you have learned and what to review.\n"
+    "• Admins: share a file with me (PDF, Word, PowerPoint, HTML, Markdown, text) to add it.\n"
+    "• Rate answers with 👍 / 👎 or suggest a correction: it makes me better."
+)
+
+COMING_SOON = {
+    "quiz": "Quizzes are coming soon: for now, ask me anything about the material.",
+    "progress": "Progress and learning plans are coming soon: for now, ask me anything.",
+}
+
+# one place where error codes become words a person understands
+FRIENDLY = {
+    "model_unavailable": "I can't reach my language model right now. Please try again soon.",
+    "index_unavailable": "I can't reach the training material right now. Please try again soon.",
+    "store_unavailable": "My database is not reachable right now. Please try again soon.",
+    "broker_unavailable": "I saved your request but couldn't queue it yet; it will be sent soon.",
+    "not_allowed": "Only LearnLoop admins can do that.",
+    "unsupported_upload": "I can't add that file.",
+    "unknown_answer": "I couldn't find that answer any more; please ask again.",
+}
+DEFAULT_FRIENDLY = "Something went wrong on my side. Please try again."
+
+
+def friendly(code: str, detail: str = "") -> str:
+    """The message a person sees for an error code (with its detail where it helps)."""
+    base = FRIENDLY.get(code, DEFAULT_FRIENDLY)
+    if detail and code in ("unsupported_upload", "broker_unavailable"):
+        return f"{base} {detail}"
+    return base
