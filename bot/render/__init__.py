@@ -1,0 +1,1 @@
+"""Pure renderers: an answer as Slack Block Kit, a Teams Adaptive Card, web JSON."""

@@ -1,0 +1,52 @@
+"""`learnloop bot teams`: the settings checked, the app served, the stack closed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.settings import Settings
+from bot.teams.app import build_app
+from bot.teams.conversations import conversation_store
+from bot.teams.settings import TeamsConfigError, TeamsSettings
+
+if TYPE_CHECKING:
+    from bot.bootstrap import ChatStack
+
+log = logging.getLogger(__name__)
+
+
+def run(stack: ChatStack, port: int) -> None:
+    settings, teams = Settings(), TeamsSettings()
+    try:
+        teams.check(settings.env)
+    except TeamsConfigError as exc:
+        asyncio.run(stack.aclose())
+        raise SystemExit(f"learnloop bot teams: {exc}") from None
+    store = conversation_store(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly
+            loop.add_signal_handler(sig, stop.set)
+        runner = web.AppRunner(build_app(stack.chat, teams, store), access_log=None)
+        try:
+            await runner.setup()
+            await web.TCPSite(runner, teams.host, port).start()
+            log.info(
+                "teams: listening on %s:%d/api/messages (auth %s)",
+                teams.host,
+                port,
+                "on" if teams.auth else "off: emulator mode",
+            )
+            await stop.wait()
+        finally:
+            await runner.cleanup()  # lets answers still being written finish
+            await stack.aclose()
+
+    asyncio.run(main())

@@ -1,0 +1,65 @@
+"""The Teams bot end to end: a personal question over HTTP answered by the real
+packaged model from the real git corpus, with cited sources on the final card."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.adapters import ClientChatModel, SearchRetriever
+from bot.chat import ChatService
+from bot.jobs import JobPolicy, JobService
+from bot.service import AnswerService
+from bot.store import FeedbackRepository, JobRepository, database_url, open_store
+from bot.store.access import AccessRepository
+from bot.teams.app import build_app
+from bot.teams.conversations import ConversationStore
+from bot.teams.settings import TeamsSettings
+from inference.client import ChatClient
+from inference.models import SERVED_NAME
+from tests.teams_server import TeamsHarness
+from tests.unit.test_jobs_service import FakeSender
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def test_a_personal_question_gets_a_real_cited_answer(tmp_path, corpus, inference_server):
+    engine, sessions = open_store(database_url("", tmp_path))
+    jobs_repo = JobRepository(sessions)
+    jobs = JobService(
+        jobs_repo,
+        FeedbackRepository(sessions),
+        FakeSender(jobs_repo),
+        upload_dir=tmp_path / "uploads",
+        policy=JobPolicy(expires_seconds=600),
+        closers=(engine.dispose,),
+    )
+    model = ClientChatModel(ChatClient(inference_server, SERVED_NAME))
+    chat = ChatService(
+        # a short answer keeps the test quick on a CPU; the sources are shown either way
+        AnswerService(SearchRetriever(corpus.searcher), model, max_answer_tokens=64),
+        jobs,
+        AccessRepository(sessions),
+    )
+    settings = TeamsSettings(update_seconds=0.2, reply_seconds=30)
+    store = ConversationStore(tmp_path / "conversations")
+    try:
+        with TeamsHarness(lambda: build_app(chat, settings, store)) as teams:
+            question = "How do I remove untracked files from my working tree?"
+            assert teams.post(teams.activity(question))[0] == 201
+            sent = teams.capture.wait_for(
+                lambda s: s if any(x.body["type"] == "message" for x in s) else None,
+                "the final message",
+                timeout=120,
+            )
+            teams.run(chat.answers.aclose())
+    finally:
+        jobs.close()
+    final = sent[-1]
+    assert sent[0].stream["streamType"] == "informative"
+    assert final.stream["streamType"] == "final" and final.body["text"].strip()
+    (card,) = final.cards
+    lines = [b["text"] for b in card["body"]]
+    assert lines[0] in ("Sources", "Consulted (nothing cited directly)")
+    assert any("git-clean" in line for line in lines[1:])  # the page that answers it
+    record = FeedbackRepository(sessions).answer(card["actions"][0]["data"]["answer_id"])
+    assert record is not None and record.platform == "teams"
