@@ -10,6 +10,7 @@ from bot.adapters import ClientChatModel, SearchRetriever
 from bot.chat import ChatService
 from bot.embedded import EmbeddedServer, LazyModel, healthy
 from bot.jobs import JobService
+from bot.learning import LearningService
 from bot.service import AnswerService
 from bot.settings import Settings
 from inference.client import ChatClient
@@ -94,20 +95,22 @@ def chroma_path(data_dir: Path) -> Path:
     return data_dir / "chroma"
 
 
+def model_endpoint(isettings: InferenceSettings) -> tuple[str, str, EmbeddedServer | None]:
+    """(base URL, model name, the embedded server to start on first need or None)."""
+    if isettings.inference_url:
+        return isettings.inference_url, isettings.inference_model or SERVED_NAME, None
+    url = f"http://127.0.0.1:{isettings.inference_port}/v1"
+    server = None if healthy(url) else EmbeddedServer(isettings.inference_port)
+    return url, served_name(isettings.generation_model), server
+
+
 def build_answering(
     retrieval: Retrieval, isettings: InferenceSettings
 ) -> tuple[AnswerService, EmbeddedServer | None]:
     """The answering service; with no LEARNLOOP_INFERENCE_URL, over the embedded server
     (reused when one already runs, else started on first need and returned for stopping)."""
     key = isettings.inference_api_key.get_secret_value()
-    server: EmbeddedServer | None = None
-    if isettings.inference_url:
-        url, name = isettings.inference_url, isettings.inference_model or SERVED_NAME
-    else:
-        url = f"http://127.0.0.1:{isettings.inference_port}/v1"
-        name = served_name(isettings.generation_model)
-        if not healthy(url):
-            server = EmbeddedServer(isettings.inference_port)
+    url, name, server = model_endpoint(isettings)
 
     def connect() -> ClientChatModel:
         base = server.start() if server is not None else url
@@ -124,6 +127,7 @@ class ChatStack:
     chat: ChatService
     jobs: JobService
     server: EmbeddedServer | None
+    learning: LearningService
 
     async def aclose(self) -> None:
         await self.chat.answers.aclose()
@@ -137,17 +141,34 @@ def build_chat(
 ) -> ChatStack:
     """The chat service over retrieval, the model, the SQL store and the job queue."""
     from bot.jobs import build_jobs
+    from bot.quiz import ModelQuizWriter, material_passages
     from bot.store import database_url, open_store
     from bot.store.access import AccessRepository
+    from bot.store.quiz import QuizRepository
 
-    answers, server = build_answering(build_retrieval(settings, rs), isettings)
+    retrieval = build_retrieval(settings, rs)
+    answers, server = build_answering(retrieval, isettings)
     jobs = build_jobs(settings)
     _, sessions = open_store(database_url(settings.database_url, settings.data_dir))
+    access = AccessRepository(sessions)
     chat = ChatService(
         answers,
         jobs,
-        AccessRepository(sessions),
+        access,
         admins=settings.admin_keys(),
         max_upload_bytes=int(rs.max_upload_mb * 1024 * 1024),
     )
-    return ChatStack(chat, jobs, server)
+    writer = None
+    if settings.quiz_writer == "model" or (
+        settings.quiz_writer == "auto" and isettings.inference_url
+    ):
+        key = isettings.inference_api_key.get_secret_value()
+        url, name, _ = model_endpoint(isettings)
+        writer = ModelQuizWriter(ChatClient(url, name, key, isettings.inference_timeout))
+    learning = LearningService(
+        QuizRepository(sessions),
+        access,
+        lambda audiences, topic: material_passages(retrieval, topic, audiences),
+        writer,
+    )
+    return ChatStack(chat, jobs, server, learning)

@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     sweep_seconds: float = Field(default=30.0, gt=0)
     job_max_attempts: int = Field(default=5, ge=1)
     job_expires_seconds: float = Field(default=86400.0, gt=0)
+    # who writes quiz items: "model" (the language model, checked, cloze when it fails),
+    # "cloze" (the deterministic generator only), "auto" (the model when it is an external
+    # server such as vLLM: a 135M CPU model's items rarely pass the checks)
+    quiz_writer: Literal["auto", "model", "cloze"] = "auto"
     # who may upload material and edit audiences: "slack:U123,teams:<AAD object id>"
     admins: str = ""
 

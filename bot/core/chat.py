@@ -102,6 +102,8 @@ FRIENDLY = {
     "not_allowed": "Only LearnLoop admins can do that.",
     "unsupported_upload": "I can't add that file.",
     "unknown_answer": "I couldn't find that answer any more; please ask again.",
+    "stale_question": "That question is from an earlier quiz; here is where you are now.",
+    "no_material": "I have no material to quiz you on yet (on that topic).",
 }
 DEFAULT_FRIENDLY = "Something went wrong on my side. Please try again."
 

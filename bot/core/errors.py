@@ -57,3 +57,15 @@ class UnknownAnswer(LearnLoopError):
     """Feedback names an answer LearnLoop has no record of."""
 
     code = "unknown_answer"
+
+
+class StaleQuestion(LearnLoopError):
+    """A quiz button from a question that is no longer the current one."""
+
+    code = "stale_question"
+
+
+class NoMaterial(LearnLoopError):
+    """Nothing to quiz on: no material the learner may see (on that topic)."""
+
+    code = "no_material"

@@ -171,6 +171,10 @@ class QuizItemRow(Base):
     explanation: Mapped[str] = mapped_column(Text, default="")
     audience: Mapped[str] = mapped_column(String(64), default="everyone")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # provenance: the passage asked about and the document version it came from
+    passage: Mapped[str] = mapped_column(Text, default="")
+    doc_version: Mapped[str] = mapped_column(String(64), default="")
+    origin: Mapped[str] = mapped_column(String(16), default="cloze")
 
 
 class QuizAttemptRow(Base):
@@ -208,3 +212,20 @@ class ChannelAudienceRow(Base):
     platform: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(255), primary_key=True)
     audience: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class QuizSessionRow(Base):
+    """A quiz in progress in a DM: its questions, where the learner is, and the score."""
+
+    __tablename__ = "quiz_sessions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    learner_id: Mapped[str] = mapped_column(
+        ForeignKey("learners.id", ondelete="CASCADE"), index=True
+    )
+    items: Mapped[list[Any]] = mapped_column(default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    correct: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,260 @@
+"""Quiz items grounded in the material: the rules that make an item fair, and a generator
+that always yields fair items (cloze questions on a passage's key terms)."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+OPTIONS = 4
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
+_STOP = frozenset(
+    "a an and are as at be by can do does for from has have how i if in into is it its of on "
+    "or that the their then there these this to was what when where which who why will with "
+    "you your not no yes all any more most other some such than too very".split()
+)
+# key terms worth asking about: command-line options, hyphenated commands, dotted names,
+# CamelCase or capitalised names, and long words
+_TERM = re.compile(
+    r"(?<![\w-])(--?[a-z][\w-]*|[a-z]+(?:-[a-z]+)+|[a-z]+(?:\.[a-z_]+)+|[A-Z][a-z]+[A-Z]\w*|[A-Z]{2,}|[a-z]{9,})(?![\w-])"
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`'\"(])|\n+")
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A piece of material a question may be asked about."""
+
+    text: str
+    source: str
+    section: str
+    version: str = ""
+    audience: tuple[str, ...] = ("everyone",)
+
+
+@dataclass(frozen=True)
+class QuizItem:
+    question: str
+    options: tuple[str, ...]
+    correct: int
+    explanation: str
+    passage: Passage
+    origin: str = "cloze"  # "model" or "cloze"
+    id: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            digest = hashlib.sha256(
+                "\x1f".join((self.question, *self.options, self.passage.source)).encode()
+            ).hexdigest()[:16]
+            object.__setattr__(self, "id", digest)
+
+
+def words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
+
+
+def _norm(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def supported(option: str, passage: str) -> bool:
+    """The passage states the option: as a phrase, or every content word of it appears."""
+    said, option_words = _norm(passage), words(option)
+    if _norm(option) and f" {_norm(option)} " in f" {said} ":
+        return True
+    return bool(option_words) and option_words <= words(passage)
+
+
+def problems(item: QuizItem) -> list[str]:
+    """Why an item is unfair or broken; empty when it may be asked."""
+    found: list[str] = []
+    options = [o.strip() for o in item.options]
+    if len(options) != OPTIONS:
+        found.append(f"{len(options)} options, not {OPTIONS}")
+    if any(not o for o in options):
+        found.append("an empty option")
+    if len({_norm(o) for o in options}) != len(options):
+        found.append("options repeat")
+    if not 0 <= item.correct < len(options):
+        return [*found, "the correct index is out of range"]
+    if not item.question.strip():
+        found.append("an empty question")
+    answer = options[item.correct]
+    if not supported(answer, item.passage.text):
+        found.append("the passage does not support the correct option")
+    for i, option in enumerate(options):
+        if i != item.correct and option and supported(option, item.passage.text):
+            found.append(f"the passage also supports option {i + 1}")
+    if _norm(answer) and f" {_norm(answer)} " in f" {_norm(item.question)} ":
+        found.append("the question gives the answer away")
+    return found
+
+
+@dataclass(frozen=True)
+class _Term:
+    text: str
+    kind: str
+
+
+def _kind(term: str) -> str:
+    if term.startswith("-"):
+        return "option"
+    if "-" in term:
+        return "command"
+    if "." in term:
+        return "dotted"
+    if term[:1].isupper():
+        return "name"
+    return "word"
+
+
+def _prefix(term: str) -> str:
+    return re.split(r"[-.]", term.lstrip("-"), maxsplit=1)[0].lower()
+
+
+def key_terms(text: str) -> list[_Term]:
+    seen: dict[str, _Term] = {}
+    for match in _TERM.finditer(text):
+        term = match.group(1)
+        seen.setdefault(term.lower(), _Term(term, _kind(term)))
+    return list(seen.values())
+
+
+def cloze_items(
+    passage: Passage, vocabulary: Sequence[str], limit: int = 1, seed: int = 0
+) -> list[QuizItem]:
+    """Fill-in-the-blank items on the passage's key terms; distractors are terms of the same
+    kind from elsewhere in the material that this passage does not contain."""
+    pool: dict[str, list[str]] = {}
+    for word in vocabulary:
+        pool.setdefault(_kind(word), []).append(word)
+    items: list[QuizItem] = []
+    for sentence in _sentences(passage.text):
+        for term in key_terms(sentence):
+            others = [
+                t
+                for t in dict.fromkeys(pool.get(term.kind, ()))
+                if t.lower() != term.text.lower() and not supported(t, passage.text)
+            ]
+            if len(others) < OPTIONS - 1:
+                continue
+            rng = random.Random(f"{seed}:{passage.source}:{term.text}")  # noqa: S311 - not security
+            # the closest look-alikes first: git-add is better confused with git-commit
+            # than with fast-forward
+            alike = sorted(t for t in others if _prefix(t) == _prefix(term.text))
+            pick = alike if len(alike) >= OPTIONS - 1 else sorted(others)
+            options = [term.text, *rng.sample(pick, OPTIONS - 1)]
+            rng.shuffle(options)
+            blanked = re.sub(
+                rf"(?<![\w-]){re.escape(term.text)}(?![\w-])", "_____", sentence, count=1
+            )
+            where = passage.section or passage.source
+            item = QuizItem(
+                question=f"Fill in the blank ({where}): {blanked}",
+                options=tuple(options),
+                correct=options.index(term.text),
+                explanation=f"The material says: “{sentence.strip()}”",
+                passage=passage,
+            )
+            if not problems(item):
+                items.append(item)
+                break  # one item per sentence
+        if len(items) >= limit:
+            break
+    return items
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text) if 30 <= len(s.strip()) <= 300]
+
+
+def vocabulary_of(passages: Iterable[Passage]) -> list[str]:
+    """Every key term in the material, in first-seen order (the distractor pool)."""
+    terms: dict[str, str] = {}
+    for passage in passages:
+        for term in key_terms(passage.text):
+            terms.setdefault(term.text.lower(), term.text)
+    return list(terms.values())
+
+
+def grade(item: QuizItem, picked: int) -> bool:
+    return picked == item.correct
+
+
+def rating_for(correct: bool, seconds: float) -> str:
+    """FSRS rating from the answer: wrong is Again; right is Easy when quick, Hard when slow."""
+    if not correct:
+        return "again"
+    if seconds <= 8:
+        return "easy"
+    if seconds >= 40:
+        return "hard"
+    return "good"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A quiz in a DM: its questions in order, where the learner is, and the score."""
+
+    id: str
+    learner_id: str
+    items: tuple[str, ...]
+    position: int = 0
+    correct: int = 0
+    status: str = "active"  # active | finished | stopped
+    asked_at: datetime | None = None
+
+    @property
+    def current(self) -> str | None:
+        active = self.status == "active" and self.position < len(self.items)
+        return self.items[self.position] if active else None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    item_id: str
+    source: str
+    section: str
+    correct: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class TopicProgress:
+    source: str
+    section: str
+    seen: int
+    correct: int
+
+    @property
+    def mastery(self) -> float:
+        """Share right, shrunk towards 0 while there is little evidence (two virtual misses)."""
+        return self.correct / (self.seen + 2)
+
+
+def topic_progress(
+    attempts: Iterable[Attempt], topics: Iterable[tuple[str, str]]
+) -> list[TopicProgress]:
+    """Per-topic history, in material order; topics never quizzed appear with nothing seen."""
+    seen: dict[tuple[str, str], list[bool]] = {t: [] for t in topics}
+    for attempt in sorted(attempts, key=lambda a: a.at):
+        seen.setdefault((attempt.source, attempt.section), []).append(attempt.correct)
+    return [
+        TopicProgress(source, section, len(results), sum(results))
+        for (source, section), results in seen.items()
+    ]
+
+
+def plan(
+    progress: Sequence[TopicProgress], limit: int = 5, mastered: float = 0.6
+) -> list[TopicProgress]:
+    """What to learn next: weak topics first (weakest first), then unseen ones in material order."""
+    weak = sorted((t for t in progress if t.seen and t.mastery < mastered), key=lambda t: t.mastery)
+    unseen = [t for t in progress if not t.seen]
+    return (weak + unseen)[:limit]

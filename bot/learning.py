@@ -1,0 +1,205 @@
+"""Quizzes in a DM, spaced repetition (FSRS) and each learner's progress and plan."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from fsrs import Card, Rating, Scheduler
+
+from bot.core.chat import Actor
+from bot.core.errors import NoMaterial, StaleQuestion
+from bot.core.quiz import (
+    Passage,
+    QuizItem,
+    Session,
+    TopicProgress,
+    grade,
+    plan,
+    rating_for,
+    topic_progress,
+    vocabulary_of,
+)
+from bot.quiz import QuizWriter, generate
+from bot.store.quiz import QuizRepository
+
+log = logging.getLogger(__name__)
+
+RATINGS = {"again": Rating.Again, "hard": Rating.Hard, "good": Rating.Good, "easy": Rating.Easy}
+
+
+class Learners(Protocol):
+    def learner_id(self, platform: str, user_id: str, name: str = "") -> str: ...
+    def user_groups(self, platform: str, user_id: str) -> set[str]: ...
+
+
+@dataclass(frozen=True)
+class Question:
+    session_id: str
+    item: QuizItem
+    number: int  # 1-based
+    total: int
+    review: bool = False  # a due review rather than a new item
+
+
+@dataclass(frozen=True)
+class Summary:
+    correct: int
+    asked: int
+    total: int
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    correct: bool
+    item: QuizItem
+    picked: int
+    next: Question | None
+    summary: Summary | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    topics: list[TopicProgress]
+    plan: list[TopicProgress]
+    due: int
+    answered: int
+    right: int
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class LearningService:
+    def __init__(
+        self,
+        repo: QuizRepository,
+        learners: Learners,
+        passages: Callable[[Sequence[str], str], Sequence[Passage]],
+        writer: QuizWriter | None = None,
+        *,
+        questions: int = 5,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.repo = repo
+        self.learners = learners
+        self.passages = passages  # (audiences, topic) -> material to ask about
+        self.writer = writer
+        self.questions = questions
+        self.clock = clock
+        self.scheduler = Scheduler(enable_fuzzing=False)
+
+    async def _learner(self, actor: Actor) -> tuple[str, tuple[str, ...]]:
+        learner = await asyncio.to_thread(self.learners.learner_id, actor.platform, actor.user_id)
+        groups = await asyncio.to_thread(self.learners.user_groups, actor.platform, actor.user_id)
+        return learner, tuple(sorted(groups | {"everyone"}))
+
+    async def start(self, actor: Actor, topic: str = "") -> Question:
+        """A new quiz: due reviews first, then items not yet seen, generated when needed."""
+        learner, audiences = await self._learner(actor)
+        now = self.clock()
+        allowed = {i.id: i for i in await asyncio.to_thread(self.repo.bank, audiences)}
+        due = [i for i in await asyncio.to_thread(self.repo.due, learner, now) if i in allowed]
+        chosen = [] if topic else due[: self.questions]
+        if len(chosen) < self.questions:
+            fresh = await self._fresh(learner, audiences, topic, self.questions - len(chosen))
+            chosen += [i.id for i in fresh if i.id not in chosen]
+        if not chosen:
+            raise NoMaterial(f"no quiz items for {actor.key} (topic {topic!r})")
+        session = await asyncio.to_thread(self.repo.start_session, learner, chosen, now)
+        log.info("quiz started session=%s items=%d reviews=%d", session.id, len(chosen), len(due))
+        return await self._question(session, reviews=set(due))
+
+    async def _fresh(
+        self, learner: str, audiences: tuple[str, ...], topic: str, count: int
+    ) -> list[QuizItem]:
+        seen = {a.item_id for a in await asyncio.to_thread(self.repo.attempts, learner)}
+        material = await asyncio.to_thread(self.passages, audiences, topic)
+        wanted = {(p.source, p.text) for p in material}
+        banked = [
+            i
+            for i in await asyncio.to_thread(self.repo.bank, audiences)
+            if i.id not in seen and (i.passage.source, i.passage.text) in wanted
+        ]
+        if len(banked) >= count:
+            return banked[:count]
+        asked = {(i.passage.source, i.passage.text) for i in banked}
+        todo = [p for p in material if (p.source, p.text) not in asked]
+        # distractors come from all the learner may see, not just the topic's passages
+        everything = (
+            material if not topic else await asyncio.to_thread(self.passages, audiences, "")
+        )
+        made, report = await generate(
+            todo, count - len(banked), self.writer, vocabulary_of(everything)
+        )
+        await asyncio.to_thread(self.repo.save_items, made)
+        log.info("quiz items made model=%d cloze=%d", report.model_kept, report.cloze_kept)
+        return banked + [i for i in made if i.id not in seen]
+
+    async def _question(self, session: Session, reviews: set[str] | None = None) -> Question:
+        item_id = session.current
+        if item_id is None:
+            raise StaleQuestion(f"session {session.id} has no current question")
+        item = await asyncio.to_thread(self.repo.item, item_id)
+        if item is None:
+            raise StaleQuestion(f"item {item_id} is gone")
+        return Question(
+            session.id, item, session.position + 1, len(session.items), item_id in (reviews or ())
+        )
+
+    async def current(self, actor: Actor) -> Question | None:
+        learner, _ = await self._learner(actor)
+        session = await asyncio.to_thread(self.repo.active_session, learner)
+        return await self._question(session) if session is not None else None
+
+    async def answer(self, actor: Actor, session_id: str, item_id: str, picked: int) -> Outcome:
+        """Grade a pick, schedule the item's next review, and move on."""
+        learner, _ = await self._learner(actor)
+        session = await asyncio.to_thread(self.repo.session, session_id)
+        if session is None or session.learner_id != learner or session.current != item_id:
+            raise StaleQuestion(f"session {session_id} is not at item {item_id}")
+        item = await asyncio.to_thread(self.repo.item, item_id)
+        if item is None or not 0 <= picked < len(item.options):
+            raise StaleQuestion(f"item {item_id} has no option {picked}")
+        now = self.clock()
+        right = grade(item, picked)
+        seconds = (now - session.asked_at).total_seconds() if session.asked_at else 30.0
+        await asyncio.to_thread(self._schedule, learner, item_id, rating_for(right, seconds), now)
+        await asyncio.to_thread(
+            self.repo.record_attempt, learner, item_id, item.options[picked], right, now
+        )
+        session = await asyncio.to_thread(self.repo.advance, session_id, right, now)
+        if session.status == "finished":
+            summary = Summary(session.correct, session.position, len(session.items))
+            return Outcome(right, item, picked, None, summary)
+        return Outcome(right, item, picked, await self._question(session), None)
+
+    def _schedule(self, learner: str, item_id: str, rating: str, now: datetime) -> None:
+        stored = self.repo.card(learner, item_id)
+        card = Card.from_dict(stored) if stored else Card(due=now)  # type: ignore[arg-type]
+        card, _ = self.scheduler.review_card(card, RATINGS[rating], review_datetime=now)
+        self.repo.save_card(learner, item_id, card.due, dict(card.to_dict()))
+
+    async def stop(self, actor: Actor) -> Summary | None:
+        learner, _ = await self._learner(actor)
+        session = await asyncio.to_thread(self.repo.active_session, learner)
+        if session is None:
+            return None
+        stopped = await asyncio.to_thread(self.repo.stop, session.id)
+        assert stopped is not None  # noqa: S101 - it was just found
+        return Summary(stopped.correct, stopped.position, len(stopped.items), stopped=True)
+
+    async def progress(self, actor: Actor) -> Progress:
+        learner, _ = await self._learner(actor)
+        attempts = await asyncio.to_thread(self.repo.attempts, learner)
+        topics = topic_progress(attempts, await asyncio.to_thread(self.repo.topics))
+        due = await asyncio.to_thread(self.repo.due, learner, self.clock())
+        return Progress(
+            topics, plan(topics), len(due), len(attempts), sum(a.correct for a in attempts)
+        )

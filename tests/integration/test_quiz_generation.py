@@ -1,0 +1,74 @@
+"""Quiz items from the real corpus, checked by rules written apart from the generator's."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from bot.core.quiz import vocabulary_of
+from bot.quiz import ModelQuizWriter, generate, material_passages
+from inference.client import ChatClient
+from inference.models import SERVED_NAME
+
+pytestmark = pytest.mark.integration
+
+
+def independently_valid(item, corpus_texts: list[str]) -> bool:
+    """A separate check: four distinct options, the correct one's words in the cited
+    passage, and the passage really part of the material."""
+    options = [o.strip().lower() for o in item["options"]]
+    if len(options) != 4 or len(set(options)) != 4 or not all(options):
+        return False
+    said = item["passage"].lower()
+    answer_words = re.findall(r"[a-z0-9-]{2,}", options[item["correct"]])
+    if not answer_words or not all(w in said for w in answer_words):
+        return False
+    # search passages may run on into the next chunk: their start must be a stored chunk
+    head = item["passage"][:200]
+    return any(head in text for text in corpus_texts)
+
+
+def corpus_texts(rt) -> list[str]:
+    docs = rt.store.documents()
+    return [text for _, text, _, _ in rt.store.chunks_of([d.doc_id for d in docs])]
+
+
+def as_json(item) -> dict:
+    return {
+        "options": list(item.options),
+        "correct": item.correct,
+        "passage": item.passage.text,
+    }
+
+
+def test_cloze_items_on_the_corpus_are_all_valid(corpus):
+    passages = material_passages(corpus)
+    items, report = asyncio.run(generate(passages, 40, writer=None))
+    assert len(items) >= 30 and report.cloze_kept == len(items)
+    texts = corpus_texts(corpus)
+    assert all(independently_valid(as_json(i), texts) for i in items)
+    assert len({i.passage.source for i in items}) >= 20  # spread over the documents
+
+
+@pytest.mark.slow
+def test_model_items_fall_back_and_every_kept_item_is_valid(corpus, inference_server):
+    passages = material_passages(corpus, topic="remove untracked files")[:2]
+    everything = material_passages(corpus)  # the distractor pool is the whole material
+
+    async def run():
+        client = ChatClient(inference_server, SERVED_NAME)
+        try:
+            return await generate(
+                passages, 2, ModelQuizWriter(client), vocabulary_of(everything), concurrency=2
+            )
+        finally:
+            await client.close()
+
+    items, report = asyncio.run(run())
+    assert report.model_tried == 2 and len(items) == 2
+    assert report.model_kept + report.cloze_kept == 2
+    texts = corpus_texts(corpus)
+    valid = sum(independently_valid(as_json(i), texts) for i in items)
+    assert valid / len(items) >= 0.95
