@@ -26,6 +26,13 @@ class WorkerContext:
         self.expires = settings.job_expires_seconds
         # Slack/Teams notifiers register here when those adapters exist
         self.notifiers: dict[str, Notifier] = {"cli": LogNotifier()}
+        from bot.slack.notifier import slack_notifier  # slack_sdk only when a worker starts
+
+        if (slack := slack_notifier()) is not None:  # SLACK_BOT_TOKEN set
+            self.notifiers["slack"] = slack
+        from bot.teams.notify import teams_notifier  # botbuilder loads on first message
+
+        self.notifiers["teams"] = teams_notifier(settings)
 
     @property
     def worker_id(self) -> str:

@@ -1,0 +1,124 @@
+"""Questions: mentions in channels, thread follow-ups, DMs and `/learn`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.chat import Answered
+from bot.core.chat import COMING_SOON, HELP, Actor, Place, parse_command
+from bot.render.slack import answer_blocks, notice_blocks
+from bot.slack.context import (
+    SlackDeps,
+    actor_of,
+    mentions,
+    place_of,
+    target_of,
+    team_of,
+    without_mentions,
+)
+from bot.slack.errors import guarded
+from bot.slack.streaming import deliver
+
+log = logging.getLogger(__name__)
+
+UPLOAD_HOWTO = "Admins: share a file with me in a direct message and I'll add it to the material."
+
+
+def register(app: AsyncApp, deps: SlackDeps) -> None:
+    async def tell_in_thread(client: AsyncWebClient, place: Place, text: str) -> None:
+        await client.chat_postMessage(
+            channel=place.channel, thread_ts=place.thread or None, text=text
+        )
+
+    async def answer(client: AsyncWebClient, actor: Actor, place: Place, question: str) -> None:
+        events = deps.chat.ask(actor, place, question)
+        await deliver(client, target_of(place, actor), events, deps.pace)
+
+    async def converse(client: AsyncWebClient, actor: Actor, place: Place, text: str) -> None:
+        """A command word, else a question (an empty mention asks for help)."""
+        command = parse_command(text)
+        if command.kind == "ask":
+            await answer(client, actor, place, command.text)
+        elif command.kind in COMING_SOON:
+            await tell_in_thread(client, place, COMING_SOON[command.kind])
+        elif command.kind == "upload":
+            await tell_in_thread(client, place, UPLOAD_HOWTO)
+        else:
+            await tell_in_thread(client, place, HELP)
+
+    async def handle(client: AsyncWebClient, actor: Actor, place: Place, text: str) -> None:
+        async def tell(message: str) -> None:
+            await tell_in_thread(client, place, message)
+
+        await guarded(converse(client, actor, place, text), tell, "slack message")
+
+    @app.event("app_mention")
+    async def on_mention(
+        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        if event.get("bot_id"):  # bots mentioning us would talk to us forever
+            return
+        if not await deps.once.claim(f"msg:{event['channel']}:{event['ts']}"):
+            return
+        place = place_of(event)
+        actor = actor_of(str(event.get("user", "")), team_of(body, event))
+        await handle(client, actor, place, without_mentions(str(event.get("text", ""))))
+
+    @app.event({"type": "message", "subtype": None})
+    async def on_message(
+        event: dict[str, Any],
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
+    ) -> None:
+        if event.get("bot_id"):  # other bots (our own are dropped by Bolt)
+            return
+        place = place_of(event)
+        text = str(event.get("text", ""))
+        if not place.direct:
+            # a channel message is ours only as a reply in a thread we answered; a
+            # mention there is also delivered as app_mention, which answers it
+            if not event.get("thread_ts") or mentions(text, context.bot_user_id or ""):
+                return
+            if not deps.chat.follows_up(place):
+                return
+        if not await deps.once.claim(f"msg:{event['channel']}:{event['ts']}"):
+            return
+        actor = actor_of(str(event.get("user", "")), team_of(body, event))
+        await handle(client, actor, place, without_mentions(text))
+
+    @app.command("/learn")
+    async def on_learn(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        parsed = parse_command(str(command.get("text", "")))
+        if parsed.kind in COMING_SOON:
+            await ack(text=COMING_SOON[parsed.kind], response_type="ephemeral")
+            return
+        if parsed.kind == "upload":
+            await ack(text=UPLOAD_HOWTO, response_type="ephemeral")
+            return
+        if parsed.kind == "help" or not parsed.text:
+            await ack(text=HELP, response_type="ephemeral")
+            return
+        await ack()
+        actor = actor_of(str(command["user_id"]), str(command.get("team_id", "")))
+        # the reply is ephemeral (only the asker sees it), so the asker's audiences apply
+        place = Place("slack", str(command["channel_id"]), direct=True)
+
+        async def work() -> None:
+            answered: Answered | None = None
+            async for event in deps.chat.ask(actor, place, parsed.text):
+                if isinstance(event, Answered):
+                    answered = event
+            if answered is not None:
+                blocks = answer_blocks(answered.answer, answered.answer_id)
+                await respond(text=answered.answer.text, blocks=blocks, response_type="ephemeral")
+
+        async def tell(message: str) -> None:
+            await respond(text=message, blocks=notice_blocks(message), response_type="ephemeral")
+
+        await guarded(work(), tell, "slack /learn")

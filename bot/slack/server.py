@@ -1,0 +1,54 @@
+"""Running the Bolt app: HTTP on /slack/events, or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+
+from bot.slack.app import build_app
+from bot.slack.once import once_for
+
+if TYPE_CHECKING:
+    from bot.bootstrap import ChatStack
+    from bot.settings import Settings
+    from bot.slack.settings import SlackSettings
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+async def start_http(app: AsyncApp, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Serve the app on POST /slack/events; returns the runner and the bound port."""
+    runner = web.AppRunner(app.web_app(path=EVENTS_PATH), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner, int(runner.addresses[0][1])
+
+
+async def run(
+    stack: ChatStack, settings: Settings, slack: SlackSettings, *, http: bool, port: int
+) -> None:
+    once = once_for(settings.broker_url, slack.dedupe_seconds)
+    app = build_app(stack.chat, slack, once)
+    try:
+        if slack.socket_mode and not http:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            log.info("slack: socket mode")
+            await AsyncSocketModeHandler(app, slack.app_token.get_secret_value()).start_async()
+        else:
+            runner, bound = await start_http(app, slack.host, port)
+            log.info("slack: listening on %s:%d%s", slack.host, bound, EVENTS_PATH)
+            try:
+                await asyncio.Event().wait()
+            finally:
+                await runner.cleanup()
+    finally:
+        await once.aclose()
+        await stack.aclose()
