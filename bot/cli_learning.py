@@ -1,0 +1,94 @@
+"""`learnloop progress USER` and `learnloop report`: learning progress and admin analytics."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from bot.core.quiz import TopicProgress
+
+from bot.cli_common import _fail, _print_json, out
+
+
+def _sessions() -> sessionmaker[Session]:
+    from bot.settings import Settings
+    from bot.store import database_url, open_store
+
+    settings = Settings()
+    return open_store(database_url(settings.database_url, settings.data_dir))[1]
+
+
+def bar(mastery: float, width: int = 10) -> str:
+    filled = round(mastery * width)
+    return "▰" * filled + "▱" * (width - filled)
+
+
+def progress(
+    person: Annotated[str, typer.Argument(help="PLATFORM:USER_ID, e.g. slack:U0123")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """A learner's progress: answers, due reviews, mastery per topic, and what to learn next."""
+    from bot.core.chat import Actor
+    from bot.learning import LearningService
+    from bot.store.access import AccessRepository
+    from bot.store.quiz import QuizRepository
+
+    platform, _, user = person.partition(":")
+    if platform not in ("slack", "teams") or not user:
+        _fail(f"{person!r}: write PLATFORM:USER_ID, e.g. slack:U0123")
+    sessions = _sessions()
+    service = LearningService(QuizRepository(sessions), AccessRepository(sessions), lambda a, t: [])
+    shown = asyncio.run(service.progress(Actor(platform, user)))
+
+    def topic(t: TopicProgress) -> dict[str, object]:
+        return {
+            "source": t.source,
+            "section": t.section,
+            "seen": t.seen,
+            "correct": t.correct,
+            "mastery": round(t.mastery, 3),
+        }
+
+    if as_json:
+        _print_json(
+            {
+                "answered": shown.answered,
+                "right": shown.right,
+                "due": shown.due,
+                "topics": [topic(t) for t in shown.topics],
+                "plan": [topic(t) for t in shown.plan],
+            }
+        )
+        return
+    out.print(f"{shown.right} of {shown.answered} answered right; {shown.due} reviews due")
+    for t in shown.topics:
+        out.print(f"{bar(t.mastery)}  {t.source} › {t.section}  ({t.correct}/{t.seen})")
+    if shown.plan:
+        out.print("Next: " + "; ".join(f"{t.source} › {t.section}" for t in shown.plan))
+
+
+def report(
+    days: Annotated[int, typer.Option(help="Look back this many days.")] = 30,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Admin analytics: accuracy per topic, weakest topics, unanswered questions, activity."""
+    from bot.store.analytics import report as build
+    from bot.store.models import utcnow
+
+    found = build(_sessions(), utcnow(), days=days)
+    if as_json:
+        _print_json(found.as_json())
+        return
+    out.print(
+        f"last {days} days: {found.attempts} quiz answers by {found.active_learners} learners; "
+        f"{found.answers} questions asked by {found.askers} people"
+    )
+    for t in found.weakest:
+        out.print(f"weak: {t.source} › {t.section}  {t.accuracy:.0%} of {t.attempts}")
+    for question, count in found.gaps:
+        out.print(f"not covered ({count} times): {question}")

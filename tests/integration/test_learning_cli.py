@@ -1,0 +1,91 @@
+"""`learnloop progress` and `learnloop report` on seeded quiz history and answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.chat import ChatService
+from bot.core.answering import Source
+from bot.core.chat import Actor, Place
+from bot.core.ports import Findings
+from bot.learning import LearningService
+from bot.service import AnswerService
+from bot.store import FeedbackRepository, database_url, open_store
+from bot.store.access import AccessRepository
+from bot.store.quiz import QuizRepository
+from tests.conftest import run_cli
+from tests.fakes import FakeChatModel, FakeRetriever
+from tests.unit.test_learning import visible
+
+pytestmark = pytest.mark.integration
+
+
+class Records:
+    """The answer-record part of the jobs port, straight into the store."""
+
+    def __init__(self, sessions) -> None:
+        self.repo = FeedbackRepository(sessions)
+
+    async def record_answer(self, record) -> None:
+        self.repo.record_answer(record)
+
+
+def test_progress_and_report_on_seeded_history(tmp_path):
+    _, sessions = open_store(database_url("", tmp_path))
+    now = datetime.now(UTC)
+    learning = LearningService(
+        QuizRepository(sessions),
+        AccessRepository(sessions),
+        visible,
+        questions=4,
+        clock=lambda: now,
+    )
+    alice, bob = Actor("slack", "UA"), Actor("teams", "aad-b")
+
+    async def quiz(actor: Actor, right: set[int]) -> None:
+        question = await learning.start(actor)
+        while question is not None:
+            item = question.item
+            pick = item.correct if question.number in right else (item.correct + 1) % 4
+            question = (await learning.answer(actor, question.session_id, item.id, pick)).next
+
+    asyncio.run(quiz(alice, {1, 2, 3}))  # 3 of 4 right
+    asyncio.run(quiz(bob, {1}))  # 1 of 4 right
+
+    refused = Findings(False, (), ("git-clean",))
+    answered = Findings(True, (Source(1, "a.md", "A", "A", "Text."),), ())
+    for findings, question in ((refused, "What is the VPN address?"), (answered, "What is A?")):
+        chat = ChatService(
+            AnswerService(FakeRetriever(findings), FakeChatModel("Text [1].")),
+            Records(sessions),
+            AccessRepository(sessions),
+        )
+
+        async def ask(chat=chat, question=question) -> None:
+            async for _ in chat.ask(alice, Place("slack", "C1", "1"), question):
+                pass
+
+        asyncio.run(ask())
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNLOOP_")}
+    env["LEARNLOOP_DATA_DIR"] = str(tmp_path)
+    mine = json.loads(run_cli(env, "progress", "slack:UA", "--json").stdout)
+    assert (mine["answered"], mine["right"]) == (4, 3)
+    seen = [t for t in mine["topics"] if t["seen"]]
+    assert len(seen) == 4 and all(t["source"].endswith(".md") for t in seen)
+    assert mine["plan"] and mine["plan"][0]["correct"] == 0  # the miss comes first
+
+    found = json.loads(run_cli(env, "report", "--json").stdout)
+    assert found["attempts"] == 8 and found["active_learners"] == 2
+    assert sum(t["correct"] for t in found["topics"]) == 4
+    assert found["gaps"] == [{"question": "What is the VPN address?", "count": 1}]
+    assert found["answers"] == 2 and found["askers"] == 1
+
+    text = run_cli(env, "progress", "slack:UA").stdout
+    assert "3 of 4 answered right" in text and "▰" in text
+    assert run_cli(env, "progress", "nobody", check=False).returncode == 1
