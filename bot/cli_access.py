@@ -106,3 +106,26 @@ def show(
         return
     out.print(f"groups: {', '.join(found['groups']) or '(none)'}")
     out.print(f"channel audiences: {', '.join(found['channel_audiences']) or '(everyone only)'}")
+
+
+@access_app.command()
+def link(
+    first: Annotated[str, typer.Argument(help="PLATFORM:USER_ID kept")],
+    second: Annotated[str, typer.Argument(help="PLATFORM:USER_ID merged into the first")],
+) -> None:
+    """One person on Slack and Teams: their quiz history, reviews and groups become one."""
+    kept = _repo().link(_split(first), _split(second))
+    out.print(f"{first} and {second} are one learner ({kept})")
+
+
+@access_app.command()
+def reminders(
+    person: Annotated[str, typer.Argument(help="PLATFORM:USER_ID")],
+    state: Annotated[str, typer.Argument(help="on or off")],
+) -> None:
+    """Turn a learner's daily review reminders on or off."""
+    if state not in ("on", "off"):
+        _fail("say on or off")
+    repo = _repo()
+    repo.set_reminders(repo.learner_id(*_split(person)), on=state == "on")
+    out.print(f"{person}: reminders {state}")

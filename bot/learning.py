@@ -33,8 +33,9 @@ RATINGS = {"again": Rating.Again, "hard": Rating.Hard, "good": Rating.Good, "eas
 
 
 class Learners(Protocol):
-    def learner_id(self, platform: str, user_id: str, name: str = "") -> str: ...
+    def learner_id(self, platform: str, user_id: str, name: str = "", email: str = "") -> str: ...
     def user_groups(self, platform: str, user_id: str) -> set[str]: ...
+    def set_reminders(self, learner_id: str, *, on: bool | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -203,3 +204,8 @@ class LearningService:
         return Progress(
             topics, plan(topics), len(due), len(attempts), sum(a.correct for a in attempts)
         )
+
+    async def set_reminders(self, actor: Actor, on: bool) -> None:
+        """Review reminders on or off for this learner (on every platform they use)."""
+        learner, _ = await self._learner(actor)
+        await asyncio.to_thread(self.learners.set_reminders, learner, on=on)

@@ -16,8 +16,15 @@ INGEST = "learnloop.ingest"
 FEEDBACK = "learnloop.feedback"
 NOTIFY = "learnloop.notify"
 SWEEP = "learnloop.sweep"
+REMIND = "learnloop.remind"
 QUEUES = ("ingest", "feedback", "notify", "training")
-ROUTES = {INGEST: "ingest", FEEDBACK: "feedback", NOTIFY: "notify", SWEEP: "ingest"}
+ROUTES = {
+    INGEST: "ingest",
+    FEEDBACK: "feedback",
+    NOTIFY: "notify",
+    SWEEP: "ingest",
+    REMIND: "notify",
+}
 
 
 def broker_config(broker_url: str, data_dir: Path) -> dict[str, Any]:

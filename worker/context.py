@@ -14,9 +14,12 @@ from bot.notify import LogNotifier, Notifier
 from bot.queue import CelerySender, broker_config
 from bot.settings import Settings
 from bot.store import FeedbackRepository, JobRepository, database_url, open_store
+from bot.store.access import AccessRepository
+from bot.store.quiz import QuizRepository
 
 if TYPE_CHECKING:
     from bot.bootstrap import Retrieval
+    from bot.nudges import DirectMessenger
 
 
 class WorkerContext:
@@ -24,12 +27,15 @@ class WorkerContext:
         self.settings = settings
         self.lease_seconds = settings.lease_seconds
         self.expires = settings.job_expires_seconds
-        # Slack/Teams notifiers register here when those adapters exist
+        # where job progress goes, and who can DM review reminders, per platform
         self.notifiers: dict[str, Notifier] = {"cli": LogNotifier()}
-        from bot.slack.notifier import slack_notifier  # slack_sdk only when a worker starts
+        self.messengers: dict[str, DirectMessenger] = {}
+        from bot.slack.notifier import SlackMessenger, slack_notifier  # slack_sdk on start only
 
         if (slack := slack_notifier()) is not None:  # SLACK_BOT_TOKEN set
             self.notifiers["slack"] = slack
+            token = slack.client.token or ""
+            self.messengers["slack"] = SlackMessenger(token, slack.client.base_url)
         from bot.teams.notify import teams_notifier  # botbuilder loads on first message
 
         self.notifiers["teams"] = teams_notifier(settings)
@@ -67,6 +73,14 @@ class WorkerContext:
                 expires_seconds=s.job_expires_seconds, max_attempts=s.job_max_attempts
             ),
         )
+
+    @cached_property
+    def access(self) -> AccessRepository:
+        return AccessRepository(self._sessions)
+
+    @cached_property
+    def quiz(self) -> QuizRepository:
+        return QuizRepository(self._sessions)
 
     @cached_property
     def retrieval(self) -> Retrieval:

@@ -15,7 +15,7 @@ from bot.core.errors import BrokerUnavailable, LearnLoopError, StoreUnavailable
 from bot.core.feedback import Feedback
 from bot.core.jobs import Job
 from bot.notify import notifier_for
-from bot.queue import FEEDBACK, INGEST, NOTIFY, SWEEP
+from bot.queue import FEEDBACK, INGEST, NOTIFY, REMIND, SWEEP
 from retrieval.errors import IndexUnavailable
 from worker.context import WorkerContext
 from worker.ingest import LeaseLost, run_ingest
@@ -111,6 +111,12 @@ def register(app: Celery, ctx: WorkerContext) -> None:
             notifier.progress(job)
         else:
             notifier.finished(job)
+
+    @app.task(name=REMIND, autoretry_for=TRANSIENT, max_retries=MAX_RETRIES, retry_backoff=True)
+    def remind() -> int:
+        from bot.nudges import remind_due
+
+        return len(remind_due(ctx.quiz, ctx.access, ctx.messengers))
 
     @app.task(name=SWEEP)
     def sweep() -> dict[str, list[str]]:

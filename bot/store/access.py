@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.store.models import (
@@ -13,6 +14,16 @@ from bot.store.models import (
     LearnerAudienceRow,
     LearnerRow,
     PlatformAccountRow,
+    QuizAttemptRow,
+    QuizSessionRow,
+    ScheduleRow,
+)
+
+# every table that points at a learner: linking two accounts moves these rows
+_LEARNER_COLUMNS = (
+    (PlatformAccountRow, PlatformAccountRow.learner_id),
+    (QuizAttemptRow, QuizAttemptRow.learner_id),
+    (QuizSessionRow, QuizSessionRow.learner_id),
 )
 
 
@@ -20,18 +31,95 @@ class AccessRepository:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def learner_id(self, platform: str, user_id: str, name: str = "") -> str:
-        """The learner behind a platform account, created on first sight."""
+    def learner_id(self, platform: str, user_id: str, name: str = "", email: str = "") -> str:
+        """The learner behind a platform account, created on first sight; an account whose
+        e-mail matches a known learner's joins that learner (one person on Slack and Teams)."""
+        email = email.strip().lower()
         with self._sessions.begin() as session:
             found = _account(session, platform, user_id)
             if found is not None:
                 return found.learner_id
-            learner = LearnerRow(id=uuid.uuid4().hex, display_name=name)
-            session.add(learner)
+            learner = None
+            if email:
+                learner = session.scalars(
+                    select(LearnerRow).where(LearnerRow.email == email)
+                ).first()
+            if learner is None:
+                learner = LearnerRow(id=uuid.uuid4().hex, display_name=name, email=email)
+                session.add(learner)
             session.add(
                 PlatformAccountRow(learner_id=learner.id, platform=platform, external_id=user_id)
             )
             return learner.id
+
+    def link(self, first: tuple[str, str], second: tuple[str, str]) -> str:
+        """Make two accounts one learner (an admin's call): the second's history moves over."""
+        keep = self.learner_id(*first)
+        gone = self.learner_id(*second)
+        if keep == gone:
+            return keep
+        with self._sessions.begin() as session:
+            for table, column in _LEARNER_COLUMNS:
+                session.execute(update(table).where(column == gone).values({column.key: keep}))
+            # rows keyed by learner: move those the kept learner lacks, drop the rest
+            for schedule in session.scalars(
+                select(ScheduleRow).where(ScheduleRow.learner_id == gone)
+            ):
+                if session.get(ScheduleRow, (keep, schedule.quiz_item_id)) is None:
+                    session.add(
+                        ScheduleRow(
+                            learner_id=keep,
+                            quiz_item_id=schedule.quiz_item_id,
+                            due=schedule.due,
+                            card=schedule.card,
+                        )
+                    )
+            for audience in session.scalars(
+                select(LearnerAudienceRow.audience).where(LearnerAudienceRow.learner_id == gone)
+            ):
+                if session.get(LearnerAudienceRow, (keep, audience)) is None:
+                    session.add(LearnerAudienceRow(learner_id=keep, audience=audience))
+            session.flush()
+            session.execute(delete(ScheduleRow).where(ScheduleRow.learner_id == gone))
+            session.execute(delete(LearnerAudienceRow).where(LearnerAudienceRow.learner_id == gone))
+            session.execute(delete(LearnerRow).where(LearnerRow.id == gone))
+        return keep
+
+    def accounts(self, learner_id: str) -> list[tuple[str, str]]:
+        with self._sessions() as session:
+            rows = session.execute(
+                select(PlatformAccountRow.platform, PlatformAccountRow.external_id).where(
+                    PlatformAccountRow.learner_id == learner_id
+                )
+            ).all()
+            return [(r[0], r[1]) for r in rows]
+
+    def reminder_state(self, learner_id: str) -> tuple[bool, str, datetime | None]:
+        """(reminders on, time zone, when the last reminder went)."""
+        with self._sessions() as session:
+            row = session.get(LearnerRow, learner_id)
+            if row is None:
+                return (False, "", None)
+            return (row.reminders, row.timezone, row.reminded_at)
+
+    def set_reminders(
+        self,
+        learner_id: str,
+        *,
+        on: bool | None = None,
+        timezone: str | None = None,
+        reminded_at: datetime | None = None,
+    ) -> None:
+        with self._sessions.begin() as session:
+            row = session.get(LearnerRow, learner_id)
+            if row is None:
+                return
+            if on is not None:
+                row.reminders = on
+            if timezone is not None:
+                row.timezone = timezone
+            if reminded_at is not None:
+                row.reminded_at = reminded_at
 
     def user_groups(self, platform: str, user_id: str) -> set[str]:
         with self._sessions() as session:

@@ -134,6 +134,11 @@ class LearnerRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # review reminders: opt-out, the learner's own time zone (IANA name), the last one sent
+    email: Mapped[str] = mapped_column(String(255), default="", index=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="")
+    reminders: Mapped[bool] = mapped_column(Boolean, default=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class PlatformAccountRow(Base):

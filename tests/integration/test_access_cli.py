@@ -41,3 +41,17 @@ def test_bad_keys_and_audience_names_are_refused_clearly(env):
     assert wrong.returncode == 1 and "PLATFORM:ID" in wrong.stderr
     bad = run_cli(env, "access", "grant", "slack:U1", "H R!", check=False)
     assert bad.returncode == 1 and "lower-case" in bad.stderr
+
+
+def test_admins_link_accounts_and_switch_reminders(env, tmp_path):
+    run_cli(env, "access", "grant", "teams:aad-1", "hr")
+    run_cli(env, "access", "link", "slack:U1", "teams:aad-1")
+    shown = json.loads(run_cli(env, "access", "show", "slack:U1", "--json").stdout)
+    assert shown["groups"] == ["hr"]  # the Teams account's groups came along
+    run_cli(env, "access", "reminders", "teams:aad-1", "off")
+    _, sessions = open_store(database_url("", tmp_path))
+    repo = AccessRepository(sessions)
+    learner = repo.learner_id("slack", "U1")
+    assert repo.learner_id("teams", "aad-1") == learner
+    assert repo.reminder_state(learner)[0] is False
+    assert run_cli(env, "access", "reminders", "slack:U1", "maybe", check=False).returncode == 1
