@@ -46,3 +46,31 @@ def slack_notifier() -> SlackNotifier | None:
     settings = SlackSettings()
     token = settings.bot_token.get_secret_value()
     return SlackNotifier(token, settings.api_url) if token else None
+
+
+class SlackMessenger:
+    """Review reminders as DMs; implements `bot.nudges.DirectMessenger`."""
+
+    def __init__(self, token: str, base_url: str = "https://slack.com/api/") -> None:
+        self.client = WebClient(token=token, base_url=base_url)
+        self.client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+
+    def timezone(self, user_id: str) -> str:
+        try:
+            user = self.client.users_info(user=user_id).get("user") or {}
+        except SlackClientError as exc:
+            log.warning("users.info failed: %s", type(exc).__name__)
+            return ""
+        return str(user.get("tz") or "")
+
+    def send(self, user_id: str, text: str) -> bool:
+        try:
+            opened = self.client.conversations_open(users=user_id)
+            channel = (opened.get("channel") or {}).get("id")
+            if not channel:
+                return False
+            self.client.chat_postMessage(channel=channel, text=text)
+        except SlackClientError as exc:
+            log.warning("reminder not sent: %s", type(exc).__name__)
+            return False
+        return True
