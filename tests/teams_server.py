@@ -193,7 +193,14 @@ class TeamsHarness:
         activity.update(extra)
         return activity
 
-    def invoke(self, data: dict[str, Any], *, kind: str = "channel", user: str = "aad-alice"):
+    def invoke(
+        self,
+        data: dict[str, Any],
+        *,
+        kind: str = "channel",
+        user: str = "aad-alice",
+        verb: str = "feedback",
+    ):
         """An `Action.Execute` press (inputs merged into `data`, as Teams does)."""
         activity = self.activity(kind=kind, user=user)
         activity.update(
@@ -201,7 +208,7 @@ class TeamsHarness:
             name="adaptiveCard/action",
             text=None,
             value={
-                "action": {"type": "Action.Execute", "verb": "feedback", "data": data},
+                "action": {"type": "Action.Execute", "verb": verb, "data": data},
                 "trigger": "manual",
             },
         )

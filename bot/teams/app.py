@@ -16,6 +16,7 @@ from botbuilder.integration.aiohttp import (
 from botbuilder.schema import Activity
 
 from bot.chat import ChatService
+from bot.learning import LearningService
 from bot.teams.bot import LearnLoopBot, on_turn_error
 from bot.teams.conversations import ConversationStore
 from bot.teams.settings import TeamsSettings
@@ -53,10 +54,13 @@ def build_adapter(settings: TeamsSettings, *, reply_errors: bool = True) -> Clou
 
 
 def build_app(
-    chat: ChatService, settings: TeamsSettings, conversations: ConversationStore
+    chat: ChatService,
+    settings: TeamsSettings,
+    conversations: ConversationStore,
+    learning: LearningService | None = None,
 ) -> web.Application:
     adapter = build_adapter(settings)
-    bot = LearnLoopBot(chat, settings, conversations)
+    bot = LearnLoopBot(chat, settings, conversations, learning)
 
     async def messages(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):

@@ -20,7 +20,15 @@ from botbuilder.schema import (
 from bot.chat import ChatService
 from bot.core.chat import COMING_SOON, HELP, Actor, Place, friendly, parse_command
 from bot.core.errors import LearnLoopError
-from bot.render.teams import CARD_TYPE, FEEDBACK_VERB, Card, feedback_card, notice_card
+from bot.learning import LearningService
+from bot.render.teams import (
+    CARD_TYPE,
+    FEEDBACK_VERB,
+    QUIZ_VERBS,
+    Card,
+    feedback_card,
+    notice_card,
+)
 from bot.teams.activities import (
     SharedFile,
     actor_of,
@@ -32,6 +40,7 @@ from bot.teams.activities import (
 from bot.teams.answers import edit_answer, stream_answer
 from bot.teams.conversations import ConversationStore
 from bot.teams.outbox import Outbox
+from bot.teams.quiz import PERSONAL_ONLY, QuizFlow, is_stop
 from bot.teams.settings import TeamsSettings
 from bot.teams.uploads import receive
 
@@ -53,9 +62,14 @@ def card_response(card: Card) -> AdaptiveCardInvokeResponse:
 
 class LearnLoopBot(ActivityHandler):
     def __init__(
-        self, chat: ChatService, settings: TeamsSettings, conversations: ConversationStore
+        self,
+        chat: ChatService,
+        settings: TeamsSettings,
+        conversations: ConversationStore,
+        learning: LearningService | None = None,
     ) -> None:
         self.chat = chat
+        self.quiz = QuizFlow(learning) if learning is not None else None
         self.settings = settings
         self.conversations = conversations
         self.http: aiohttp.ClientSession | None = None  # opened by the app's lifespan
@@ -73,15 +87,31 @@ class LearnLoopBot(ActivityHandler):
             return
         if not place.direct and not (mentions_bot(activity) or self.chat.follows_up(place)):
             return  # a thread reply meant for people (with RSC the bot sees them all)
-        command = parse_command(question_text(activity))
+        text = question_text(activity)
+        command = parse_command(text)
         if command.kind == "help":
             await turn_context.send_activity(markdown(HELP))
+        elif self.quiz is not None and command.kind in ("quiz", "progress"):
+            await self._learn(turn_context, actor, place, command.kind, command.text)
+        elif self.quiz is not None and place.direct and is_stop(text):
+            await self.quiz.stop(turn_context, actor)
         elif command.kind in COMING_SOON:
             await turn_context.send_activity(COMING_SOON[command.kind])
         elif command.kind == "upload":
             await turn_context.send_activity(UPLOAD_HINT if place.direct else FILES_HERE)
         else:
             await self._answer(turn_context, actor, place, command.text)
+
+    async def _learn(
+        self, ctx: TurnContext, actor: Actor, place: Place, kind: str, text: str
+    ) -> None:
+        assert self.quiz is not None  # noqa: S101 - checked by the caller
+        if not place.direct:
+            await ctx.send_activity(PERSONAL_ONLY)
+        elif kind == "quiz":
+            await self.quiz.start(ctx, actor, text)
+        else:
+            await self.quiz.progress(ctx, actor)
 
     async def _answer(self, ctx: TurnContext, actor: Actor, place: Place, question: str) -> None:
         interval = self.settings.update_seconds
@@ -145,6 +175,10 @@ class LearnLoopBot(ActivityHandler):
     ) -> AdaptiveCardInvokeResponse:
         action = invoke_value.action or {}
         data = action.get("data") or {}
+        if self.quiz is not None and action.get("verb") in QUIZ_VERBS:
+            actor = actor_of(turn_context.activity)
+            verb = str(action["verb"])
+            return card_response(await self.quiz.invoke(turn_context, actor, verb, data))
         if action.get("verb") != FEEDBACK_VERB:
             return card_response(notice_card("That button is no longer supported; ask again."))
         rating = str(data.get("rating", ""))

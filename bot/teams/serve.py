@@ -34,7 +34,7 @@ def run(stack: ChatStack, port: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly
             loop.add_signal_handler(sig, stop.set)
-        runner = web.AppRunner(build_app(stack.chat, teams, store), access_log=None)
+        runner = web.AppRunner(build_app(stack.chat, teams, store, stack.learning), access_log=None)
         try:
             await runner.setup()
             await web.TCPSite(runner, teams.host, port).start()
