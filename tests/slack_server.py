@@ -26,6 +26,7 @@ class Call:
     method: str
     params: dict[str, Any]
     headers: dict[str, str]
+    result: dict[str, Any] = field(default_factory=dict)  # what the fake answered
 
 
 @dataclass
@@ -36,6 +37,7 @@ class FakeSlack:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     downloads: dict[str, bytes] = field(default_factory=dict)
     refuse: set[str] = field(default_factory=set)  # methods answered ok=false
+    dms: dict[str, str] = field(default_factory=lambda: {"U1": "D1"})  # user -> DM channel
     port: int = 0  # 0: any free port, known once started
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -101,7 +103,8 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await _params(request)
-        self.calls.append(Call(method, params, dict(request.headers)))
+        call = Call(method, params, dict(request.headers))
+        self.calls.append(call)
         if method in self.refuse:
             return web.json_response({"ok": False, "error": "method_not_supported"})
         ts = f"{1000 + next(self._ts)}.000100"
@@ -115,8 +118,12 @@ class FakeSlack:
         elif method == "files.info":
             file = self.files.get(str(params.get("file")))
             body = {"ok": True, "file": file} if file else {"ok": False, "error": "file_not_found"}
+        elif method == "conversations.open":
+            user = str(params.get("users", ""))
+            body |= {"channel": {"id": self.dms.get(user, f"D{user}")}}
         elif method == "views.open":
             body |= {"view": {"id": "V1", **params.get("view", {})}}
+        call.result = body
         return web.json_response(body)
 
     async def _download(self, request: web.Request) -> web.Response:
@@ -138,6 +145,7 @@ async def _params(request: web.Request) -> dict[str, Any]:
         params = dict(await request.json())
     else:
         params = dict(parse_qsl(await request.text()))
+    params = dict(request.query) | params  # some methods send their arguments in the URL
     for key in ("blocks", "chunks", "view"):  # form posts carry these as JSON strings
         if isinstance(params.get(key), str):
             params[key] = json.loads(params[key])
@@ -203,7 +211,16 @@ def message(
     return event | ({"thread_ts": thread} if thread else {})
 
 
-def action_body(action_id: str, value: str, *, user: str = "U1", channel: str = "C1") -> str:
+def action_body(
+    action_id: str,
+    value: str,
+    *,
+    user: str = "U1",
+    channel: str = "C1",
+    block_id: str = "feedback",
+    message_ts: str = "2000.1",
+    blocks: list[dict[str, Any]] | None = None,
+) -> str:
     """A `block_actions` click, form-encoded as `payload=<json>` like Slack sends it."""
     payload = {
         "type": "block_actions",
@@ -214,18 +231,24 @@ def action_body(action_id: str, value: str, *, user: str = "U1", channel: str = 
         "trigger_id": "trigger-1",
         "container": {
             "type": "message",
-            "message_ts": "2000.1",
+            "message_ts": message_ts,
             "channel_id": channel,
             "is_ephemeral": False,
         },
         "channel": {"id": channel, "name": "general"},
-        "message": {"type": "message", "ts": "2000.1", "thread_ts": "100.1", "text": "answer"},
+        "message": {
+            "type": "message",
+            "ts": message_ts,
+            "thread_ts": "100.1",
+            "text": "answer",
+            **({"blocks": blocks} if blocks is not None else {}),
+        },
         "response_url": "https://hooks.invalid/actions",
         "actions": [
             {
                 "type": "button",
                 "action_id": action_id,
-                "block_id": "feedback",
+                "block_id": block_id,
                 "value": value,
                 "action_ts": str(time.time()),
             }

@@ -12,7 +12,8 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import ChatService
-from bot.slack import handlers_ask, handlers_feedback, handlers_upload
+from bot.learning import LearningService
+from bot.slack import handlers_ask, handlers_feedback, handlers_quiz, handlers_upload
 from bot.slack.context import SlackDeps, place_of
 from bot.slack.errors import message_for, safely_tell
 from bot.slack.once import Once
@@ -36,6 +37,7 @@ def build_app(
     once: Once,
     *,
     client: AsyncWebClient | None = None,
+    learning: LearningService | None = None,
 ) -> AsyncApp:
     client = client or make_client(settings)
     app = AsyncApp(
@@ -50,11 +52,13 @@ def build_app(
         client=client,
         once=once,
         pace=Pace(settings.stream_buffer_chars, settings.stream_interval, settings.update_interval),
+        learning=learning,
     )
     app.middleware(drop_redeliveries(once))
     handlers_upload.register(app, deps)  # before the plain-message listeners
     handlers_ask.register(app, deps)
     handlers_feedback.register(app, deps)
+    handlers_quiz.register(app, deps)
 
     @app.event("message")
     async def on_other_message() -> None:

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import ChatService
 from bot.core.chat import Actor, Place
+from bot.learning import LearningService
 from bot.slack.once import Once
 from bot.slack.streaming import Pace, Target
 
@@ -23,6 +24,7 @@ class SlackDeps:
     client: AsyncWebClient
     once: Once
     pace: Pace
+    learning: LearningService | None = None  # None: quiz and progress are coming soon
 
 
 def actor_of(user_id: str, team_id: str = "") -> Actor:

@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat import Answered
 from bot.core.chat import COMING_SOON, HELP, Actor, Place, parse_command
 from bot.render.slack import answer_blocks, notice_blocks
+from bot.slack import handlers_quiz
 from bot.slack.context import (
     SlackDeps,
     actor_of,
@@ -42,7 +43,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def converse(client: AsyncWebClient, actor: Actor, place: Place, text: str) -> None:
         """A command word, else a question (an empty mention asks for help)."""
         command = parse_command(text)
-        if command.kind == "ask":
+        if deps.learning is not None and handlers_quiz.wants(command, place):
+            await handlers_quiz.converse(deps.learning, client, actor, place, command)
+        elif command.kind == "ask":
             await answer(client, actor, place, command.text)
         elif command.kind in COMING_SOON:
             await tell_in_thread(client, place, COMING_SOON[command.kind])
@@ -93,8 +96,13 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await handle(client, actor, place, without_mentions(text))
 
     @app.command("/learn")
-    async def on_learn(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_learn(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         parsed = parse_command(str(command.get("text", "")))
+        if deps.learning is not None and parsed.kind in handlers_quiz.QUIZ_KINDS:
+            await handlers_quiz.slash(deps.learning, ack, respond, client, command, parsed)
+            return
         if parsed.kind in COMING_SOON:
             await ack(text=COMING_SOON[parsed.kind], response_type="ephemeral")
             return

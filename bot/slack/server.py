@@ -35,7 +35,7 @@ async def run(
     stack: ChatStack, settings: Settings, slack: SlackSettings, *, http: bool, port: int
 ) -> None:
     once = once_for(settings.broker_url, slack.dedupe_seconds)
-    app = build_app(stack.chat, slack, once)
+    app = build_app(stack.chat, slack, once, learning=stack.learning)
     try:
         if slack.socket_mode and not http:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

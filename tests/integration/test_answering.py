@@ -52,6 +52,7 @@ def test_server_speaks_the_openai_api(inference_server):
         model=SERVED_NAME,
         messages=[{"role": "user", "content": "Count from 1 to 100."}],
         max_tokens=5,
+        temperature=0,  # like vLLM, the server samples at 1.0 unless told otherwise
     )
     assert long.choices[0].finish_reason == "length"
     with pytest.raises(openai.NotFoundError):
