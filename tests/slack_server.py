@@ -37,6 +37,7 @@ class FakeSlack:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     downloads: dict[str, bytes] = field(default_factory=dict)
     refuse: set[str] = field(default_factory=set)  # methods answered ok=false
+    timezones: dict[str, str] = field(default_factory=dict)  # users.info tz per user
     dms: dict[str, str] = field(default_factory=lambda: {"U1": "D1"})  # user -> DM channel
     port: int = 0  # 0: any free port, known once started
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -118,6 +119,9 @@ class FakeSlack:
         elif method == "files.info":
             file = self.files.get(str(params.get("file")))
             body = {"ok": True, "file": file} if file else {"ok": False, "error": "file_not_found"}
+        elif method == "users.info":
+            zone = self.timezones.get(str(params.get("user")), "")
+            body |= {"user": {"id": params.get("user"), "tz": zone}}
         elif method == "conversations.open":
             user = str(params.get("users", ""))
             body |= {"channel": {"id": self.dms.get(user, f"D{user}")}}

@@ -78,12 +78,31 @@ def parse_command(text: str) -> Command:
     return Command("ask", stripped)
 
 
+_REMINDERS = {
+    "reminders off": False,
+    "stop reminders": False,
+    "no reminders": False,
+    "reminders on": True,
+    "start reminders": True,
+}
+REMINDERS_SET = {
+    True: "Daily review reminders are on: I'll tell you when reviews are due.",
+    False: "Daily review reminders are off. Say *reminders on* to have them back.",
+}
+
+
+def reminder_switch(text: str) -> bool | None:
+    """ "reminders off" / "reminders on" (and a few variants) in a DM; None otherwise."""
+    return _REMINDERS.get(" ".join(text.lower().split()).rstrip(".!"))
+
+
 HELP = (
     "I answer questions from your company's training material, with sources.\n"
     "• Ask me anything: mention me in a channel, or write to me here.\n"
     "• Reply in a thread where I answered to follow up.\n"
     "• *quiz* (or *quiz me on <topic>*): practise with questions from the material.\n"
     "• *progress*: see what you have learned and what to review.\n"
+    "• *reminders off* / *reminders on*: a daily note when reviews are due.\n"
     "• Admins: share a file with me (PDF, Word, PowerPoint, HTML, Markdown, text) to add it.\n"
     "• Rate answers with 👍 / 👎 or suggest a correction: it makes me better."
 )

@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.chat import Actor, Command, Place, friendly
+from bot.core.chat import REMINDERS_SET, Actor, Command, Place, friendly, reminder_switch
 from bot.core.errors import StaleQuestion
 from bot.learning import LearningService, Question
 from bot.render.slack import (
@@ -57,7 +57,9 @@ def is_stop(text: str) -> bool:
 def wants(command: Command, place: Place) -> bool:
     """Whether a parsed message is for these flows (a plain "stop" only in a DM)."""
     return command.kind in QUIZ_KINDS or (
-        place.direct and command.kind == "ask" and is_stop(command.text)
+        place.direct
+        and command.kind == "ask"
+        and (is_stop(command.text) or reminder_switch(command.text) is not None)
     )
 
 
@@ -169,6 +171,9 @@ async def converse(
             await client.chat_postMessage(
                 channel=place.channel, thread_ts=place.thread or None, text=SENT_TO_DM
             )
+    elif (switch := reminder_switch(command.text)) is not None:
+        await learning.set_reminders(actor, switch)
+        await client.chat_postMessage(channel=place.channel, text=REMINDERS_SET[switch])
     else:
         await flows.stop(actor, place.channel)
 

@@ -18,7 +18,16 @@ from botbuilder.schema import (
 )
 
 from bot.chat import ChatService
-from bot.core.chat import COMING_SOON, HELP, Actor, Place, friendly, parse_command
+from bot.core.chat import (
+    COMING_SOON,
+    HELP,
+    REMINDERS_SET,
+    Actor,
+    Place,
+    friendly,
+    parse_command,
+    reminder_switch,
+)
 from bot.core.errors import LearnLoopError
 from bot.learning import LearningService
 from bot.render.teams import (
@@ -95,6 +104,9 @@ class LearnLoopBot(ActivityHandler):
             await self._learn(turn_context, actor, place, command.kind, command.text)
         elif self.quiz is not None and place.direct and is_stop(text):
             await self.quiz.stop(turn_context, actor)
+        elif self.quiz is not None and place.direct and (on := reminder_switch(text)) is not None:
+            await self.quiz.learning.set_reminders(actor, on)
+            await turn_context.send_activity(REMINDERS_SET[on])
         elif command.kind in COMING_SOON:
             await turn_context.send_activity(COMING_SOON[command.kind])
         elif command.kind == "upload":

@@ -323,6 +323,24 @@ def test_stop_by_button_or_word_gives_the_score_so_far(store, tmp_path):
     run(scenario())
 
 
+def test_reminders_are_switched_off_and_on_in_a_dm(store, tmp_path):
+    from bot.core.chat import REMINDERS_SET
+    from bot.store.access import AccessRepository
+
+    async def scenario():
+        async with running(store, tmp_path) as bot:
+            await bot.say("reminders off")
+            await bot.posted(REMINDERS_SET[False])
+            access = AccessRepository(store)
+            learner = access.learner_id(ALICE.platform, ALICE.user_id)
+            assert access.reminder_state(learner)[0] is False
+            await bot.say("reminders on")
+            await bot.posted(REMINDERS_SET[True])
+            assert access.reminder_state(learner)[0] is True
+
+    run(scenario())
+
+
 def test_quiz_on_a_topic_and_no_material(store, tmp_path):
     async def scenario():
         async with running(store, tmp_path) as bot:

@@ -156,3 +156,22 @@ def test_socket_mode_handler_is_built_from_the_app_token(tmp_path):
         await handler.close_async()  # never connected: nothing reaches Slack
 
     asyncio.run(scenario())
+
+
+def test_the_slack_messenger_dms_reminders_and_reads_time_zones():
+    from bot.slack.notifier import SlackMessenger
+
+    async def scenario():
+        slack = await FakeSlack(timezones={"U1": "Europe/Berlin"}).start()
+        try:
+            messenger = SlackMessenger(TOKEN, slack.api_url)
+            assert await asyncio.to_thread(messenger.timezone, "U1") == "Europe/Berlin"
+            assert await asyncio.to_thread(messenger.send, "U1", "2 reviews are due")
+            (post,) = slack.named("chat.postMessage")
+            assert post.params["channel"] == "D1" and post.params["text"] == "2 reviews are due"
+            slack.refuse.add("chat.postMessage")
+            assert not await asyncio.to_thread(messenger.send, "U1", "again")
+        finally:
+            await slack.stop()
+
+    asyncio.run(scenario())

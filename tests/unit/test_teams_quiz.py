@@ -305,3 +305,13 @@ def test_the_progress_card_has_counts_bars_and_the_plan():
     ]
     empty = progress_card(Progress([], [], 0, 0, 0))
     assert texts(empty)[1:] == ["You haven't answered any questions yet.", "No reviews due."]
+
+
+def test_reminders_are_switched_off_and_on_in_the_personal_chat(chat):
+    from bot.core.chat import REMINDERS_SET
+
+    learner = chat.service.learners.learner_id("teams", "aad-alice")
+    assert chat.write("reminders off").body["text"] == REMINDERS_SET[False]
+    assert chat.service.learners.reminder_state(learner)[0] is False
+    assert chat.write("Reminders on!").body["text"] == REMINDERS_SET[True]
+    assert chat.service.learners.reminder_state(learner)[0] is True
