@@ -38,6 +38,12 @@ class FakeSlack:
     downloads: dict[str, bytes] = field(default_factory=dict)
     refuse: set[str] = field(default_factory=set)  # methods answered ok=false
     timezones: dict[str, str] = field(default_factory=dict)  # users.info tz per user
+    admins: set[str] = field(default_factory=set)  # users.info is_admin
+    owners: set[str] = field(default_factory=set)  # users.info is_owner
+    # bot token -> its workspace (auth.test answers for it; downloads accept it)
+    tokens: dict[str, str] = field(default_factory=lambda: {TOKEN: TEAM})
+    # OAuth codes oauth.v2.access exchanges: code -> the workspace installing the app
+    grants: dict[str, str] = field(default_factory=dict)
     dms: dict[str, str] = field(default_factory=lambda: {"U1": "D1"})  # user -> DM channel
     port: int = 0  # 0: any free port, known once started
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -46,6 +52,7 @@ class FakeSlack:
     async def start(self) -> FakeSlack:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/api/{method}", self._api)  # users.info and others are GETs
         app.router.add_get("/files/{file_id}", self._download)
         app.router.add_post("/response/{hook}", self._response)
         self._runner = web.AppRunner(app, access_log=None)
@@ -111,7 +118,10 @@ class FakeSlack:
         ts = f"{1000 + next(self._ts)}.000100"
         body: dict[str, Any] = {"ok": True}
         if method == "auth.test":
-            body |= {"user_id": BOT_USER, "bot_id": BOT_ID, "team_id": TEAM, "user": "learnloop"}
+            team = self.tokens.get(_bearer(request), TEAM)
+            body |= {"user_id": BOT_USER, "bot_id": BOT_ID, "team_id": team, "user": "learnloop"}
+        elif method == "oauth.v2.access":
+            body = self._oauth_access(params)
         elif method in ("chat.postMessage", "chat.startStream", "chat.update"):
             body |= {"ts": params.get("ts") or ts, "channel": params.get("channel")}
         elif method == "chat.postEphemeral":
@@ -120,8 +130,16 @@ class FakeSlack:
             file = self.files.get(str(params.get("file")))
             body = {"ok": True, "file": file} if file else {"ok": False, "error": "file_not_found"}
         elif method == "users.info":
-            zone = self.timezones.get(str(params.get("user")), "")
-            body |= {"user": {"id": params.get("user"), "tz": zone}}
+            user = str(params.get("user"))
+            zone = self.timezones.get(user, "")
+            body |= {
+                "user": {
+                    "id": user,
+                    "tz": zone,
+                    "is_admin": user in self.admins or user in self.owners,
+                    "is_owner": user in self.owners,
+                }
+            }
         elif method == "conversations.open":
             user = str(params.get("users", ""))
             body |= {"channel": {"id": self.dms.get(user, f"D{user}")}}
@@ -133,15 +151,43 @@ class FakeSlack:
     async def _download(self, request: web.Request) -> web.Response:
         file_id = request.match_info["file_id"]
         self.calls.append(Call("download", {"file": file_id}, dict(request.headers)))
-        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+        if _bearer(request) not in self.tokens:
             return web.Response(status=403, text="<html>login</html>")
         if file_id not in self.downloads:
             return web.Response(status=404)
         return web.Response(body=self.downloads[file_id])
 
+    def _oauth_access(self, params: dict[str, Any]) -> dict[str, Any]:
+        """oauth.v2.access: a code from an install → the workspace's bot token."""
+        team = self.grants.pop(str(params.get("code")), "")
+        if not team:
+            return {"ok": False, "error": "invalid_code"}
+        token = installed_token(team)
+        self.tokens[token] = team
+        return {
+            "ok": True,
+            "app_id": "A1",
+            "authed_user": {"id": "UINSTALLER", "scope": "", "token_type": "user"},
+            "scope": "app_mentions:read,chat:write,im:history,files:read,commands,users:read",
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": BOT_USER,
+            "team": {"id": team, "name": f"Workspace {team}"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
     async def _response(self, request: web.Request) -> web.Response:
         self.calls.append(Call("response_url", await request.json(), dict(request.headers)))
         return web.Response(text="ok")
+
+
+def installed_token(team: str) -> str:
+    return f"xoxb-installed-{team}"
+
+
+def _bearer(request: web.Request) -> str:
+    return request.headers.get("Authorization", "").removeprefix("Bearer ")
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
@@ -168,33 +214,35 @@ def signed_headers(
     }
 
 
-def event_body(event: dict[str, Any], event_id: str = "") -> str:
+def event_body(event: dict[str, Any], event_id: str = "", team: str = TEAM) -> str:
     """An Events API `event_callback` envelope around `event`."""
     return json.dumps(
         {
             "token": "legacy",
-            "team_id": TEAM,
+            "team_id": team,
             "api_app_id": "A1",
             "event": {"event_ts": event.get("ts", "1.0"), **event},
             "type": "event_callback",
             "event_id": event_id or f"Ev{uuid.uuid4().hex[:10]}",
             "event_time": int(time.time()),
             "authorizations": [
-                {"team_id": TEAM, "user_id": BOT_USER, "is_bot": True, "enterprise_id": None}
+                {"team_id": team, "user_id": BOT_USER, "is_bot": True, "enterprise_id": None}
             ],
             "is_ext_shared_channel": False,
         }
     )
 
 
-def mention(text: str, ts: str, channel: str = "C1", user: str = "U1", thread: str = "") -> dict:
+def mention(
+    text: str, ts: str, channel: str = "C1", user: str = "U1", thread: str = "", team: str = TEAM
+) -> dict:
     event = {
         "type": "app_mention",
         "user": user,
         "text": f"<@{BOT_USER}> {text}",
         "ts": ts,
         "channel": channel,
-        "team": TEAM,
+        "team": team,
     }
     return event | ({"thread_ts": thread} if thread else {})
 

@@ -17,6 +17,8 @@ class Actor:
     user_id: str
     team_id: str = ""
     name: str = ""
+    # the platform itself vouches for them (a Slack workspace admin or owner)
+    platform_admin: bool = False
 
     @property
     def key(self) -> str:
@@ -51,8 +53,9 @@ def audiences_for(
 
 
 def is_admin(actor: Actor, admins: Collection[str]) -> bool:
-    """`admins` holds "platform:user_id" keys (LEARNLOOP_ADMINS)."""
-    return actor.key in admins
+    """`admins` holds "platform:user_id" keys (LEARNLOOP_ADMINS); an adapter may also
+    vouch for a platform admin (`Actor.platform_admin`)."""
+    return actor.platform_admin or actor.key in admins
 
 
 @dataclass(frozen=True)

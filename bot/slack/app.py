@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -14,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat import ChatService
 from bot.learning import LearningService
 from bot.slack import handlers_ask, handlers_feedback, handlers_quiz, handlers_upload
+from bot.slack.admins import WorkspaceAdmins
 from bot.slack.context import SlackDeps, place_of
 from bot.slack.errors import message_for, safely_tell
 from bot.slack.once import Once
@@ -24,9 +26,9 @@ log = logging.getLogger(__name__)
 
 
 def make_client(settings: SlackSettings) -> AsyncWebClient:
-    client = AsyncWebClient(
-        token=settings.bot_token.get_secret_value() or None, base_url=settings.api_url
-    )
+    # multi-workspace: no token of its own; Bolt sets each request's from its installation
+    token = None if settings.multi_workspace else settings.bot_token.get_secret_value() or None
+    client = AsyncWebClient(token=token, base_url=settings.api_url)
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return client
 
@@ -38,10 +40,14 @@ def build_app(
     *,
     client: AsyncWebClient | None = None,
     learning: LearningService | None = None,
+    oauth: AsyncOAuthSettings | None = None,
 ) -> AsyncApp:
+    """`oauth` (multi-workspace): installs on /slack/install and /slack/oauth_redirect,
+    and each request answered with its workspace's stored bot token."""
     client = client or make_client(settings)
     app = AsyncApp(
         client=client,
+        oauth_settings=oauth,
         signing_secret=settings.signing_secret.get_secret_value(),
         # Socket Mode delivers over an authenticated websocket: nothing to sign
         request_verification_enabled=not settings.socket_mode
@@ -53,8 +59,11 @@ def build_app(
         once=once,
         pace=Pace(settings.stream_buffer_chars, settings.stream_interval, settings.update_interval),
         learning=learning,
+        workspace_admins=WorkspaceAdmins(settings.admin_cache_seconds),
     )
     app.middleware(drop_redeliveries(once))
+    if oauth is not None:  # an uninstalled workspace's tokens leave the database
+        app.enable_token_revocation_listeners()
     handlers_upload.register(app, deps)  # before the plain-message listeners
     handlers_ask.register(app, deps)
     handlers_feedback.register(app, deps)
@@ -65,7 +74,7 @@ def build_app(
         """Edits, deletions, joins: acknowledged (a 404 would make Slack retry)."""
 
     @app.error
-    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+    async def on_error(error: Exception, body: dict[str, Any], client: AsyncWebClient) -> None:
         """Failures outside a listener's own guard: log, and tell the asker if we can."""
         log.error("slack request failed: %s", type(error).__name__, exc_info=error)
         event = body.get("event") or {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat import ChatService
 from bot.core.chat import Actor, Place
 from bot.learning import LearningService
+from bot.slack.admins import WorkspaceAdmins
 from bot.slack.once import Once
 from bot.slack.streaming import Pace, Target
 
@@ -25,6 +26,7 @@ class SlackDeps:
     once: Once
     pace: Pace
     learning: LearningService | None = None  # None: quiz and progress are coming soon
+    workspace_admins: WorkspaceAdmins = field(default_factory=WorkspaceAdmins)
 
 
 def actor_of(user_id: str, team_id: str = "") -> Actor:

@@ -8,9 +8,10 @@ from typing import Any
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.chat import Actor, Place
+from bot.core.chat import Actor, Place, is_admin
 from bot.core.errors import UnsupportedUpload
 from bot.slack.context import PLATFORM, SlackDeps, actor_of, is_direct, place_of, team_of
 from bot.slack.errors import guarded
@@ -26,6 +27,12 @@ def _shared_ts(file: dict[str, Any], channel: str) -> str:
         for share in (file.get("shares") or {}).get(scope, {}).get(channel, []):
             return str(share.get("thread_ts") or share.get("ts") or "")
     return ""
+
+
+def token_of(context: AsyncBoltContext, client: AsyncWebClient) -> str:
+    """The bot token of the workspace the event came from: the installation's in
+    multi-workspace mode, SLACK_BOT_TOKEN in single-workspace mode."""
+    return context.bot_token or client.token or ""
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:
@@ -47,8 +54,17 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         except aiohttp.ClientError as exc:
             raise UnsupportedUpload(f"I couldn't download {name} from Slack.") from exc
 
+    async def vouched(client: AsyncWebClient, actor: Actor) -> Actor:
+        """The actor, marked a platform admin when Slack says they run the workspace
+        (asked only of those LEARNLOOP_ADMINS does not already name)."""
+        if is_admin(actor, deps.chat.admins):
+            return actor
+        if await deps.workspace_admins.check(client, actor.team_id, actor.user_id):
+            return replace(actor, platform_admin=True)
+        return actor
+
     async def share(
-        client: AsyncWebClient, file: dict[str, Any], actor: Actor, place: Place
+        client: AsyncWebClient, file: dict[str, Any], actor: Actor, place: Place, token: str
     ) -> None:
         file_id = str(file.get("id", ""))
         if not await deps.once.claim(f"file:{file_id}"):
@@ -67,9 +83,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             if not place.thread:  # file_shared names no message: reply under the share
                 place = replace(place, thread=_shared_ts(info, place.channel))
             name = str(info.get("name") or file_id)
-            deps.chat.check_upload(actor, name, int(info.get("size") or 0))
-            data = await download(info, name, client.token or "")
-            job = await deps.chat.upload(actor, place, name, data)
+            uploader = await vouched(client, actor)
+            deps.chat.check_upload(uploader, name, int(info.get("size") or 0))
+            data = await download(info, name, token)
+            job = await deps.chat.upload(uploader, place, name, data)
             log.info("upload queued job=%s file=%s bytes=%d", job.id, file_id, len(data))
             await tell(
                 f"Got *{name}*: it is queued for adding to the material (job `{job.id}`). "
@@ -80,22 +97,29 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
     @app.event({"type": "message", "subtype": "file_share"})
     async def on_file_share(
-        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+        event: dict[str, Any],
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
     ) -> None:
         if not is_direct(event) or event.get("bot_id"):
             return  # files shared in channels are people's business, not uploads
         actor = actor_of(str(event.get("user", "")), team_of(body, event))
         place = place_of(event)
         for file in event.get("files") or []:
-            await share(client, file, actor, place)
+            await share(client, file, actor, place, token_of(context, client))
 
     @app.event("file_shared")
     async def on_file_shared(
-        event: dict[str, Any], body: dict[str, Any], client: AsyncWebClient
+        event: dict[str, Any],
+        body: dict[str, Any],
+        context: AsyncBoltContext,
+        client: AsyncWebClient,
     ) -> None:
         channel = str(event.get("channel_id", ""))
         if not channel.startswith("D"):
             return
         file_id = str(event.get("file_id") or (event.get("file") or {}).get("id", ""))
         actor = actor_of(str(event.get("user_id", "")), team_of(body, event))
-        await share(client, {"id": file_id}, actor, Place(PLATFORM, channel, direct=True))
+        place = Place(PLATFORM, channel, direct=True)
+        await share(client, {"id": file_id}, actor, place, token_of(context, client))

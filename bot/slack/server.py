@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"  # Bolt's default; the redirect is /slack/oauth_redirect
 
 
 async def start_http(app: AsyncApp, host: str, port: int) -> tuple[web.AppRunner, int]:
@@ -35,7 +36,16 @@ async def run(
     stack: ChatStack, settings: Settings, slack: SlackSettings, *, http: bool, port: int
 ) -> None:
     once = once_for(settings.broker_url, slack.dedupe_seconds)
-    app = build_app(stack.chat, slack, once, learning=stack.learning)
+    engine = None
+    oauth = None
+    if slack.multi_workspace:
+        from bot.slack.oauth import oauth_settings
+        from bot.store import database_url, make_engine
+
+        engine = make_engine(database_url(settings.database_url, settings.data_dir))
+        oauth = oauth_settings(slack, engine)  # creates its tables in LearnLoop's database
+        log.info("slack: multi-workspace install on %s", INSTALL_PATH)
+    app = build_app(stack.chat, slack, once, learning=stack.learning, oauth=oauth)
     try:
         if slack.socket_mode and not http:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -52,3 +62,5 @@ async def run(
     finally:
         await once.aclose()
         await stack.aclose()
+        if engine is not None:
+            engine.dispose()

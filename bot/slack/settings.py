@@ -5,6 +5,10 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+MANIFEST_SCOPES = (
+    "app_mentions:read,chat:write,im:history,im:read,im:write,files:read,commands,"
+    "users:read,channels:history,groups:history"
+)
 PLACEHOLDERS = ("", "changeme", "change-me", "placeholder", "secret", "xoxb-", "xapp-", "test")
 
 
@@ -23,8 +27,29 @@ class SlackSettings(BaseSettings):
     app_token: SecretStr = Field(
         default=SecretStr(""), validation_alias=AliasChoices("SLACK_APP_TOKEN", "app_token")
     )
+    # Multi-workspace: the OAuth install flow (/slack/install, /slack/oauth_redirect)
+    # and installations kept in LearnLoop's database, instead of one SLACK_BOT_TOKEN
+    client_id: str = Field(
+        default="", validation_alias=AliasChoices("SLACK_CLIENT_ID", "client_id")
+    )
+    client_secret: SecretStr = Field(
+        default=SecretStr(""),
+        validation_alias=AliasChoices("SLACK_CLIENT_SECRET", "client_secret"),
+    )
+    # the bot scopes an install asks for: deploy/slack/manifest.yml's
+    scopes: str = Field(
+        default=MANIFEST_SCOPES, validation_alias=AliasChoices("SLACK_SCOPES", "scopes")
+    )
+    # where Slack sends the installer back; empty: the app's one configured redirect URL
+    redirect_uri: str = Field(
+        default="", validation_alias=AliasChoices("SLACK_REDIRECT_URI", "redirect_uri")
+    )
     # Slack's Web API; tests and egress proxies point it elsewhere
     api_url: str = "https://slack.com/api/"
+    # Slack's OAuth consent page (the install link); tests point it elsewhere
+    authorize_url: str = "https://slack.com/oauth/v2/authorize"
+    # how long a users.info "workspace admin" answer is trusted
+    admin_cache_seconds: float = Field(default=300.0, ge=0)
     # HTTP mode's bind address (a container publishes the port)
     host: str = "0.0.0.0"  # noqa: S104
     # Streaming: an appendStream call once this many characters wait, and no more often
@@ -42,9 +67,26 @@ class SlackSettings(BaseSettings):
     def socket_mode(self) -> bool:
         return bool(self.app_token.get_secret_value())
 
+    @property
+    def multi_workspace(self) -> bool:
+        return bool(self.client_id)
+
+    @property
+    def scope_list(self) -> list[str]:
+        return [scope.strip() for scope in self.scopes.split(",") if scope.strip()]
+
     def check(self, env: str, *, http: bool) -> None:
         """Refuse missing or placeholder secrets outside development."""
-        needed = {"SLACK_BOT_TOKEN": self.bot_token}
+        needed: dict[str, SecretStr]
+        if self.multi_workspace:
+            if self.socket_mode and not http:
+                raise ValueError(
+                    "SLACK_CLIENT_ID (multi-workspace install) needs HTTP mode for "
+                    "/slack/install: unset SLACK_APP_TOKEN or pass --http"
+                )
+            needed = {"SLACK_CLIENT_SECRET": self.client_secret}
+        else:
+            needed = {"SLACK_BOT_TOKEN": self.bot_token}
         if http or not self.socket_mode:
             needed["SLACK_SIGNING_SECRET"] = self.signing_secret
         else:

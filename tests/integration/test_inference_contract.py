@@ -404,7 +404,9 @@ def test_api_key_and_a_full_queue_answer_clearly_and_the_client_retries(strict_s
 
     replies = asyncio.run(burst())
     codes = [r.status_code for r in replies]
-    assert codes.count(200) >= 2 and 503 in codes
+    # one runs, at most one waits; the rest are refused at once (which ones depends on
+    # whether the engine admitted the first before the second arrived)
+    assert 200 in codes and 503 in codes
     busy = next(r for r in replies if r.status_code == 503)
     assert "busy" in busy.json()["error"]["message"]
 

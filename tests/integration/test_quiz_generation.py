@@ -54,7 +54,8 @@ def test_cloze_items_on_the_corpus_are_all_valid(corpus):
 
 @pytest.mark.slow
 def test_model_items_fall_back_and_every_kept_item_is_valid(corpus, inference_server):
-    passages = material_passages(corpus, topic="remove untracked files")[:2]
+    # more passages than items: one without a key term to blank yields no cloze fallback
+    passages = material_passages(corpus, topic="remove untracked files")[:6]
     everything = material_passages(corpus)  # the distractor pool is the whole material
 
     async def run():
@@ -67,7 +68,7 @@ def test_model_items_fall_back_and_every_kept_item_is_valid(corpus, inference_se
             await client.close()
 
     items, report = asyncio.run(run())
-    assert report.model_tried == 2 and len(items) == 2
+    assert report.model_tried >= 2 and len(items) == 2
     assert report.model_kept + report.cloze_kept == 2
     texts = corpus_texts(corpus)
     valid = sum(independently_valid(as_json(i), texts) for i in items)

@@ -467,6 +467,46 @@ def test_admin_upload_is_downloaded_with_the_token_and_queued(store, tmp_path):
             job = bot.jobs.get(job_id)
             assert job.requested_by == "slack:UADMIN" and job.reply_to.channel == "D1"
             assert job.reply_to.thread == "500.1"
+            assert bot.slack.named("users.info") == []  # LEARNLOOP_ADMINS: no need to ask
+
+    run(scenario())
+
+
+def test_workspace_admins_and_owners_may_upload_and_are_looked_up_once(store, tmp_path):
+    async def scenario():
+        async with running(store, tmp_path) as bot:
+            bot.slack.admins.add("UWSADMIN")
+            bot.slack.owners.add("UOWNER")
+            shares = [("F5", "UWSADMIN", "501.1"), ("F6", "UWSADMIN", "502.1")]
+            shares.append(("F7", "UOWNER", "503.1"))
+            for n, (file_id, user, ts) in enumerate(shares, 1):
+                file = bot.slack.add_file(file_id, f"{file_id}.md", b"# Leave\n\n25 days.\n")
+                await bot.event(file_share(file, user, ts))
+                await bot.slack.wait_for(lambda n=n: len(bot.slack.texts("D1")) == n)
+            assert all("queued" in text for text in bot.slack.texts("D1"))
+            jobs = [bot.jobs.get(s[1][0]) for s in bot.sender.sent if s[0] == INGEST]
+            assert sorted(job.requested_by for job in jobs) == [
+                "slack:UOWNER",
+                "slack:UWSADMIN",
+                "slack:UWSADMIN",
+            ]
+            asked = [c.params["user"] for c in bot.slack.named("users.info")]
+            assert sorted(asked) == ["UOWNER", "UWSADMIN"]  # the second upload: cached
+
+    run(scenario())
+
+
+def test_users_info_failing_means_no_admin_and_a_polite_refusal(store, tmp_path):
+    async def scenario():
+        async with running(store, tmp_path) as bot:
+            bot.slack.admins.add("UWSADMIN")
+            bot.slack.refuse.add("users.info")
+            file = bot.slack.add_file("F8", "guide.md", b"# Guide\n")
+            await bot.event(file_share(file, "UWSADMIN"))
+            (text,) = await bot.slack.wait_for(lambda: bot.slack.texts("D1"))
+            assert text == friendly("not_allowed")
+            assert bot.slack.named("users.info")  # it asked, Slack said no
+            assert bot.slack.named("download") == [] and bot.sender.sent == []
 
     run(scenario())
 
