@@ -80,21 +80,27 @@ async def bench(slack: FakeSlack, url: str, events: int) -> None:
         acks = await asyncio.gather(*(one(i) for i in range(events)))
         first: dict[str, float] = {}
 
+        failed: set[str] = set()
+
         def all_started() -> bool:
-            for call in slack.named("chat.startStream"):
+            # the first streamed piece, or a message saying why there is none
+            for call in slack.named("chat.startStream", "chat.postMessage"):
                 ts = str(call.params.get("thread_ts"))
                 if ts in sent and ts not in first:
                     first[ts] = time.perf_counter()
+                    if call.method == "chat.postMessage":
+                        failed.add(ts)
             return len(first) == events
 
         # first_token is observed when the startStream call is seen (20 ms polling)
         await slack.wait_for(all_started, within=1800, what="every first token")
     await slack.stop()
-    tokens = [(first[ts] - sent[ts]) * 1000 for ts in first]
+    tokens = [(first[ts] - sent[ts]) * 1000 for ts in first if ts not in failed]
     print(f"{events} concurrent signed app_mention events against the running app")
     print(f"  ack latency     p50 {pct(acks, 0.5):8.1f} ms   p99 {pct(acks, 0.99):8.1f} ms")
     print(f"  first token     p50 {pct(tokens, 0.5):8.0f} ms   p99 {pct(tokens, 0.99):8.0f} ms")
     print(f"  (mean ack {statistics.mean(acks):.1f} ms; goal p99 < 50 ms)")
+    print(f"  answers that failed instead of streaming: {len(failed)}")
 
 
 def main() -> None:
@@ -112,6 +118,8 @@ def main() -> None:
         slack, port = FakeSlack(port=free_port()), free_port()
         env.update(
             LEARNLOOP_INFERENCE_PORT=str(free_port()),  # its own embedded model server
+            # 50 answers queue behind one CPU model: let the last ones wait, not time out
+            LEARNLOOP_INFERENCE_TIMEOUT="900",
             LEARNLOOP_SLACK_API_URL=slack.api_url,
             SLACK_BOT_TOKEN=TOKEN,
             SLACK_SIGNING_SECRET=SECRET,

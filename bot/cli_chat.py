@@ -176,9 +176,13 @@ def serve_inference(
         )
 
 
-def up() -> None:
-    """Start LearnLoop on its embedded defaults: the inference server, the sample material
-    on first run, and a terminal chat when no Slack/Teams credentials are set."""
+def up(
+    slack_port: Annotated[int, typer.Option(help="Slack HTTP mode port.")] = 3000,
+    teams_port: Annotated[int, typer.Option(help="Teams /api/messages port.")] = 3978,
+) -> None:
+    """Start LearnLoop on its embedded defaults: the inference server, a local index server
+    and worker, the sample material on first run, then the chat surfaces whose credentials
+    are set (Slack, Teams), or a terminal chat when none are."""
     from bot.core.errors import LearnLoopError
     from bot.local import LocalServices
     from bot.settings import Settings
@@ -189,14 +193,55 @@ def up() -> None:
     try:
         with console.status("Starting the local index server and worker"):
             local.start()
-        _up()
+        _up(slack_port, teams_port)
     except LearnLoopError as exc:
         _fail(exc.message)
     finally:
         local.stop()
 
 
-def _up() -> None:
+def surfaces() -> list[str]:
+    """The chat platforms whose credentials are configured."""
+    from bot.slack.settings import SlackSettings
+    from bot.teams.settings import TeamsSettings
+
+    found = []
+    slack = SlackSettings()
+    if slack.bot_token.get_secret_value() or slack.client_id:
+        found.append("slack")
+    if TeamsSettings().app_id:
+        found.append("teams")
+    return found
+
+
+def _serve_surfaces(found: list[str], slack_port: int, teams_port: int) -> None:
+    """Slack and/or Teams until Ctrl-C; with both, Teams runs in a child process."""
+    import subprocess
+    import sys
+
+    from bot.cli_bots import _stack
+
+    child = None
+    if found == ["slack", "teams"]:
+        child = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+            [sys.executable, "-m", "bot.cli", "bot", "teams", "--port", str(teams_port)]
+        )
+    try:
+        if "slack" in found:
+            from bot.slack import serve as serve_slack
+
+            serve_slack(_stack(), port=slack_port)
+        else:
+            from bot.teams import serve as serve_teams
+
+            serve_teams(_stack(), port=teams_port)
+    finally:
+        if child is not None:
+            child.terminate()
+            child.wait(timeout=30)
+
+
+def _up(slack_port: int = 3000, teams_port: int = 3978) -> None:
     service, server = _answering()
     rt = _retrieval()
     if rt.store.count() == 0 and SAMPLE_DIR.is_dir():
@@ -214,6 +259,15 @@ def _up() -> None:
                 except LearnLoopError as exc:
                     _fail(exc.message)
         docs = rt.store.documents()
+        found = surfaces()
+        if found:
+            console.print(
+                f"[bold]LearnLoop[/] is ready: {len(docs)} documents indexed, serving "
+                f"{' and '.join(found)} (Ctrl-C to stop)."
+            )
+            with suppress(KeyboardInterrupt):
+                _serve_surfaces(found, slack_port, teams_port)
+            return
         console.print(
             f"[bold]LearnLoop[/] is ready: {len(docs)} documents indexed. No Slack or Teams "
             "credentials are set, so this terminal is the chat (Ctrl-D to quit)."
