@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -80,27 +79,10 @@ def embedder():
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory) -> Iterator[str]:
     """A real `chroma run` server on a free loopback port; yields its URL."""
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-    assert chroma, "the chroma CLI ships in the chromadb wheel"
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    log = (path / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [chroma, "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(
-            lambda: urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).status == 200,
-            timeout=60,
-            what="chroma server",
-        )
+    from tests.services import chroma_server as running_chroma
+
+    with running_chroma(tmp_path_factory.mktemp("chroma-server")) as url:
         yield url
-    finally:
-        stop(proc)
-        log.close()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from aiohttp import ClientSession
@@ -55,29 +55,9 @@ from tests.slack_server import (
     message,
     post,
 )
+from tests.unit.test_learning import Clock, visible
 
-MATERIAL = [
-    Passage("Run git-clean to remove untracked files from the working tree.", "clean.md", "Clean"),
-    Passage("Use git-stash to set aside local changes for later.", "stash.md", "Stash"),
-    Passage("Run git-commit to record changes to the repository.", "commit.md", "Commit"),
-    Passage("Use git-bisect to find the commit that introduced a bug.", "bisect.md", "Bisect"),
-    Passage("Use git-rebase to replay commits on top of another base.", "rebase.md", "Rebase"),
-]
 ALICE = Actor("slack", "U1", TEAM)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def visible(audiences, topic):
-    return [
-        p for p in MATERIAL if set(p.audience) & set(audiences) and topic.lower() in p.text.lower()
-    ]
 
 
 @dataclass
