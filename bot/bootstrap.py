@@ -11,6 +11,7 @@ from bot.chat import ChatService
 from bot.embedded import EmbeddedServer, LazyModel, healthy
 from bot.jobs import JobService
 from bot.learning import LearningService
+from bot.reports import ReportService
 from bot.service import AnswerService
 from bot.settings import Settings
 from inference.client import ChatClient
@@ -128,6 +129,7 @@ class ChatStack:
     jobs: JobService
     server: EmbeddedServer | None
     learning: LearningService
+    reports: ReportService
 
     async def aclose(self) -> None:
         await self.chat.answers.aclose()
@@ -171,4 +173,5 @@ def build_chat(
         lambda audiences, topic: material_passages(retrieval, topic, audiences),
         writer,
     )
-    return ChatStack(chat, jobs, server, learning)
+    reports = ReportService(sessions, admins=settings.admin_keys())
+    return ChatStack(chat, jobs, server, learning, reports)

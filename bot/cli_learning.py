@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
 
     from bot.core.quiz import TopicProgress
 
-from bot.cli_common import _fail, _print_json, out
+from bot.cli_common import _fail, _print_json, console, out
 
 
 def _sessions() -> sessionmaker[Session]:
@@ -75,12 +76,28 @@ def progress(
 def report(
     days: Annotated[int, typer.Option(help="Look back this many days.")] = 30,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    chart: Annotated[
+        Path | None,
+        typer.Option(help="Also write the chart (PNG) here; nothing is written without data."),
+    ] = None,
 ) -> None:
     """Admin analytics: accuracy per topic, weakest topics, unanswered questions, activity."""
     from bot.store.analytics import report as build
     from bot.store.models import utcnow
 
     found = build(_sessions(), utcnow(), days=days)
+    if chart is not None:
+        from bot.charts import report_chart
+
+        png = report_chart(found, days)
+        if png is None:
+            console.print("no chart: no quiz answers or unanswered questions in the period yet")
+        else:
+            try:
+                chart.write_bytes(png)
+            except OSError as exc:
+                _fail(f"cannot write {chart}: {exc.strerror or exc}")
+            console.print(f"chart written to {chart} ({len(png) // 1024} KB)")
     if as_json:
         _print_json(found.as_json())
         return

@@ -36,6 +36,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     downloads: dict[str, bytes] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> bytes posted
     refuse: set[str] = field(default_factory=set)  # methods answered ok=false
     timezones: dict[str, str] = field(default_factory=dict)  # users.info tz per user
     admins: set[str] = field(default_factory=set)  # users.info is_admin
@@ -54,6 +55,7 @@ class FakeSlack:
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # users.info and others are GETs
         app.router.add_get("/files/{file_id}", self._download)
+        app.router.add_post("/upload/{file_id}", self._upload)  # files.getUploadURLExternal's
         app.router.add_post("/response/{hook}", self._response)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -145,6 +147,12 @@ class FakeSlack:
             body |= {"channel": {"id": self.dms.get(user, f"D{user}")}}
         elif method == "views.open":
             body |= {"view": {"id": "V1", **params.get("view", {})}}
+        elif method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts)}"
+            body |= {"file_id": file_id, "upload_url": f"{self.url}/upload/{file_id}"}
+        elif method == "files.completeUploadExternal":
+            shared = params.get("files") or []
+            body |= {"files": [{"id": f["id"], "title": f.get("title", "")} for f in shared]}
         call.result = body
         return web.json_response(body)
 
@@ -156,6 +164,14 @@ class FakeSlack:
         if file_id not in self.downloads:
             return web.Response(status=404)
         return web.Response(body=self.downloads[file_id])
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL: the file's bytes as the raw body, as files_upload_v2 sends them."""
+        file_id = request.match_info["file_id"]
+        data = await request.read()
+        self.calls.append(Call("upload", {"file": file_id}, dict(request.headers)))
+        self.uploads[file_id] = data
+        return web.Response(text=f"OK - {len(data)}")
 
     def _oauth_access(self, params: dict[str, Any]) -> dict[str, Any]:
         """oauth.v2.access: a code from an install → the workspace's bot token."""
@@ -196,7 +212,7 @@ async def _params(request: web.Request) -> dict[str, Any]:
     else:
         params = dict(parse_qsl(await request.text()))
     params = dict(request.query) | params  # some methods send their arguments in the URL
-    for key in ("blocks", "chunks", "view"):  # form posts carry these as JSON strings
+    for key in ("blocks", "chunks", "view", "files"):  # form posts carry these as JSON
         if isinstance(params.get(key), str):
             params[key] = json.loads(params[key])
     return params

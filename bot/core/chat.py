@@ -3,6 +3,7 @@ message asks for, and the words each error becomes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -60,11 +61,16 @@ def is_admin(actor: Actor, admins: Collection[str]) -> bool:
 
 @dataclass(frozen=True)
 class Command:
-    kind: str  # "ask", "help", "quiz", "progress", "upload"
+    kind: str  # "ask", "help", "quiz", "progress", "upload", "report"
     text: str = ""  # the question or the command's argument
 
 
-COMMANDS = ("help", "quiz", "progress", "upload", "ask")
+COMMANDS = ("help", "quiz", "progress", "upload", "report", "ask")
+# "report", "report 7", "report for the last 90 days"; "report a phishing mail?" is a question
+_REPORT_PERIOD = re.compile(
+    r"(?:(?:for|over)\s+)?(?:the\s+)?(?:last\s+|past\s+)?(?:\d{1,4}\s*(?:days?|d)?)?[.!]?",
+    re.IGNORECASE,
+)
 
 
 def parse_command(text: str) -> Command:
@@ -75,6 +81,8 @@ def parse_command(text: str) -> Command:
     if lowered in COMMANDS:
         if lowered == "ask":
             return Command("ask", rest.strip())
+        if lowered == "report" and not _REPORT_PERIOD.fullmatch(rest.strip()):
+            return Command("ask", stripped)
         return Command(lowered, rest.strip())
     if not stripped:
         return Command("help")
@@ -107,12 +115,14 @@ HELP = (
     "• *progress*: see what you have learned and what to review.\n"
     "• *reminders off* / *reminders on*: a daily note when reviews are due.\n"
     "• Admins: share a file with me (PDF, Word, PowerPoint, HTML, Markdown, text) to add it.\n"
+    "• Admins: *report* (or *report 7* for the last week): accuracy per topic, gaps, a chart.\n"
     "• Rate answers with 👍 / 👎 or suggest a correction: it makes me better."
 )
 
 COMING_SOON = {
     "quiz": "Quizzes are coming soon: for now, ask me anything about the material.",
     "progress": "Progress and learning plans are coming soon: for now, ask me anything.",
+    "report": "Reports in chat are not set up here: run `learnloop report` in a terminal.",
 }
 
 # one place where error codes become words a person understands

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import ChatService
 from bot.learning import LearningService
+from bot.reports import ReportService
 from bot.slack import handlers_ask, handlers_feedback, handlers_quiz, handlers_upload
 from bot.slack.admins import WorkspaceAdmins
 from bot.slack.context import SlackDeps, place_of
@@ -40,6 +41,7 @@ def build_app(
     *,
     client: AsyncWebClient | None = None,
     learning: LearningService | None = None,
+    reports: ReportService | None = None,
     oauth: AsyncOAuthSettings | None = None,
 ) -> AsyncApp:
     """`oauth` (multi-workspace): installs on /slack/install and /slack/oauth_redirect,
@@ -59,6 +61,7 @@ def build_app(
         once=once,
         pace=Pace(settings.stream_buffer_chars, settings.stream_interval, settings.update_interval),
         learning=learning,
+        reports=reports,
         workspace_admins=WorkspaceAdmins(settings.admin_cache_seconds),
     )
     app.middleware(drop_redeliveries(once))

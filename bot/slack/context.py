@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat import ChatService
 from bot.core.chat import Actor, Place
 from bot.learning import LearningService
+from bot.reports import ReportService
 from bot.slack.admins import WorkspaceAdmins
 from bot.slack.once import Once
 from bot.slack.streaming import Pace, Target
@@ -26,6 +27,7 @@ class SlackDeps:
     once: Once
     pace: Pace
     learning: LearningService | None = None  # None: quiz and progress are coming soon
+    reports: ReportService | None = None  # None: "report" points to the CLI
     workspace_admins: WorkspaceAdmins = field(default_factory=WorkspaceAdmins)
 
 

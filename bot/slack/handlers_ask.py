@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.chat import Answered
 from bot.core.chat import COMING_SOON, HELP, Actor, Place, parse_command
 from bot.render.slack import answer_blocks, notice_blocks
-from bot.slack import handlers_quiz
+from bot.slack import handlers_quiz, handlers_report
 from bot.slack.context import (
     SlackDeps,
     actor_of,
@@ -45,6 +45,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         command = parse_command(text)
         if deps.learning is not None and handlers_quiz.wants(command, place):
             await handlers_quiz.converse(deps.learning, client, actor, place, command)
+        elif deps.reports is not None and command.kind == "report":
+            admins = deps.workspace_admins
+            await handlers_report.converse(deps.reports, admins, client, actor, place, command)
         elif command.kind == "ask":
             await answer(client, actor, place, command.text)
         elif command.kind in COMING_SOON:
@@ -102,6 +105,10 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         parsed = parse_command(str(command.get("text", "")))
         if deps.learning is not None and parsed.kind in handlers_quiz.QUIZ_KINDS:
             await handlers_quiz.slash(deps.learning, ack, respond, client, command, parsed)
+            return
+        if deps.reports is not None and parsed.kind == "report":
+            admins = deps.workspace_admins
+            await handlers_report.slash(deps.reports, admins, ack, respond, client, command, parsed)
             return
         if parsed.kind in COMING_SOON:
             await ack(text=COMING_SOON[parsed.kind], response_type="ephemeral")

@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.chat import Actor, Place, is_admin
+from bot.core.chat import Actor, Place
 from bot.core.errors import UnsupportedUpload
 from bot.slack.context import PLATFORM, SlackDeps, actor_of, is_direct, place_of, team_of
 from bot.slack.errors import guarded
@@ -54,15 +54,6 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         except aiohttp.ClientError as exc:
             raise UnsupportedUpload(f"I couldn't download {name} from Slack.") from exc
 
-    async def vouched(client: AsyncWebClient, actor: Actor) -> Actor:
-        """The actor, marked a platform admin when Slack says they run the workspace
-        (asked only of those LEARNLOOP_ADMINS does not already name)."""
-        if is_admin(actor, deps.chat.admins):
-            return actor
-        if await deps.workspace_admins.check(client, actor.team_id, actor.user_id):
-            return replace(actor, platform_admin=True)
-        return actor
-
     async def share(
         client: AsyncWebClient, file: dict[str, Any], actor: Actor, place: Place, token: str
     ) -> None:
@@ -83,7 +74,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             if not place.thread:  # file_shared names no message: reply under the share
                 place = replace(place, thread=_shared_ts(info, place.channel))
             name = str(info.get("name") or file_id)
-            uploader = await vouched(client, actor)
+            uploader = await deps.workspace_admins.vouch(client, actor, deps.chat.admins)
             deps.chat.check_upload(uploader, name, int(info.get("size") or 0))
             data = await download(info, name, token)
             job = await deps.chat.upload(uploader, place, name, data)

@@ -45,7 +45,9 @@ async def run(
         engine = make_engine(database_url(settings.database_url, settings.data_dir))
         oauth = oauth_settings(slack, engine)  # creates its tables in LearnLoop's database
         log.info("slack: multi-workspace install on %s", INSTALL_PATH)
-    app = build_app(stack.chat, slack, once, learning=stack.learning, oauth=oauth)
+    app = build_app(
+        stack.chat, slack, once, learning=stack.learning, reports=stack.reports, oauth=oauth
+    )
     try:
         if slack.socket_mode and not http:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler

@@ -17,6 +17,7 @@ from botbuilder.schema import Activity
 
 from bot.chat import ChatService
 from bot.learning import LearningService
+from bot.reports import ReportService
 from bot.teams.bot import LearnLoopBot, on_turn_error
 from bot.teams.conversations import ConversationStore
 from bot.teams.settings import TeamsSettings
@@ -58,9 +59,10 @@ def build_app(
     settings: TeamsSettings,
     conversations: ConversationStore,
     learning: LearningService | None = None,
+    reports: ReportService | None = None,
 ) -> web.Application:
     adapter = build_adapter(settings)
-    bot = LearnLoopBot(chat, settings, conversations, learning)
+    bot = LearnLoopBot(chat, settings, conversations, learning, reports)
 
     async def messages(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):

@@ -34,7 +34,8 @@ def run(stack: ChatStack, port: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly
             loop.add_signal_handler(sig, stop.set)
-        runner = web.AppRunner(build_app(stack.chat, teams, store, stack.learning), access_log=None)
+        app = build_app(stack.chat, teams, store, stack.learning, stack.reports)
+        runner = web.AppRunner(app, access_log=None)
         try:
             await runner.setup()
             await web.TCPSite(runner, teams.host, port).start()

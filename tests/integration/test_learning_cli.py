@@ -1,4 +1,4 @@
-"""`learnloop progress` and `learnloop report` on seeded quiz history and answers."""
+"""`learnloop progress` and `learnloop report [--chart]` on seeded quiz history and answers."""
 
 from __future__ import annotations
 
@@ -85,6 +85,14 @@ def test_progress_and_report_on_seeded_history(tmp_path):
     assert sum(t["correct"] for t in found["topics"]) == 4
     assert found["gaps"] == [{"question": "What is the VPN address?", "count": 1}]
     assert found["answers"] == 2 and found["askers"] == 1
+
+    chart = tmp_path / "report.png"
+    shown = run_cli(env, "report", "--json", "--chart", str(chart))
+    assert json.loads(shown.stdout)["attempts"] == 8  # the chart's note stays off stdout
+    assert chart.read_bytes().startswith(b"\x89PNG\r\n\x1a\n") and "chart written" in shown.stderr
+    empty = env | {"LEARNLOOP_DATA_DIR": str(tmp_path / "empty")}
+    nothing = run_cli(empty, "report", "--chart", str(tmp_path / "none.png"))
+    assert "no chart" in nothing.stderr and not (tmp_path / "none.png").exists()
 
     text = run_cli(env, "progress", "slack:UA").stdout
     assert "3 of 4 answered right" in text and "▰" in text

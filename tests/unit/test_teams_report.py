@@ -1,0 +1,66 @@
+"""The admin report in Teams over real HTTP (tests/teams_server.py): the summary as text
+and the chart as an inline image/png attachment (a base64 data URI)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.core.chat import friendly
+from bot.reports import CHART_NAME, ReportService
+from bot.store import database_url, open_store
+from bot.teams.app import build_app
+from bot.teams.conversations import ConversationStore
+from bot.teams.report import REPORT_PERSONAL
+from bot.teams.settings import TeamsSettings
+from tests.teams_server import CONVERSATIONS, TeamsHarness
+from tests.unit.test_report_chart import GAP, PNG, seed
+from tests.unit.test_teams import ADMIN, stack  # noqa: F401 (the fixture)
+
+DATA_URI = "data:image/png;base64,"
+
+
+@pytest.fixture
+def teams(stack, tmp_path):  # noqa: F811 (the fixture)
+    chat = stack[0]
+    engine, sessions = open_store(database_url("", tmp_path))  # the stack's database
+    asyncio.run(seed(sessions, datetime.now(UTC)))
+    reports = ReportService(sessions, admins=chat.admins)
+    settings = TeamsSettings(update_seconds=0.0, reply_seconds=10.0)
+    store = ConversationStore(tmp_path / "conversations")
+    with TeamsHarness(lambda: build_app(chat, settings, store, None, reports)) as running:
+        yield running
+    engine.dispose()
+
+
+def reply_to(teams: TeamsHarness, activity: dict):
+    status, _ = teams.post(activity)
+    assert status == 201
+    (sent,) = teams.capture.wait_for(lambda s: s or None, "the reply")
+    return sent
+
+
+def test_an_admin_gets_the_summary_and_the_chart_inline(teams):
+    sent = reply_to(teams, teams.activity("report", user=ADMIN))
+    assert sent.conversation == CONVERSATIONS["personal"]
+    assert sent.body["text"].startswith("LearnLoop report, last 30 days: 12 quiz answers")
+    assert "\n\n• Weakest topics: " in sent.body["text"] and GAP in sent.body["text"]
+    (image,) = sent.body["attachments"]
+    assert image["contentType"] == "image/png" and image["name"] == CHART_NAME
+    assert image["contentUrl"].startswith(DATA_URI)
+    png = base64.b64decode(image["contentUrl"].removeprefix(DATA_URI), validate=True)
+    assert png.startswith(PNG) and len(png) > 5_000
+
+
+def test_anyone_else_is_refused_without_an_image(teams):
+    sent = reply_to(teams, teams.activity("report 7", user="aad-learner"))
+    assert sent.body["text"] == friendly("not_allowed")
+    assert not sent.body.get("attachments")
+
+
+def test_in_a_channel_the_report_is_only_offered_in_a_personal_chat(teams):
+    sent = reply_to(teams, teams.activity("report", kind="channel", user=ADMIN, mention=True))
+    assert sent.body["text"] == REPORT_PERSONAL and not sent.body.get("attachments")
