@@ -181,7 +181,7 @@ class ChatService:
     ) -> Job:
         """Queue a shared file for ingestion; progress goes back to `place`."""
         self.check_upload(actor, name, len(data))
-        reply_to = ReplyTo(platform=place.platform, channel=place.channel, thread=place.thread)
+        reply_to = ReplyTo(place.platform, place.channel, place.thread, team=actor.team_id)
         return await self.jobs.enqueue_upload(
             name, data, audiences, requested_by=actor.key, reply_to=reply_to
         )

@@ -33,7 +33,9 @@ RATINGS = {"again": Rating.Again, "hard": Rating.Hard, "good": Rating.Good, "eas
 
 
 class Learners(Protocol):
-    def learner_id(self, platform: str, user_id: str, name: str = "", email: str = "") -> str: ...
+    def learner_id(
+        self, platform: str, user_id: str, name: str = "", email: str = "", team: str = ""
+    ) -> str: ...
     def user_groups(self, platform: str, user_id: str) -> set[str]: ...
     def set_reminders(self, learner_id: str, *, on: bool | None = None) -> None: ...
 
@@ -97,7 +99,9 @@ class LearningService:
         self.scheduler = Scheduler(enable_fuzzing=False)
 
     async def _learner(self, actor: Actor) -> tuple[str, tuple[str, ...]]:
-        learner = await asyncio.to_thread(self.learners.learner_id, actor.platform, actor.user_id)
+        learner = await asyncio.to_thread(
+            self.learners.learner_id, actor.platform, actor.user_id, team=actor.team_id
+        )
         groups = await asyncio.to_thread(self.learners.user_groups, actor.platform, actor.user_id)
         return learner, tuple(sorted(groups | {"everyone"}))
 

@@ -43,8 +43,8 @@ def remind_due(
         accounts = [(p, u) for p, u in access.accounts(learner) if p in messengers]
         if not accounts or not enabled:
             continue
-        if not zone:  # learn it once from the platform (Slack's users.info has it)
-            zone = messengers[accounts[0][0]].timezone(accounts[0][1])
+        if not zone:  # learn it once from a platform (Slack's users.info, Teams' messages)
+            zone = _zone(accounts, messengers)
             if zone:
                 access.set_reminders(learner, timezone=zone)
         if not should_remind(now, due=due, enabled=enabled, timezone=zone, reminded_at=reminded_at):
@@ -56,3 +56,11 @@ def remind_due(
                 break
     log.info("review reminders sent=%d", len(sent))
     return sent
+
+
+def _zone(accounts: list[tuple[str, str]], messengers: Mapping[str, DirectMessenger]) -> str:
+    """The first time zone any of the learner's platforms knows."""
+    for platform, user in accounts:
+        if zone := messengers[platform].timezone(user):
+            return zone
+    return ""

@@ -7,6 +7,7 @@ import socket
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.jobs import JobPolicy, JobService
@@ -30,24 +31,36 @@ class WorkerContext:
         # where job progress goes, and who can DM review reminders, per platform
         self.notifiers: dict[str, Notifier] = {"cli": LogNotifier()}
         self.messengers: dict[str, DirectMessenger] = {}
-        from bot.slack.notifier import SlackMessenger, slack_notifier  # slack_sdk on start only
+        from bot.slack.notifier import SlackMessenger, SlackNotifier  # slack_sdk on start only
+        from bot.slack.settings import SlackSettings
+        from bot.slack.tokens import slack_tokens
 
-        if (slack := slack_notifier()) is not None:  # SLACK_BOT_TOKEN set
-            self.notifiers["slack"] = slack
-            token = slack.client.token or ""
-            self.messengers["slack"] = SlackMessenger(token, slack.client.base_url)
-        from bot.teams.notify import teams_notifier  # botbuilder loads on first message
+        slack = SlackSettings()
+        # SLACK_BOT_TOKEN, or each workspace's installation (SLACK_CLIENT_ID)
+        if (tokens := slack_tokens(slack, lambda: self._store[0])) is not None:
+            self.notifiers["slack"] = SlackNotifier(tokens, slack.api_url)
+            self.messengers["slack"] = SlackMessenger(tokens, slack.api_url, self._slack_team)
+        from bot.teams.notify import teams_messenger, teams_notifier  # botbuilder: on first use
 
         self.notifiers["teams"] = teams_notifier(settings)
+        if (teams := teams_messenger(settings)) is not None:  # MICROSOFT_APP_ID set
+            self.messengers["teams"] = teams
 
     @property
     def worker_id(self) -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
 
     @cached_property
+    def _store(self) -> tuple[Engine, sessionmaker[Session]]:
+        return open_store(database_url(self.settings.database_url, self.settings.data_dir))
+
+    @property
     def _sessions(self) -> sessionmaker[Session]:
-        url = database_url(self.settings.database_url, self.settings.data_dir)
-        return open_store(url)[1]
+        return self._store[1]
+
+    def _slack_team(self, user_id: str) -> str:
+        """A learner's Slack workspace (recorded with their account)."""
+        return self.access.account_team("slack", user_id)
 
     @cached_property
     def jobs(self) -> JobRepository:

@@ -35,14 +35,21 @@ class SweepAction(StrEnum):
 
 @dataclass(frozen=True)
 class ReplyTo:
-    """Where progress and the summary go: the conversation the request came from."""
+    """Where progress and the summary go: the conversation the request came from, and
+    its workspace (a Slack team: whose bot token may post there)."""
 
     platform: str = "cli"
     channel: str = ""
     thread: str = ""
+    team: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {"platform": self.platform, "channel": self.channel, "thread": self.thread}
+        return {
+            "platform": self.platform,
+            "channel": self.channel,
+            "thread": self.thread,
+            "team": self.team,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> ReplyTo:
@@ -51,6 +58,7 @@ class ReplyTo:
             str(data.get("platform", "cli")),
             str(data.get("channel", "")),
             str(data.get("thread", "")),
+            str(data.get("team", "")),
         )
 
 

@@ -19,6 +19,7 @@ from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine
 
 from bot.slack.settings import SlackSettings
+from bot.slack.tokens import installations
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,7 @@ class StateStore(AsyncOAuthStateStore):
 
 def installation_store(settings: SlackSettings, engine: Engine) -> InstallationStore:
     """The store of installs, its tables created if missing (in LearnLoop's database)."""
-    sync = SQLAlchemyInstallationStore(client_id=settings.client_id, engine=engine, logger=log)
-    sync.create_tables()
-    return InstallationStore(sync)
+    return InstallationStore(installations(settings, engine))
 
 
 def oauth_settings(settings: SlackSettings, engine: Engine) -> AsyncOAuthSettings:

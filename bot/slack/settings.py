@@ -6,8 +6,8 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MANIFEST_SCOPES = (
-    "app_mentions:read,chat:write,im:history,im:read,im:write,files:read,commands,"
-    "users:read,channels:history,groups:history"
+    "app_mentions:read,chat:write,im:history,im:read,im:write,files:read,files:write,"
+    "commands,users:read,channels:history,groups:history"
 )
 PLACEHOLDERS = ("", "changeme", "change-me", "placeholder", "secret", "xoxb-", "xapp-", "test")
 
@@ -50,6 +50,8 @@ class SlackSettings(BaseSettings):
     authorize_url: str = "https://slack.com/oauth/v2/authorize"
     # how long a users.info "workspace admin" answer is trusted
     admin_cache_seconds: float = Field(default=300.0, ge=0)
+    # multi-workspace: how long the worker keeps a workspace's bot token from the database
+    token_cache_seconds: float = Field(default=300.0, ge=0)
     # HTTP mode's bind address (a container publishes the port)
     host: str = "0.0.0.0"  # noqa: S104
     # Streaming: an appendStream call once this many characters wait, and no more often

@@ -31,13 +31,18 @@ class AccessRepository:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def learner_id(self, platform: str, user_id: str, name: str = "", email: str = "") -> str:
+    def learner_id(
+        self, platform: str, user_id: str, name: str = "", email: str = "", team: str = ""
+    ) -> str:
         """The learner behind a platform account, created on first sight; an account whose
-        e-mail matches a known learner's joins that learner (one person on Slack and Teams)."""
+        e-mail matches a known learner's joins that learner (one person on Slack and Teams).
+        `team` (the account's workspace) is recorded when given."""
         email = email.strip().lower()
         with self._sessions.begin() as session:
             found = _account(session, platform, user_id)
             if found is not None:
+                if team and found.team_id != team:
+                    found.team_id = team
                 return found.learner_id
             learner = None
             if email:
@@ -48,7 +53,9 @@ class AccessRepository:
                 learner = LearnerRow(id=uuid.uuid4().hex, display_name=name, email=email)
                 session.add(learner)
             session.add(
-                PlatformAccountRow(learner_id=learner.id, platform=platform, external_id=user_id)
+                PlatformAccountRow(
+                    learner_id=learner.id, platform=platform, external_id=user_id, team_id=team
+                )
             )
             return learner.id
 
@@ -93,6 +100,12 @@ class AccessRepository:
                 )
             ).all()
             return [(r[0], r[1]) for r in rows]
+
+    def account_team(self, platform: str, user_id: str) -> str:
+        """The workspace an account was last seen in ("" when unknown)."""
+        with self._sessions() as session:
+            account = _account(session, platform, user_id)
+            return account.team_id if account is not None else ""
 
     def reminder_state(self, learner_id: str) -> tuple[bool, str, datetime | None]:
         """(reminders on, time zone, when the last reminder went)."""

@@ -151,6 +151,8 @@ class PlatformAccountRow(Base):
     learner_id: Mapped[str] = mapped_column(ForeignKey("learners.id", ondelete="CASCADE"))
     platform: Mapped[str] = mapped_column(String(32))
     external_id: Mapped[str] = mapped_column(String(255))
+    # the account's workspace (a Slack team, a Teams tenant): whose bot token reaches it
+    team_id: Mapped[str] = mapped_column(String(255), default="")
 
 
 class LearnerAudienceRow(Base):

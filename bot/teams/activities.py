@@ -10,6 +10,7 @@ from typing import Any
 from botbuilder.schema import Activity, Attachment
 
 from bot.core.chat import Actor, Place
+from bot.teams.conversations import PersonalChat
 
 PLATFORM = "teams"
 FILE_INFO = "application/vnd.microsoft.teams.file.download.info"
@@ -52,6 +53,13 @@ def place_of(activity: Activity) -> Place:
     if kind == "channel":
         return Place(PLATFORM, channel, root or activity.reply_to_id or activity.id or "")
     return Place(PLATFORM, conversation_id)  # a group chat: no threads
+
+
+def personal_chat(activity: Activity) -> PersonalChat:
+    """Where a DM to the sender goes (this 1:1 chat), and the time zone Teams reports."""
+    reference = activity.get_conversation_reference()
+    reference.activity_id = None  # new with every message; a DM is a new message anyway
+    return PersonalChat(reference.serialize(), (activity.local_timezone or "").strip())
 
 
 def mentions_bot(activity: Activity) -> bool:

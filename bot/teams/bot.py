@@ -38,6 +38,7 @@ from bot.render.teams import (
     feedback_card,
     notice_card,
 )
+from bot.reports import ReportService, days_of
 from bot.teams.activities import (
     SharedFile,
     actor_of,
@@ -50,6 +51,8 @@ from bot.teams.answers import edit_answer, stream_answer
 from bot.teams.conversations import ConversationStore
 from bot.teams.outbox import Outbox
 from bot.teams.quiz import PERSONAL_ONLY, QuizFlow, is_stop
+from bot.teams.reminders import keep_chat
+from bot.teams.report import REPORT_PERSONAL, report_activity
 from bot.teams.settings import TeamsSettings
 from bot.teams.uploads import receive
 
@@ -76,9 +79,11 @@ class LearnLoopBot(ActivityHandler):
         settings: TeamsSettings,
         conversations: ConversationStore,
         learning: LearningService | None = None,
+        reports: ReportService | None = None,
     ) -> None:
         self.chat = chat
         self.quiz = QuizFlow(learning) if learning is not None else None
+        self.reports = reports
         self.settings = settings
         self.conversations = conversations
         self.http: aiohttp.ClientSession | None = None  # opened by the app's lifespan
@@ -87,6 +92,8 @@ class LearnLoopBot(ActivityHandler):
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         actor, place = actor_of(activity), place_of(activity)
+        if place.direct:  # where the worker's review reminders reach them
+            await keep_chat(self.conversations, actor, activity)
         files = shared_files(activity)
         if files:
             if place.direct:
@@ -107,6 +114,8 @@ class LearnLoopBot(ActivityHandler):
         elif self.quiz is not None and place.direct and (on := reminder_switch(text)) is not None:
             await self.quiz.learning.set_reminders(actor, on)
             await turn_context.send_activity(REMINDERS_SET[on])
+        elif self.reports is not None and command.kind == "report":
+            await self._report(turn_context, actor, place, command.text)
         elif command.kind in COMING_SOON:
             await turn_context.send_activity(COMING_SOON[command.kind])
         elif command.kind == "upload":
@@ -124,6 +133,14 @@ class LearnLoopBot(ActivityHandler):
             await self.quiz.start(ctx, actor, text)
         else:
             await self.quiz.progress(ctx, actor)
+
+    async def _report(self, ctx: TurnContext, actor: Actor, place: Place, text: str) -> None:
+        """An admin's report with its chart; `NotAllowed` for others (on_turn_error)."""
+        assert self.reports is not None  # noqa: S101 - checked by the caller
+        if not place.direct:
+            await ctx.send_activity(REPORT_PERSONAL)
+            return
+        await ctx.send_activity(report_activity(await self.reports.report(actor, days_of(text))))
 
     async def _answer(self, ctx: TurnContext, actor: Actor, place: Place, question: str) -> None:
         interval = self.settings.update_seconds

@@ -1,20 +1,23 @@
-"""Job progress and summaries as proactive messages to the Teams chat that asked."""
+"""Worker-side Teams messages, proactive into a conversation on record: job progress and
+summaries to the chat that asked, review reminders to a person's 1:1 chat."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-from collections.abc import Coroutine
-from typing import Any
 
 from bot.core.jobs import Job
 from bot.notify import progress_text, summary_text
 from bot.settings import Settings
 from bot.teams.conversations import ConversationStore, conversation_store
+from bot.teams.proactive import post, run_sync
 from bot.teams.settings import TeamsSettings
 
 log = logging.getLogger(__name__)
+
+
+def markdown(text: str) -> str:
+    """Teams joins single line breaks in message text."""
+    return text.replace("\n", "\n\n")
 
 
 class TeamsNotifier:
@@ -36,61 +39,44 @@ class TeamsNotifier:
         if reference is None:
             log.warning("job=%s: no Teams conversation on record; not notified", job.id)
             return
-        _run(
-            self._post(reference, text.replace("\n", "\n\n"))
-        )  # unreachable: ConnectionError, retried by the task
+        # refused: the job's outcome stands, only the message is lost; unreachable:
+        # ConnectionError, and the task retries this one notice
+        run_sync(post(self.settings, reference, markdown(text)))
 
-    async def _post(self, reference: dict[str, Any], text: str) -> None:
-        import aiohttp
-        from botbuilder.core import TurnContext
-        from botbuilder.schema import ConversationReference, ErrorResponseException
-        from msrest.exceptions import ClientRequestError
 
-        from bot.teams.app import build_adapter
+class TeamsMessenger:
+    """Review reminders in the person's 1:1 chat with the bot, which the bot keeps when
+    they write to it; implements `bot.nudges.DirectMessenger`."""
 
-        adapter = build_adapter(self.settings, reply_errors=False)
-        ref = ConversationReference().deserialize(reference)
-        ref.activity_id = None  # a new message in the chat, not a reply to the upload
+    def __init__(self, settings: TeamsSettings, conversations: ConversationStore) -> None:
+        self.settings = settings
+        self.conversations = conversations
 
-        async def send(ctx: TurnContext) -> None:
-            ctx.activity.id = None
-            await ctx.send_activity(text)
+    def timezone(self, user_id: str) -> str:
+        chat = self.conversations.personal(user_id)
+        return chat.timezone if chat is not None else ""
 
+    def send(self, user_id: str, text: str) -> bool:
+        chat = self.conversations.personal(user_id)
+        if chat is None:
+            log.info("teams user=%s never wrote to the bot; no reminder", user_id)
+            return False
         try:
-            await adapter.continue_conversation(ref, send, self.settings.app_id or None)
-        except ErrorResponseException as exc:  # refused (e.g. the bot was removed): the
-            # job's outcome stands, only the message is lost
-            log.warning("teams notice not posted: HTTP %s", _status(exc))
-        except (ClientRequestError, aiohttp.ClientError, OSError) as exc:
-            raise ConnectionError(f"Bot Service unreachable: {type(exc).__name__}") from exc
-
-
-def _status(exc: Exception) -> object:
-    return getattr(getattr(exc, "response", None), "status_code", "?")
-
-
-def _run(coro: Coroutine[Any, Any, None]) -> None:
-    """Run to completion from sync code, also where a loop already runs in this thread."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        asyncio.run(coro)
-        return
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            asyncio.run(coro)
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=target, name="teams-notify")
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
+            return run_sync(post(self.settings, chat.reference, markdown(text)))
+        except ConnectionError as exc:
+            # not marked reminded: the hourly pass tries again, and one unreachable
+            # platform does not hold up everyone else's reminders meanwhile
+            log.warning("teams reminder for user=%s not sent: %s", user_id, exc)
+            return False
 
 
 def teams_notifier(settings: Settings) -> TeamsNotifier:
     """The worker's notifier for jobs asked for in Teams (reads the TeamsSettings)."""
     return TeamsNotifier(TeamsSettings(), conversation_store(settings))
+
+
+def teams_messenger(settings: Settings) -> TeamsMessenger | None:
+    """The worker's reminder DMs in Teams, when the bot's credentials (MICROSOFT_APP_ID)
+    are set, as `learnloop up` decides whether to serve Teams."""
+    teams = TeamsSettings()
+    return TeamsMessenger(teams, conversation_store(settings)) if teams.auth else None

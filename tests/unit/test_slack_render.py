@@ -24,6 +24,7 @@ from bot.slack.notifier import SlackNotifier
 from bot.slack.once import MemoryOnce
 from bot.slack.settings import SlackSettings
 from bot.slack.streaming import Pacer
+from bot.slack.tokens import OneToken
 from tests.slack_server import TOKEN, FakeSlack
 
 
@@ -118,7 +119,7 @@ def test_notifier_posts_progress_and_summary_in_the_uploads_thread():
     async def scenario():
         slack = await FakeSlack().start()
         try:
-            notifier = SlackNotifier(TOKEN, slack.api_url)
+            notifier = SlackNotifier(OneToken(TOKEN), slack.api_url)
             job = Job(
                 "job1",
                 "ingest",
@@ -164,7 +165,7 @@ def test_the_slack_messenger_dms_reminders_and_reads_time_zones():
     async def scenario():
         slack = await FakeSlack(timezones={"U1": "Europe/Berlin"}).start()
         try:
-            messenger = SlackMessenger(TOKEN, slack.api_url)
+            messenger = SlackMessenger(OneToken(TOKEN), slack.api_url)
             assert await asyncio.to_thread(messenger.timezone, "U1") == "Europe/Berlin"
             assert await asyncio.to_thread(messenger.send, "U1", "2 reviews are due")
             (post,) = slack.named("chat.postMessage")

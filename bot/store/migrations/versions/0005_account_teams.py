@@ -1,0 +1,26 @@
+"""platform accounts: the workspace each belongs to (multi-workspace Slack reminders)
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("platform_accounts") as batch:
+        batch.add_column(sa.Column("team_id", sa.String(255), nullable=False, server_default=""))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("platform_accounts") as batch:
+        batch.drop_column("team_id")
