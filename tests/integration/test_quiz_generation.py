@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 
 import pytest
 
@@ -11,36 +10,9 @@ from bot.core.quiz import vocabulary_of
 from bot.quiz import ModelQuizWriter, generate, material_passages
 from inference.client import ChatClient
 from inference.models import SERVED_NAME
+from tests.quiz_check import as_json, corpus_texts, independently_valid
 
 pytestmark = pytest.mark.integration
-
-
-def independently_valid(item, corpus_texts: list[str]) -> bool:
-    """A separate check: four distinct options, the correct one's words in the cited
-    passage, and the passage really part of the material."""
-    options = [o.strip().lower() for o in item["options"]]
-    if len(options) != 4 or len(set(options)) != 4 or not all(options):
-        return False
-    said = item["passage"].lower()
-    answer_words = re.findall(r"[a-z0-9-]{2,}", options[item["correct"]])
-    if not answer_words or not all(w in said for w in answer_words):
-        return False
-    # search passages may run on into the next chunk: their start must be a stored chunk
-    head = item["passage"][:200]
-    return any(head in text for text in corpus_texts)
-
-
-def corpus_texts(rt) -> list[str]:
-    docs = rt.store.documents()
-    return [text for _, text, _, _ in rt.store.chunks_of([d.doc_id for d in docs])]
-
-
-def as_json(item) -> dict:
-    return {
-        "options": list(item.options),
-        "correct": item.correct,
-        "passage": item.passage.text,
-    }
 
 
 def test_cloze_items_on_the_corpus_are_all_valid(corpus):
