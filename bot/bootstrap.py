@@ -106,7 +106,7 @@ def model_endpoint(isettings: InferenceSettings) -> tuple[str, str, EmbeddedServ
 
 
 def build_answering(
-    retrieval: Retrieval, isettings: InferenceSettings
+    retrieval: Retrieval, isettings: InferenceSettings, search_threads: int = 1
 ) -> tuple[AnswerService, EmbeddedServer | None]:
     """The answering service; with no LEARNLOOP_INFERENCE_URL, over the embedded server
     (reused when one already runs, else started on first need and returned for stopping)."""
@@ -118,7 +118,7 @@ def build_answering(
         return ClientChatModel(ChatClient(base, name, key, isettings.inference_timeout))
 
     model = LazyModel(connect, name)
-    return AnswerService(SearchRetriever(retrieval.searcher), model), server
+    return AnswerService(SearchRetriever(retrieval.searcher, search_threads), model), server
 
 
 @dataclass
@@ -149,7 +149,7 @@ def build_chat(
     from bot.store.quiz import QuizRepository
 
     retrieval = build_retrieval(settings, rs)
-    answers, server = build_answering(retrieval, isettings)
+    answers, server = build_answering(retrieval, isettings, settings.search_threads)
     jobs = build_jobs(settings)
     _, sessions = open_store(database_url(settings.database_url, settings.data_dir))
     access = AccessRepository(sessions)

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # "cloze" (the deterministic generator only), "auto" (the model when it is an external
     # server such as vLLM: a 135M CPU model's items rarely pass the checks)
     quiz_writer: Literal["auto", "model", "cloze"] = "auto"
+    # threads a chat process searches on (embedding the question); more contend for the GIL
+    # with the event loop that acknowledges Slack and Teams
+    search_threads: int = Field(default=1, ge=1, le=32)
     # who may upload material and edit audiences: "slack:U123,teams:<AAD object id>"
     admins: str = ""
 

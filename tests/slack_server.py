@@ -38,6 +38,7 @@ class FakeSlack:
     downloads: dict[str, bytes] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> bytes posted
     refuse: set[str] = field(default_factory=set)  # methods answered ok=false
+    hold: dict[str, asyncio.Event] = field(default_factory=dict)  # answered once set
     timezones: dict[str, str] = field(default_factory=dict)  # users.info tz per user
     admins: set[str] = field(default_factory=set)  # users.info is_admin
     owners: set[str] = field(default_factory=set)  # users.info is_owner
@@ -115,6 +116,8 @@ class FakeSlack:
         params = await _params(request)
         call = Call(method, params, dict(request.headers))
         self.calls.append(call)
+        if method in self.hold:
+            await self.hold[method].wait()
         if method in self.refuse:
             return web.json_response({"ok": False, "error": "method_not_supported"})
         ts = f"{1000 + next(self._ts)}.000100"

@@ -10,6 +10,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.app import build_app
+from bot.slack.early_ack import EarlyAck
 from bot.slack.once import once_for
 
 if TYPE_CHECKING:
@@ -23,9 +24,21 @@ EVENTS_PATH = "/slack/events"
 INSTALL_PATH = "/slack/install"  # Bolt's default; the redirect is /slack/oauth_redirect
 
 
-async def start_http(app: AsyncApp, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Serve the app on POST /slack/events; returns the runner and the bound port."""
-    runner = web.AppRunner(app.web_app(path=EVENTS_PATH), access_log=None)
+async def start_http(
+    app: AsyncApp, host: str, port: int, *, signing_secret: str
+) -> tuple[web.AppRunner, int]:
+    """Serve the app on POST /slack/events; returns the runner and the bound port.
+
+    Signed Events API deliveries are acknowledged before Bolt runs (`EarlyAck`)."""
+    web_app = app.web_app(path=EVENTS_PATH)
+    early = EarlyAck(app, signing_secret, EVENTS_PATH)
+    web_app.middlewares.append(early.middleware)
+
+    async def dispatch_acknowledged(_: web.Application) -> None:
+        await early.aclose()
+
+    web_app.on_shutdown.append(dispatch_acknowledged)
+    runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
@@ -55,7 +68,9 @@ async def run(
             log.info("slack: socket mode")
             await AsyncSocketModeHandler(app, slack.app_token.get_secret_value()).start_async()
         else:
-            runner, bound = await start_http(app, slack.host, port)
+            runner, bound = await start_http(
+                app, slack.host, port, signing_secret=slack.signing_secret.get_secret_value()
+            )
             log.info("slack: listening on %s:%d%s", slack.host, bound, EVENTS_PATH)
             try:
                 await asyncio.Event().wait()

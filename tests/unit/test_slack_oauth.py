@@ -118,7 +118,7 @@ async def running(tmp_path, *, multi: bool = True) -> AsyncIterator[Bot]:
     oauth = oauth_settings(settings, oauth_engine) if multi else None
     once = MemoryOnce(60)
     app = build_app(chat, settings, once, oauth=oauth)
-    runner, port = await start_http(app, "127.0.0.1", 0)
+    runner, port = await start_http(app, "127.0.0.1", 0, signing_secret=SECRET)
     try:
         async with ClientSession() as http:
             yield Bot(slack, f"http://127.0.0.1:{port}", http, oauth, engine, sender, jobs_repo)

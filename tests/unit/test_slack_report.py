@@ -84,7 +84,7 @@ async def running(store, *, reports: bool = True) -> AsyncIterator[Bot]:
     settings = SlackSettings(bot_token=TOKEN, signing_secret=SECRET, api_url=slack.api_url)
     once = MemoryOnce(60)
     app = build_app(chat, settings, once, reports=service)
-    runner, port = await start_http(app, "127.0.0.1", 0)
+    runner, port = await start_http(app, "127.0.0.1", 0, signing_secret=SECRET)
     try:
         async with ClientSession() as http:
             yield Bot(slack, f"http://127.0.0.1:{port}/slack/events", http)
