@@ -147,6 +147,7 @@ def build_chat(
     from bot.store import database_url, open_store
     from bot.store.access import AccessRepository
     from bot.store.quiz import QuizRepository
+    from bot.store.threads import ThreadRepository
 
     retrieval = build_retrieval(settings, rs)
     answers, server = build_answering(retrieval, isettings, settings.search_threads)
@@ -157,6 +158,7 @@ def build_chat(
         answers,
         jobs,
         access,
+        ThreadRepository(sessions),
         admins=settings.admin_keys(),
         max_upload_bytes=int(rs.max_upload_mb * 1024 * 1024),
     )

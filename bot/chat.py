@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.answering import Answer, Turn
 from bot.core.chat import Actor, Place, audiences_for, is_admin
-from bot.core.errors import NotAllowed, UnknownAnswer, UnsupportedUpload
+from bot.core.errors import NotAllowed, StoreUnavailable, UnknownAnswer, UnsupportedUpload
 from bot.core.feedback import AnswerRecord, Feedback
 from bot.core.jobs import Job, ReplyTo
 from bot.service import AnswerService
@@ -45,6 +44,16 @@ class Jobs(Protocol):
     ) -> Job: ...
 
 
+class Threads(Protocol):
+    """Earlier turns of threads the bot answered in, keyed by `Place.thread_key`. Kept by
+    LearnLoop: Slack apps outside the Marketplace may call `conversations.replies` only
+    about once a minute. Raises `StoreUnavailable` when it cannot be reached."""
+
+    def knows(self, thread_key: str) -> bool: ...
+    def turns(self, thread_key: str, limit: int) -> list[Turn]: ...
+    def add(self, thread_key: str, question: str, answer: str, keep: int) -> None: ...
+
+
 @dataclass(frozen=True)
 class Answered:
     """The end of an answer stream: the checked answer and the id its buttons carry."""
@@ -53,64 +62,69 @@ class Answered:
     answer_id: str
 
 
-class ThreadMemory:
-    """Earlier turns of threads the bot answered in, bounded in threads and turns.
-
-    Kept by LearnLoop itself: Slack apps outside the Marketplace may call
-    `conversations.replies` only about once a minute."""
-
-    def __init__(self, max_threads: int = 10_000, max_turns: int = 12) -> None:
-        self.max_threads = max_threads
-        self.max_turns = max_turns
-        self._threads: OrderedDict[str, deque[Turn]] = OrderedDict()
-
-    def knows(self, place: Place) -> bool:
-        return bool(place.thread) and place.thread_key in self._threads
-
-    def turns(self, place: Place) -> tuple[Turn, ...]:
-        return tuple(self._threads.get(place.thread_key, ())) if place.thread else ()
-
-    def add(self, place: Place, question: str, answer: str) -> None:
-        if not place.thread:
-            return
-        turns = self._threads.setdefault(place.thread_key, deque(maxlen=self.max_turns))
-        self._threads.move_to_end(place.thread_key)
-        turns.extend([Turn("user", question), Turn("assistant", answer)])
-        while len(self._threads) > self.max_threads:
-            self._threads.popitem(last=False)
-
-
 class ChatService:
     def __init__(
         self,
         answers: AnswerService,
         jobs: Jobs,
         access: Access,
+        threads: Threads,
         *,
         admins: Collection[str] = (),
         max_upload_bytes: int = 25 * 1024 * 1024,
-        threads: ThreadMemory | None = None,
+        thread_turns: int = 12,
     ) -> None:
         self.answers = answers
         self.jobs = jobs
         self.access = access
+        self.threads = threads
         self.admins = frozenset(admins)
         self.max_upload_bytes = max_upload_bytes
-        self.threads = threads or ThreadMemory()
+        self.thread_turns = thread_turns  # the context a thread reply gets, and all it keeps
 
     async def audiences(self, actor: Actor, place: Place) -> tuple[str, ...]:
         channel = await asyncio.to_thread(self.access.channel_groups, place.platform, place.channel)
         mine = await asyncio.to_thread(self.access.user_groups, actor.platform, actor.user_id)
         return audiences_for(place, channel, mine)
 
-    def follows_up(self, place: Place) -> bool:
-        """A thread reply the bot should answer without a mention (it answered there)."""
-        return self.threads.knows(place)
+    async def follows_up(self, place: Place) -> bool:
+        """A thread reply the bot should answer without a mention (it answered there).
+        With the store unreachable it is not one: a mention still reaches the bot."""
+        if not place.thread:
+            return False
+        try:
+            return await asyncio.to_thread(self.threads.knows, place.thread_key)
+        except StoreUnavailable as exc:
+            log.warning("follow-up check skipped, thread memory unreachable: %s", exc.message)
+            return False
+
+    async def _history(self, place: Place) -> list[Turn]:
+        """The thread's earlier turns; none when unreachable (an answer without context
+        beats no answer)."""
+        if not place.thread:
+            return []
+        try:
+            return await asyncio.to_thread(self.threads.turns, place.thread_key, self.thread_turns)
+        except StoreUnavailable as exc:
+            log.warning("answering without thread context: %s", exc.message)
+            return []
+
+    async def _remember(self, place: Place, question: str, answer: str) -> None:
+        """Keep the turn for the thread's replies; a failure only costs them their context
+        (the answer is already shown)."""
+        if not place.thread:
+            return
+        try:
+            await asyncio.to_thread(
+                self.threads.add, place.thread_key, question, answer, self.thread_turns
+            )
+        except StoreUnavailable as exc:
+            log.warning("thread turn not kept: %s", exc.message)
 
     async def ask(self, actor: Actor, place: Place, question: str) -> AsyncIterator[str | Answered]:
         """Text pieces as the model writes them, then `Answered` (recorded for feedback)."""
         audiences = await self.audiences(actor, place)
-        history = self.threads.turns(place)
+        history = await self._history(place)
         async for event in self.answers.ask_stream(question, audiences, history):
             if not isinstance(event, Answer):
                 yield event
@@ -128,7 +142,7 @@ class ChatService:
                 platform=actor.platform,
             )
             await self.jobs.record_answer(record)
-            self.threads.add(place, question, event.text)
+            await self._remember(place, question, event.text)
             log.info("answered answer=%s refused=%s", record.id, event.refused)
             yield Answered(event, record.id)
 

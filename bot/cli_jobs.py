@@ -163,7 +163,7 @@ def worker(
 
 
 def beat(loglevel: Annotated[str, typer.Option()] = "INFO") -> None:
-    """Run the beat schedule (the lease sweeper). Run exactly one per site."""
+    """Run the beat schedule (lease sweeper, reminders, idle threads). One per site."""
     _exec_worker(["beat", "--loglevel", loglevel])
 
 

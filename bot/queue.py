@@ -17,6 +17,7 @@ FEEDBACK = "learnloop.feedback"
 NOTIFY = "learnloop.notify"
 SWEEP = "learnloop.sweep"
 REMIND = "learnloop.remind"
+FORGET_THREADS = "learnloop.forget_threads"
 QUEUES = ("ingest", "feedback", "notify", "training")
 ROUTES = {
     INGEST: "ingest",
@@ -24,6 +25,7 @@ ROUTES = {
     NOTIFY: "notify",
     SWEEP: "ingest",
     REMIND: "notify",
+    FORGET_THREADS: "notify",
 }
 
 

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=5, ge=1)
     job_expires_seconds: float = Field(default=86400.0, gt=0)
     remind_seconds: float = Field(default=3600.0, gt=0)  # how often beat looks for due reviews
+    # a thread the bot has not answered in for this long is forgotten (beat, hourly)
+    thread_days: float = Field(default=30.0, gt=0)
     # who writes quiz items: "model" (the language model, checked, cloze when it fails),
     # "cloze" (the deterministic generator only), "auto" (the model when it is an external
     # server such as vLLM: a 135M CPU model's items rarely pass the checks)

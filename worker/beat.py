@@ -1,12 +1,14 @@
-"""The beat schedule (run exactly one `learnloop beat`): the lease sweeper and review
-reminders."""
+"""The beat schedule (run exactly one `learnloop beat`): the lease sweeper, review
+reminders and forgetting idle threads."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.queue import REMIND, SWEEP
+from bot.queue import FORGET_THREADS, REMIND, SWEEP
 from bot.settings import Settings
+
+FORGET_EVERY = 3600.0
 
 
 def beat_schedule(settings: Settings) -> dict[str, Any]:
@@ -23,5 +25,11 @@ def beat_schedule(settings: Settings) -> dict[str, Any]:
             "task": REMIND,
             "schedule": settings.remind_seconds,
             "options": {"queue": "notify", "expires": settings.remind_seconds},
+        },
+        # thread turns older than LEARNLOOP_THREAD_DAYS: idle threads need a mention again
+        "forget-idle-threads": {
+            "task": FORGET_THREADS,
+            "schedule": FORGET_EVERY,
+            "options": {"queue": "notify", "expires": FORGET_EVERY},
         },
     }

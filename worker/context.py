@@ -17,6 +17,7 @@ from bot.settings import Settings
 from bot.store import FeedbackRepository, JobRepository, database_url, open_store
 from bot.store.access import AccessRepository
 from bot.store.quiz import QuizRepository
+from bot.store.threads import ThreadRepository
 
 if TYPE_CHECKING:
     from bot.bootstrap import Retrieval
@@ -94,6 +95,10 @@ class WorkerContext:
     @cached_property
     def quiz(self) -> QuizRepository:
         return QuizRepository(self._sessions)
+
+    @cached_property
+    def threads(self) -> ThreadRepository:
+        return ThreadRepository(self._sessions)
 
     @cached_property
     def retrieval(self) -> Retrieval:

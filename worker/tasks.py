@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -15,7 +16,8 @@ from bot.core.errors import BrokerUnavailable, LearnLoopError, StoreUnavailable
 from bot.core.feedback import Feedback
 from bot.core.jobs import Job
 from bot.notify import notifier_for
-from bot.queue import FEEDBACK, INGEST, NOTIFY, REMIND, SWEEP
+from bot.queue import FEEDBACK, FORGET_THREADS, INGEST, NOTIFY, REMIND, SWEEP
+from bot.store.models import utcnow
 from retrieval.errors import IndexUnavailable
 from worker.context import WorkerContext
 from worker.ingest import LeaseLost, run_ingest
@@ -122,3 +124,9 @@ def register(app: Celery, ctx: WorkerContext) -> None:
     def sweep() -> dict[str, list[str]]:
         report = ctx.service.sweep()
         return {"resent": report.resent, "failed": report.failed, "unsent": report.unsent}
+
+    @app.task(name=FORGET_THREADS)
+    def forget_threads() -> int:
+        forgotten = ctx.threads.forget(utcnow() - timedelta(days=ctx.settings.thread_days))
+        log.info("forgot %d thread turns", forgotten)
+        return forgotten

@@ -91,7 +91,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             # mention there is also delivered as app_mention, which answers it
             if not event.get("thread_ts") or mentions(text, context.bot_user_id or ""):
                 return
-            if not deps.chat.follows_up(place):
+            if not await deps.chat.follows_up(place):
                 return
         if not await deps.once.claim(f"msg:{event['channel']}:{event['ts']}"):
             return

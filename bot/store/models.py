@@ -236,3 +236,18 @@ class QuizSessionRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     asked_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ThreadTurnRow(Base):
+    """A turn (the question or the answer) in a thread the bot answered in: the context of
+    the thread's later replies, shared by every bot replica and kept across restarts."""
+
+    __tablename__ = "thread_turns"
+
+    # the order of turns within a thread (a sequence: timestamps of one answer's two
+    # turns may tie)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    thread_key: Mapped[str] = mapped_column(String(512), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -101,7 +101,7 @@ class LearnLoopBot(ActivityHandler):
             elif mentions_bot(activity):
                 await turn_context.send_activity(FILES_HERE)
             return
-        if not place.direct and not (mentions_bot(activity) or self.chat.follows_up(place)):
+        if not place.direct and not (mentions_bot(activity) or await self.chat.follows_up(place)):
             return  # a thread reply meant for people (with RSC the bot sees them all)
         text = question_text(activity)
         command = parse_command(text)

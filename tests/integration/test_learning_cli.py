@@ -18,6 +18,7 @@ from bot.service import AnswerService
 from bot.store import FeedbackRepository, database_url, open_store
 from bot.store.access import AccessRepository
 from bot.store.quiz import QuizRepository
+from bot.store.threads import ThreadRepository
 from tests.conftest import run_cli
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.unit.test_learning import visible
@@ -64,6 +65,7 @@ def test_progress_and_report_on_seeded_history(tmp_path):
             AnswerService(FakeRetriever(findings), FakeChatModel("Text [1].")),
             Records(sessions),
             AccessRepository(sessions),
+            ThreadRepository(sessions),
         )
 
         async def ask(chat=chat, question=question) -> None:

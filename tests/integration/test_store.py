@@ -1,4 +1,5 @@
-"""The SQL store on SQLite and on real PostgreSQL: migrations, job leases, feedback."""
+"""The SQL store on SQLite and on real PostgreSQL: migrations, job leases, feedback,
+thread turns."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from bot.store import (
     open_store,
     upgrade,
 )
-from bot.store.db import current_revision
+from bot.store.db import current_revision, sessions
 from bot.store.models import Base, utcnow
+from bot.store.threads import ThreadRepository
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
@@ -39,6 +41,7 @@ TABLES = {
     "quiz_sessions",
     "channel_audiences",
     "review_schedules",
+    "thread_turns",
 }
 
 
@@ -147,4 +150,29 @@ def test_feedback_is_stored_once_with_everything_training_needs(url):
     assert repo.add(event)
     assert not repo.add(event)  # redelivered: stored once
     assert repo.events(answer.id) == [event]
+    engine.dispose()
+
+
+def test_thread_turns_are_shared_bounded_and_forgotten_when_idle(url):
+    engine, factory = open_store(url)
+    other = make_engine(url)  # another replica: its own engine on the same database
+    mine, theirs = ThreadRepository(factory), ThreadRepository(sessions(other))
+    key = "slack:C1:100.1"
+    assert not theirs.knows(key) and theirs.turns(key, 10) == []
+    for i in range(4):
+        mine.add(key, f"q{i}", f"a{i}", keep=4)
+    mine.add("teams:19:x@thread.tacv2:1700", "q", "a", keep=4)
+    assert theirs.knows(key)
+    assert [(t.role, t.text) for t in theirs.turns(key, 10)] == [
+        ("user", "q2"),
+        ("assistant", "a2"),
+        ("user", "q3"),
+        ("assistant", "a3"),
+    ]  # older turns were deleted, not just left unread
+    assert [t.text for t in theirs.turns(key, 2)] == ["q3", "a3"]
+
+    assert theirs.forget(utcnow() - timedelta(days=1)) == 0  # all recent
+    assert theirs.forget(utcnow() + timedelta(seconds=1)) == 6  # all idle: forgotten
+    assert not mine.knows(key) and not mine.knows("teams:19:x@thread.tacv2:1700")
+    other.dispose()
     engine.dispose()

@@ -11,6 +11,7 @@ from bot.jobs import JobPolicy, JobService
 from bot.service import AnswerService
 from bot.store import FeedbackRepository, JobRepository, database_url, open_store
 from bot.store.access import AccessRepository
+from bot.store.threads import ThreadRepository
 from bot.teams.app import build_app
 from bot.teams.conversations import ConversationStore
 from bot.teams.settings import TeamsSettings
@@ -39,6 +40,7 @@ def test_a_personal_question_gets_a_real_cited_answer(tmp_path, corpus, inferenc
         AnswerService(SearchRetriever(corpus.searcher), model, max_answer_tokens=64),
         jobs,
         AccessRepository(sessions),
+        ThreadRepository(sessions),
     )
     settings = TeamsSettings(update_seconds=0.2, reply_seconds=30)
     store = ConversationStore(tmp_path / "conversations")

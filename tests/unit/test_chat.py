@@ -4,10 +4,12 @@ feedback and uploads, over a real SQLite store, a fake broker and fake model por
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
+from sqlalchemy.orm import sessionmaker
 
-from bot.chat import Answered, ChatService, ThreadMemory
+from bot.chat import Answered, ChatService
 from bot.core.answering import Source
 from bot.core.chat import Actor, Place, audiences_for, friendly, parse_command
 from bot.core.errors import NotAllowed, UnknownAnswer, UnsupportedUpload
@@ -15,10 +17,12 @@ from bot.core.ports import Findings
 from bot.jobs import JobPolicy, JobService
 from bot.queue import FEEDBACK
 from bot.service import AnswerService
-from bot.store import FeedbackRepository, JobRepository, database_url, open_store
+from bot.store import FeedbackRepository, JobRepository, database_url, make_engine, open_store
 from bot.store.access import AccessRepository
+from bot.store.threads import ThreadRepository
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.unit.test_jobs_service import FakeSender
+from tests.unit.test_report_chart import Records
 
 SOURCES = (Source(1, "handbook.md", "Handbook", "Handbook › Leave", "Leave is 25 days."),)
 ALICE = Actor("slack", "U1", "T1")
@@ -57,19 +61,6 @@ def test_error_codes_become_friendly_words():
     assert "went wrong" in friendly("no-such-code")
 
 
-def test_thread_memory_is_bounded_in_threads_and_turns():
-    memory = ThreadMemory(max_threads=2, max_turns=4)
-    a, b, c = (Place("slack", "C", t) for t in ("1", "2", "3"))
-    for i in range(3):
-        memory.add(a, f"q{i}", f"a{i}")
-    assert [t.text for t in memory.turns(a)] == ["q1", "a1", "q2", "a2"]
-    memory.add(b, "q", "a")
-    memory.add(c, "q", "a")
-    assert not memory.knows(a) and memory.knows(b) and memory.knows(c)
-    memory.add(Place("slack", "C"), "no thread", "kept nowhere")
-    assert not memory.knows(Place("slack", "C"))
-
-
 @pytest.fixture
 def chat(tmp_path):
     engine, sessions = open_store(database_url("", tmp_path))
@@ -90,6 +81,7 @@ def chat(tmp_path):
         AnswerService(retriever, model),
         jobs,
         access,
+        ThreadRepository(sessions),
         admins={ADMIN.key},
         max_upload_bytes=1000,
     )
@@ -113,7 +105,7 @@ def test_answers_are_recorded_and_threads_remembered(chat):
     answered = events[-1]
     assert isinstance(answered, Answered) and "".join(events[:-1]).strip()
     assert retriever.questions[-1] == ("How long is leave?", ("eng", "everyone"))  # not hr
-    assert service.follows_up(place)
+    assert asyncio.run(service.follows_up(place))
 
     collect(service.ask(ALICE, place, "And for part-timers?"))
     prompt = model.prompts[-1]
@@ -125,6 +117,77 @@ def test_answers_are_recorded_and_threads_remembered(chat):
     record = asyncio.run(service.jobs.answer(answered.answer_id))
     assert record.question == "How long is leave?" and record.learner == "slack:U1"
     assert record.passages[0]["source"] == "handbook.md" and record.model == "fake-model"
+
+
+def replica(url: str, **kw) -> tuple[ChatService, FakeChatModel]:
+    """The chat service as one bot process builds it: its own engine on the shared database."""
+    _, sessions = open_store(url)
+    model = FakeChatModel("Leave is 25 days [1].")
+    service = ChatService(
+        AnswerService(FakeRetriever(Findings(True, SOURCES, ())), model),
+        Records(sessions),
+        AccessRepository(sessions),
+        ThreadRepository(sessions),
+        **kw,
+    )
+    return service, model
+
+
+def unreachable_threads(tmp_path) -> ThreadRepository:
+    """Thread memory over a database that cannot be opened (as when it is down)."""
+    return ThreadRepository(sessionmaker(make_engine(f"sqlite:///{tmp_path}/missing/x.db")))
+
+
+def test_another_replica_or_a_restart_follows_up_the_thread_with_its_turns(tmp_path):
+    url = database_url("", tmp_path)
+    first, _ = replica(url)
+    second, model = replica(url)  # another replica behind the load balancer, or a restart
+    place = Place("slack", "C1", "100.1")
+    assert not asyncio.run(second.follows_up(place))
+    collect(first.ask(ALICE, place, "How long is leave?"))
+    assert asyncio.run(second.follows_up(place))
+    assert not asyncio.run(second.follows_up(Place("slack", "C1", "100.2")))  # another thread
+    assert not asyncio.run(second.follows_up(Place("slack", "C1")))  # no thread at all
+
+    collect(second.ask(ALICE, place, "And for part-timers?"))
+    history = [(m["role"], m["content"]) for m in model.prompts[-1][1:-1]]
+    assert history == [("user", "How long is leave?"), ("assistant", "Leave is 25 days [1].")]
+    collect(first.ask(ALICE, Place("slack", "D1", direct=True), "Leave?"))  # no thread: kept
+    assert ThreadRepository(open_store(url)[1]).turns("slack:D1:", 10) == []  # nowhere
+
+
+def test_a_thread_keeps_and_passes_only_its_last_turns(tmp_path):
+    url = database_url("", tmp_path)
+    service, model = replica(url, thread_turns=4)
+    place = Place("slack", "C1", "100.1")
+    for i in range(4):
+        collect(service.ask(ALICE, place, f"question {i}?"))
+    asked = [m["content"] for m in model.prompts[-1][1:-1] if m["role"] == "user"]
+    assert asked == ["question 1?", "question 2?"]  # the two before, not question 0
+    kept = ThreadRepository(open_store(url)[1]).turns(place.thread_key, 100)
+    assert [t.text for t in kept if t.role == "user"] == ["question 2?", "question 3?"]
+
+
+def test_with_thread_memory_unreachable_replies_are_not_follow_ups_and_asks_still_answer(
+    tmp_path, caplog
+):
+    _, sessions = open_store(database_url("", tmp_path))
+    model = FakeChatModel("Leave is 25 days [1].")
+    service = ChatService(
+        AnswerService(FakeRetriever(Findings(True, SOURCES, ())), model),
+        Records(sessions),
+        AccessRepository(sessions),
+        unreachable_threads(tmp_path),
+    )
+    place = Place("slack", "C1", "100.1")
+    with caplog.at_level(logging.WARNING, logger="bot.chat"):
+        assert not asyncio.run(service.follows_up(place))
+        events = collect(service.ask(ALICE, place, "How long is leave?"))
+    assert isinstance(events[-1], Answered)  # answered, without the thread's context
+    assert [m["role"] for m in model.prompts[-1]] == ["system", "user"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 3 and all("OperationalError" in w for w in warnings)
+    assert not any("leave" in w.lower() for w in warnings)  # no employee's words in logs
 
 
 def test_feedback_carries_the_answer_it_rates(chat):

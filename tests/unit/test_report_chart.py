@@ -24,6 +24,7 @@ from bot.store.access import AccessRepository
 from bot.store.analytics import Report, TopicAccuracy
 from bot.store.analytics import report as build_report
 from bot.store.quiz import QuizRepository
+from bot.store.threads import ThreadRepository
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.unit.test_learning import visible
 
@@ -56,7 +57,7 @@ async def seed(sessions, now: datetime) -> None:
             pick = item.correct if question.number in right else (item.correct + 1) % 4
             question = (await learning.answer(actor, question.session_id, item.id, pick)).next
     refusing = AnswerService(FakeRetriever(Findings(False, (), ("git-clean",))), FakeChatModel(""))
-    chat = ChatService(refusing, Records(sessions), access)
+    chat = ChatService(refusing, Records(sessions), access, ThreadRepository(sessions))
     for user in ("UA", "UB"):
         async for _ in chat.ask(Actor("slack", user), Place("slack", "D1", "1", True), GAP):
             pass

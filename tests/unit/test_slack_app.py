@@ -29,6 +29,7 @@ from bot.slack.server import start_http
 from bot.slack.settings import SlackSettings
 from bot.store import FeedbackRepository, JobRepository, database_url, open_store
 from bot.store.access import AccessRepository
+from bot.store.threads import ThreadRepository
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.slack_server import (
     SECRET,
@@ -42,6 +43,7 @@ from tests.slack_server import (
     post,
     view_submission_body,
 )
+from tests.unit.test_chat import unreachable_threads
 
 SOURCES = (
     Source(1, "handbook.md", "Handbook", "Handbook › Leave", "Leave is 25 days.", "https://x/h"),
@@ -101,6 +103,7 @@ async def running(
     error: Exception | None = None,
     findings=None,
     model: FakeChatModel | None = None,
+    threads: ThreadRepository | None = None,
 ) -> AsyncIterator[Bot]:
     feedback = FeedbackRepository(store)
     jobs_repo = JobRepository(store)
@@ -115,6 +118,7 @@ async def running(
         AnswerService(retriever, model),
         jobs,
         access,
+        threads or ThreadRepository(store),
         admins={"slack:UADMIN"},
         max_upload_bytes=10_000,
     )
@@ -242,6 +246,46 @@ def test_thread_follow_up_is_answered_without_a_mention_with_the_earlier_turn(st
             ]
 
     run(scenario())
+
+
+def test_after_a_restart_the_thread_is_still_followed_up_with_its_earlier_turn(store, tmp_path):
+    async def scenario():
+        async with running(store, tmp_path) as before:
+            await before.event(mention("How long is leave?", "100.1"))
+            await before.slack.wait_for(lambda: before.streams())
+        # a new process (a restart, or another replica) on the same database
+        async with running(store, tmp_path) as after:
+            await after.event(
+                message("And for part-timers?", "100.2", channel="C1", thread="100.1")
+            )
+            await after.slack.wait_for(lambda: after.streams())
+            assert after.streams("chat.startStream")[-1].params["thread_ts"] == "100.1"
+            prompt = after.model.prompts[-1]
+            assert any("How long is leave?" in m["content"] for m in prompt)
+
+    run(scenario())
+
+
+def test_with_thread_memory_unreachable_a_reply_needs_a_mention_which_still_works(
+    store, tmp_path, caplog
+):
+    async def scenario():
+        async with running(store, tmp_path, threads=unreachable_threads(tmp_path)) as bot:
+            await bot.event(mention("How long is leave?", "100.1"))
+            await bot.slack.wait_for(lambda: bot.streams())
+            await bot.event(message("And for part-timers?", "100.2", channel="C1", thread="100.1"))
+            await bot.event(mention("What about part-timers?", "100.3", thread="100.1"))
+            await bot.slack.wait_for(lambda: len(bot.streams()) == 2)
+            # the plain reply was left alone (events are handled in order), the mention answered
+            assert [q for q, _ in bot.retriever.questions] == [
+                "How long is leave?",
+                "What about part-timers?",
+            ]
+            assert not bot.slack.texts("C1")  # no error told to anyone
+
+    with caplog.at_level("WARNING", logger="bot.chat"):
+        run(scenario())
+    assert any("follow-up check skipped" in r.getMessage() for r in caplog.records)
 
 
 def test_a_retried_event_and_a_mention_seen_as_two_events_are_answered_once(store, tmp_path):

@@ -32,6 +32,7 @@ from bot.slack.server import start_http
 from bot.slack.settings import MANIFEST_SCOPES, SlackSettings
 from bot.store import FeedbackRepository, JobRepository, database_url, make_engine, open_store
 from bot.store.access import AccessRepository
+from bot.store.threads import ThreadRepository
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.slack_server import (
     SECRET,
@@ -101,6 +102,7 @@ async def running(tmp_path, *, multi: bool = True) -> AsyncIterator[Bot]:
         AnswerService(FakeRetriever(Findings(True, SOURCES, ())), FakeChatModel("25 days [1].")),
         jobs,
         AccessRepository(store),
+        ThreadRepository(store),
         max_upload_bytes=10_000,
     )
     slack = await FakeSlack().start()

@@ -41,6 +41,7 @@ from bot.slack.settings import SlackSettings
 from bot.store import FeedbackRepository, JobRepository, database_url, open_store
 from bot.store.access import AccessRepository
 from bot.store.quiz import QuizRepository
+from bot.store.threads import ThreadRepository
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.slack_server import (
     SECRET,
@@ -158,6 +159,7 @@ async def running(store, tmp_path) -> AsyncIterator[Bot]:
         AnswerService(FakeRetriever(Findings(True, (), ())), FakeChatModel("unused")),
         jobs,
         access,
+        ThreadRepository(store),
         admins=set(),
         max_upload_bytes=10_000,
     )

@@ -25,6 +25,7 @@ from bot.slack.server import start_http
 from bot.slack.settings import SlackSettings
 from bot.store import database_url, open_store
 from bot.store.access import AccessRepository
+from bot.store.threads import ThreadRepository
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.slack_server import (
     SECRET,
@@ -76,6 +77,7 @@ async def running(store, *, reports: bool = True) -> AsyncIterator[Bot]:
         AnswerService(FakeRetriever(Findings(True, (), ())), FakeChatModel("unused")),
         None,  # type: ignore[arg-type] - nothing is recorded or queued in these tests
         AccessRepository(store),
+        ThreadRepository(store),
         admins={f"slack:{ADMIN}"},
     )
     service = ReportService(store, admins=chat.admins) if reports else None

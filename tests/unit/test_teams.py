@@ -24,6 +24,7 @@ from bot.queue import FEEDBACK, INGEST
 from bot.service import AnswerService
 from bot.store import FeedbackRepository, JobRepository, database_url, open_store
 from bot.store.access import AccessRepository
+from bot.store.threads import ThreadRepository
 from bot.teams.app import build_app
 from bot.teams.conversations import ConversationStore
 from bot.teams.notify import TeamsNotifier
@@ -85,6 +86,7 @@ def stack(tmp_path):
         AnswerService(FakeRetriever(Findings(True, SOURCES, ())), FakeChatModel(REPLY)),
         jobs,
         AccessRepository(sessions),
+        ThreadRepository(sessions),
         admins={f"teams:{ADMIN}"},
         max_upload_bytes=10_000,
     )
@@ -144,7 +146,7 @@ def test_a_channel_mention_is_answered_in_its_thread_with_a_card(teams, stack):
     assert record.question == "How long is leave?"  # the mention was stripped
     assert record.learner == "teams:aad-alice" and record.platform == "teams"
     # the thread is the mention's reply chain in the channel: follow-ups need no mention
-    assert chat.follows_up(Place("teams", "19:general@thread.tacv2", "1700000000001"))
+    assert asyncio.run(chat.follows_up(Place("teams", "19:general@thread.tacv2", "1700000000001")))
 
 
 def test_channel_messages_without_a_mention_are_left_to_people(teams):
