@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.errors import StoreUnavailable
@@ -31,8 +32,23 @@ def make_engine(url: str) -> Engine:
         # workers and the bot write the same file: wait for locks instead of failing
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "handle_error", _unreachable)
+    return engine
+
+
+def _unreachable(context: ExceptionContext) -> None:
+    """Every use of the store, in one place: a database that cannot be reached (down,
+    restarting, a lock held past the timeout) becomes `StoreUnavailable`, which every
+    surface words for the person ("My database is not reachable right now") and the
+    worker retries. Other errors (a bad query, a constraint) stay what they are: bugs."""
+    if context.is_pre_ping:  # the pool recovers from these on its own
+        return
+    error = context.sqlalchemy_exception
+    if isinstance(error, OperationalError | InterfaceError) or context.is_disconnect:
+        cause = type(context.original_exception).__name__
+        raise StoreUnavailable(f"the database is unreachable ({cause})") from error
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from aiohttp import ClientSession
+from sqlalchemy.orm import sessionmaker
 
 from bot.chat import ChatService
 from bot.core.answering import Source
@@ -27,7 +28,13 @@ from bot.slack.app import build_app
 from bot.slack.once import MemoryOnce
 from bot.slack.server import start_http
 from bot.slack.settings import SlackSettings
-from bot.store import FeedbackRepository, JobRepository, database_url, open_store
+from bot.store import (
+    FeedbackRepository,
+    JobRepository,
+    database_url,
+    make_engine,
+    open_store,
+)
 from bot.store.access import AccessRepository
 from bot.store.threads import ThreadRepository
 from tests.fakes import FakeChatModel, FakeRetriever
@@ -377,6 +384,20 @@ def test_model_down_tells_the_thread_instead_of_going_silent(store, tmp_path):
             assert text == friendly("model_unavailable")
             (call,) = bot.slack.named("chat.postMessage")
             assert call.params["thread_ts"] == "100.1"
+
+    run(scenario())
+
+
+def test_database_down_tells_the_thread_so(tmp_path):
+    """Audiences, records and thread turns all live in the store: with it unreachable the
+    asker hears that, not a generic error."""
+    down = sessionmaker(make_engine(f"sqlite:///{tmp_path}/missing/learnloop.db"))
+
+    async def scenario():
+        async with running(down, tmp_path) as bot:
+            await bot.event(mention("How long is leave?", "100.1"))
+            (text,) = await bot.slack.wait_for(lambda: bot.slack.texts("C1"))
+            assert text == friendly("store_unavailable")
 
     run(scenario())
 
