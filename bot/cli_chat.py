@@ -143,6 +143,9 @@ def serve_inference(
     ] = None,
     max_batch: Annotated[int, typer.Option(help="Requests decoded together.")] = 8,
     max_waiting: Annotated[int, typer.Option(help="Queued requests before 503.")] = 64,
+    exit_with: Annotated[
+        int, typer.Option(hidden=True, help="Stop when this parent process is gone.")
+    ] = 0,
 ) -> None:
     """Serve the packaged model over the OpenAI-compatible API (the embedded server).
 
@@ -153,6 +156,10 @@ def serve_inference(
     from inference.server import serve
     from inference.settings import InferenceSettings
 
+    if exit_with:
+        from bot.embedded import exit_with as watch_parent
+
+        watch_parent(exit_with)
     isettings = InferenceSettings()
     try:
         path = generation_model_path(isettings.generation_model, Settings().data_dir)

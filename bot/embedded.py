@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +30,25 @@ def healthy(base_url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def exit_with(parent: int, interval: float = 1.0) -> threading.Thread:
+    """Stop this process (SIGTERM to itself, a clean shutdown) once `parent` is gone.
+
+    The embedded server is a child of the command that needs it, which stops it on exit;
+    this covers the exits that run no cleanup (SIGKILL, a crash, the OOM killer), so a
+    1 GB model server is never left behind. A child outlives its parent by being
+    re-parented, so its parent pid changes."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        log.warning("parent process %d is gone: stopping", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
 class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
     """`learnloop serve-inference` in a child process, stopped on exit."""
 
@@ -45,7 +66,10 @@ class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
         # its output goes to a file, not a pipe: an unread pipe fills up and blocks it
         self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            [sys.executable, "-m", "bot.cli", "serve-inference", "--port", str(self.port)],
+            [
+                *(sys.executable, "-m", "bot.cli", "serve-inference"),
+                *("--port", str(self.port), "--exit-with", str(os.getpid())),
+            ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=os.environ.copy(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -61,19 +62,28 @@ async def run(
     app = build_app(
         stack.chat, slack, once, learning=stack.learning, reports=stack.reports, oauth=oauth
     )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly, and
+        loop.add_signal_handler(sig, stop.set)  # stop the embedded model server with us
     try:
         if slack.socket_mode and not http:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
             log.info("slack: socket mode")
-            await AsyncSocketModeHandler(app, slack.app_token.get_secret_value()).start_async()
+            handler = AsyncSocketModeHandler(app, slack.app_token.get_secret_value())
+            await handler.connect_async()
+            try:
+                await stop.wait()
+            finally:
+                await handler.close_async()
         else:
             runner, bound = await start_http(
                 app, slack.host, port, signing_secret=slack.signing_secret.get_secret_value()
             )
             log.info("slack: listening on %s:%d%s", slack.host, bound, EVENTS_PATH)
             try:
-                await asyncio.Event().wait()
+                await stop.wait()
             finally:
                 await runner.cleanup()
     finally:

@@ -55,7 +55,7 @@ def test_up_serves_slack_when_its_credentials_are_set(tmp_path, generation_model
         assert answer.strip()  # answered from the sample material, streamed into the thread
         start = slack.named("chat.startStream")[0]
         assert start.params["thread_ts"] == "900.1"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)  # a container or service stop
         assert proc.wait(timeout=60) == 0
         with socket.socket() as sock:  # the inference server it started is gone too
             assert sock.connect_ex(("127.0.0.1", inference_port)) != 0
