@@ -9,7 +9,6 @@ import pytest
 
 from bot.core.nudges import reminder_text, should_remind
 from bot.nudges import remind_due
-from bot.store import database_url, open_store
 from bot.store.access import AccessRepository
 from bot.store.models import QuizAttemptRow, QuizItemRow
 from bot.store.quiz import QuizRepository
@@ -52,13 +51,6 @@ class FakeMessenger:
     def send(self, user_id: str, text: str) -> bool:
         self.sent.append((user_id, text))
         return True
-
-
-@pytest.fixture
-def store(tmp_path):
-    engine, sessions = open_store(database_url("", tmp_path))
-    yield sessions
-    engine.dispose()
 
 
 def due_item(sessions, quiz: QuizRepository, learner: str, item_id: str, due: datetime) -> None:

@@ -19,7 +19,7 @@ from bot.core.ports import Findings
 from bot.learning import LearningService
 from bot.reports import ReportService, days_of, summary
 from bot.service import AnswerService
-from bot.store import FeedbackRepository, database_url, open_store
+from bot.store import FeedbackRepository
 from bot.store.access import AccessRepository
 from bot.store.analytics import Report, TopicAccuracy
 from bot.store.analytics import report as build_report
@@ -61,13 +61,6 @@ async def seed(sessions, now: datetime) -> None:
     for user in ("UA", "UB"):
         async for _ in chat.ask(Actor("slack", user), Place("slack", "D1", "1", True), GAP):
             pass
-
-
-@pytest.fixture
-def store(tmp_path):
-    engine, sessions = open_store(database_url("", tmp_path))
-    yield sessions
-    engine.dispose()
 
 
 @pytest.fixture

@@ -31,9 +31,7 @@ from bot.slack.settings import SlackSettings
 from bot.store import (
     FeedbackRepository,
     JobRepository,
-    database_url,
     make_engine,
-    open_store,
 )
 from bot.store.access import AccessRepository
 from bot.store.threads import ThreadRepository
@@ -92,13 +90,6 @@ class Bot:
 
     def streams(self, method: str = "chat.stopStream"):
         return self.slack.named(method)
-
-
-@pytest.fixture
-def store(tmp_path):
-    engine, sessions = open_store(database_url("", tmp_path))
-    yield sessions
-    engine.dispose()
 
 
 @asynccontextmanager

@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-import pytest
 from aiohttp import ClientSession
 
 from bot.chat import ChatService
@@ -38,7 +37,7 @@ from bot.slack.handlers_quiz import NOTHING_TO_STOP, OVER, SENT_TO_DM, is_stop, 
 from bot.slack.once import MemoryOnce
 from bot.slack.server import start_http
 from bot.slack.settings import SlackSettings
-from bot.store import FeedbackRepository, JobRepository, database_url, open_store
+from bot.store import FeedbackRepository, JobRepository
 from bot.store.access import AccessRepository
 from bot.store.quiz import QuizRepository
 from bot.store.threads import ThreadRepository
@@ -136,13 +135,6 @@ def buttons(call: Call) -> dict[str, str]:
         if b["type"] == "actions"
         for e in b["elements"]
     }
-
-
-@pytest.fixture
-def store(tmp_path):
-    engine, sessions = open_store(database_url("", tmp_path))
-    yield sessions
-    engine.dispose()
 
 
 @asynccontextmanager

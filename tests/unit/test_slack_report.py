@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import pytest
 from aiohttp import ClientSession
 
 from bot.chat import ChatService
@@ -23,7 +22,6 @@ from bot.slack.handlers_report import SENT_TO_DM
 from bot.slack.once import MemoryOnce
 from bot.slack.server import start_http
 from bot.slack.settings import SlackSettings
-from bot.store import database_url, open_store
 from bot.store.access import AccessRepository
 from bot.store.threads import ThreadRepository
 from tests.fakes import FakeChatModel, FakeRetriever
@@ -62,13 +60,6 @@ class Bot:
         )
         (shared,) = done[0].params["files"]
         return done[0].params, self.slack.uploads[shared["id"]]
-
-
-@pytest.fixture
-def store(tmp_path):
-    engine, sessions = open_store(database_url("", tmp_path))
-    yield sessions
-    engine.dispose()
 
 
 @asynccontextmanager
