@@ -21,10 +21,12 @@ from retrieval.types import SearchResult
 class SearchRetriever:
     """Searches off the event loop, on a few threads of their own (default one).
 
-    A search is mostly the query's embedding: torch already spreads each one over the
-    cores, and more threads would only contend for the GIL with the event loop, which
-    must stay free to acknowledge Slack and Teams within their deadlines. A burst of
-    questions queues here, in order, instead of starving the loop."""
+    A search is mostly the query's embedding, done on one core (`Embedder.query_threads`:
+    on cores shared with the inference server, more only wait on each other); more search
+    threads would contend for the GIL with the event loop, which must stay free to
+    acknowledge Slack and Teams within their deadlines. A burst of questions queues here,
+    in order, instead of starving the loop; `LEARNLOOP_SEARCH_THREADS` raises the count
+    where cores are plentiful."""
 
     def __init__(self, searcher: HybridSearcher, threads: int = 1) -> None:
         self.searcher = searcher

@@ -88,7 +88,13 @@ def build_retrieval_from(
         chunk_size=rs.chunk_size,
         chunk_overlap=rs.chunk_overlap,
     )
-    searcher = HybridSearcher(store, embedder, policy, common_words=embedder.common_words())
+    searcher = HybridSearcher(
+        store,
+        embedder,
+        policy,
+        common_words=embedder.common_words(),
+        check_interval=rs.index_check_ms / 1000,
+    )
     return Retrieval(store, embedder, ingestor, searcher)
 
 

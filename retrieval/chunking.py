@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from retrieval.types import Chunk, ParsedDocument
+from retrieval.types import Chunk, ParsedDocument, Piece
 
 # Coarsest separator first: paragraphs, lines, sentences, words.
 _SEPARATORS = (
@@ -25,6 +25,17 @@ def chunk_document(doc: ParsedDocument, size: int = 900, overlap: int = 150) -> 
         for text in split_text(section.text, size, overlap):
             chunks.append(Chunk(index=len(chunks), section=section.name, text=text))
     return chunks
+
+
+def split_pieces(chunks: Iterable[Chunk], size: int = 300) -> list[Piece]:
+    """Each chunk cut, without overlap, into pieces of at most `size` characters.
+
+    A chunk is sized for reading (a passage an answer can quote); a piece for matching.
+    The embedding model was trained on sentences and short paragraphs (MiniLM: 128
+    tokens, ~500 characters): one vector for a whole chunk blurs its several options or
+    steps into an average, and truncates a long chunk. Search ranks a chunk also by its
+    best piece."""
+    return [Piece(c.index, text) for c in chunks for text in split_text(c.text, size, 0)]
 
 
 def split_text(text: str, size: int, overlap: int) -> list[str]:

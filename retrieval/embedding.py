@@ -6,6 +6,7 @@ import importlib.util
 import logging
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,12 +54,27 @@ class TextEmbedder(Protocol):
 class Embedder:
     """Normalised sentence embeddings, loaded lazily and only from local files."""
 
-    def __init__(self, model_path: Path, batch_size: int = 64, device: str = "cpu") -> None:
+    def __init__(
+        self,
+        model_path: Path,
+        batch_size: int = 64,
+        device: str = "cpu",
+        query_threads: int = 1,
+        query_cache: int = 256,
+    ) -> None:
         self.model_path = model_path
         self.batch_size = batch_size
         self.device = device
+        # One short query gains little from splitting each matrix product over cores, and
+        # when another process (the inference server) keeps them busy, the threads wait on
+        # each other: a query took 120-500 ms on 2 busy cores with 2 threads, 20-30 ms
+        # with 1 (benchmarks/retrieval_bench.py). Batches (ingestion) keep torch's default.
+        self.query_threads = query_threads
         self._model: Any = None
+        self._default_threads = 1  # torch's thread count before any query (set on load)
         self._lock = threading.Lock()
+        # The same question is often asked again (a quiz topic, a popular question).
+        self._cached_query = lru_cache(maxsize=query_cache)(self._embed_query)
 
     @property
     def model(self) -> Any:
@@ -71,6 +87,9 @@ class Embedder:
                     str(self.model_path), device=self.device, local_files_only=True
                 )
                 log.info("embedding model loaded from %s", self.model_path)
+                import torch
+
+                self._default_threads = torch.get_num_threads()
             return self._model
 
     @property
@@ -95,7 +114,41 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+        """One query's vector (read-only: repeated queries share it from a small cache)."""
+        return self._cached_query(text)
+
+    def clear_query_cache(self) -> None:
+        self._cached_query.cache_clear()
+
+    def _embed_query(self, text: str) -> np.ndarray:
+        import torch
+
+        model = self.model
+        if model.default_prompt_name or model.truncate_dim:  # encode() does more: use it
+            vector = self.embed([text])[0]
+            vector.flags.writeable = False
+            return vector
+        # torch's thread count (OpenMP, MKL) is per calling thread: this leaves batches
+        # embedded on other threads alone. It is restored to the process's default, not to
+        # the current value, which a concurrent query may have lowered for a moment.
+        threads = self._default_threads
+        torch.set_num_threads(self.query_threads)
+        try:
+            # The model's own modules without encode()'s batching machinery, which costs
+            # ~3 ms of a ~25 ms query; same vector (tests/integration/test_models.py).
+            with torch.inference_mode():
+                prepare = getattr(model, "preprocess", None) or model.tokenize
+                features = {
+                    key: value.to(model.device) if isinstance(value, torch.Tensor) else value
+                    for key, value in prepare([text]).items()
+                }
+                embedding = model(features)["sentence_embedding"]
+                embedding = torch.nn.functional.normalize(embedding, dim=-1)
+                out = embedding[0].float().cpu().numpy()
+        finally:
+            torch.set_num_threads(threads)
+        out.flags.writeable = False
+        return out
 
 
 @register_embedding_function

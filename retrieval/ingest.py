@@ -13,14 +13,18 @@ from typing import Protocol
 
 import numpy as np
 
-from retrieval.chunking import chunk_document
+from retrieval.chunking import chunk_document, split_pieces
 from retrieval.embedding import TextEmbedder
 from retrieval.errors import FileTooLarge, RetrievalError
 from retrieval.parse import check_supported, parse
 from retrieval.store import ChunkStore, document_id, normalise_audiences
-from retrieval.types import Chunk, DocumentRecord, ParsedDocument
+from retrieval.types import Chunk, DocumentRecord, ParsedDocument, Piece
 
 log = logging.getLogger(__name__)
+
+# Part of every document's version: a document indexed by an older pipeline (before
+# pieces) is indexed again when re-ingested, instead of being reported unchanged.
+INDEX_FORMAT = b"chunks+pieces/1"
 
 
 class Enricher(Protocol):
@@ -152,6 +156,7 @@ class Ingestor:
         for enricher in self.enrichers:
             chunks = enricher.enrich(doc, chunks)
         context = _context(doc)
+        pieces = split_pieces(chunks)
         record = DocumentRecord(
             doc_id=document_id(source),
             source=source,
@@ -163,12 +168,13 @@ class Ingestor:
             url=url,
             context=context,
         )
-        texts = [f"{context}\n{c.section}\n{c.text}" for c in chunks]
-        return _Prepared(record, chunks, texts, previous is not None, started)
+        texts = embedded_texts(doc.title, context, chunks, pieces)
+        return _Prepared(record, chunks, pieces, texts, previous is not None, started)
 
     def _publish(self, prepared: _Prepared, vectors: np.ndarray) -> IngestReport:
         record = prepared.record
-        self.store.publish(record, prepared.chunks, vectors)
+        n = len(prepared.chunks)
+        self.store.publish(record, prepared.chunks, vectors[:n], prepared.pieces, vectors[n:])
         elapsed = time.perf_counter() - prepared.started
         log.info("ingested doc=%s chunks=%d in %.2fs", record.doc_id, record.chunks, elapsed)
         status = "updated" if prepared.replaces else "added"
@@ -179,7 +185,8 @@ class Ingestor:
 class _Prepared:
     record: DocumentRecord
     chunks: list[Chunk]
-    texts: list[str]  # what is embedded for each chunk
+    pieces: list[Piece]
+    texts: list[str]  # what is embedded: one text per chunk, then one per piece
     replaces: bool
     started: float
 
@@ -199,8 +206,19 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     return files
 
 
+def embedded_texts(
+    title: str, context: str, chunks: Sequence[Chunk], pieces: Sequence[Piece]
+) -> list[str]:
+    """The texts embedded for a document: each chunk with the document's context (what
+    the page is about), then each piece with the title and its chunk's section."""
+    sections = {c.index: c.section for c in chunks}
+    return [f"{context}\n{c.section}\n{c.text}" for c in chunks] + [
+        f"{title}\n{sections[p.chunk]}\n{p.text}" for p in pieces
+    ]
+
+
 def _version(data: bytes, audiences: Sequence[str]) -> str:
-    digest = hashlib.sha256(data)
+    digest = hashlib.sha256(INDEX_FORMAT + b"\0" + data)
     digest.update(b"\0" + ",".join(audiences).encode())
     return digest.hexdigest()[:16]
 

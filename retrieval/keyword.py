@@ -102,6 +102,18 @@ def named_terms(text: str) -> dict[str, str]:
     return names
 
 
+def top_scores(scores: np.ndarray | None, n: int) -> list[tuple[int, float]]:
+    """The `n` best (row, score) pairs with a positive score, best first."""
+    if scores is None:
+        return []
+    n = min(n, int(np.count_nonzero(scores)))
+    if n <= 0:
+        return []
+    top = np.argpartition(-scores, n - 1)[:n]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(row), float(scores[row])) for row in top]
+
+
 class KeywordIndex:
     """An in-memory BM25 index over chunk texts, with per-audience row masks."""
 
@@ -128,42 +140,46 @@ class KeywordIndex:
                 postings.setdefault(token, []).append(row)
         self._postings = {t: np.asarray(rows, dtype=np.int64) for t, rows in postings.items()}
         self._groups: dict[str, np.ndarray] = {}
+        self._masks: dict[tuple[str, ...] | None, np.ndarray] = {}
         for row, groups in enumerate(audiences):
             for group in groups:
                 mask = self._groups.setdefault(group, np.zeros(self.size, dtype=bool))
                 mask[row] = True
 
     def mask(self, audiences: Iterable[str] | None) -> np.ndarray:
-        """Rows visible to a reader in any of `audiences` (None: every row)."""
-        if audiences is None:
-            return np.ones(self.size, dtype=bool)
-        visible = np.zeros(self.size, dtype=bool)
-        for group in audiences:
-            if group in self._groups:
-                visible |= self._groups[group]
+        """Rows visible to a reader in any of `audiences` (None: every row); read-only."""
+        key = None if audiences is None else tuple(sorted(set(audiences)))
+        visible = self._masks.get(key)
+        if visible is None:
+            if key is None:
+                visible = np.ones(self.size, dtype=bool)
+            else:
+                visible = np.zeros(self.size, dtype=bool)
+                for group in key:
+                    if group in self._groups:
+                        visible |= self._groups[group]
+            visible.flags.writeable = False
+            if len(self._masks) < 64:  # a handful of audience sets are ever asked for
+                self._masks[key] = visible
         return visible
 
-    def _scores(self, query: str, visible: np.ndarray) -> np.ndarray | None:
+    def scores(self, query: str, visible: np.ndarray) -> np.ndarray | None:
+        """BM25 score of every row for `query`, 0 for rows not visible (None: no query
+        token occurs in the index)."""
         tokens = [t for t in tokenize(query) if t in self._postings]
         if not tokens or not self.size:
             return None
-        return self._bm25.get_scores(tokens, weight_mask=visible.astype(np.float32))
+        return self._bm25.get_scores(tokens, weight_mask=visible)
 
     def search(self, query: str, n: int, visible: np.ndarray) -> list[tuple[int, float]]:
         """Top `n` (row, score) pairs among visible rows with a positive score."""
-        scores = self._scores(query, visible)
-        if scores is None:
-            return []
-        n = min(n, int(np.count_nonzero(scores)))
-        if n <= 0:
-            return []
-        top = np.argpartition(-scores, n - 1)[:n]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(row), float(scores[row])) for row in top]
+        return top_scores(self.scores(query, visible), n)
 
-    def exact(self, query: str, n: int, visible: np.ndarray) -> list[int]:
+    def exact(
+        self, query: str, n: int, visible: np.ndarray, scores: np.ndarray | None = None
+    ) -> list[int]:
         """Visible rows holding the query's exact identifiers: most identifiers first,
-        then by BM25 score."""
+        then by BM25 score (`scores`, when the caller already has them)."""
         counts: dict[int, int] = {}
         for name in compounds(query):
             rows = self._postings.get(name)
@@ -172,7 +188,8 @@ class KeywordIndex:
                     counts[int(row)] = counts.get(int(row), 0) + 1
         if not counts:
             return []
-        scores = self._scores(query, visible)
+        if scores is None:
+            scores = self.scores(query, visible)
         if scores is None:  # unreachable: the identifiers themselves are indexed tokens
             return []
         return sorted(counts, key=lambda row: (-counts[row], -scores[row], row))[:n]

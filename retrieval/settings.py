@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,3 +17,5 @@ class RetrievalSettings(BaseSettings):
     relevance_strong: float = 0.42
     relevance_min: float = 0.36
     relevance_max_rare_missing: int = 0
+    # Another process's ingest or delete reaches this process's searches within this bound.
+    index_check_ms: int = Field(default=500, ge=0)

@@ -1,7 +1,8 @@
 """The live chunks of one catalog generation, held in memory for fast hybrid search.
 
 Chroma is the durable store shared by every process; each process keeps this snapshot of
-the chunks whose version the catalog names: texts, vectors, audiences and a BM25 index.
+the chunks whose version the catalog names: texts, vectors (of chunks and of their
+pieces), audiences and a BM25 index.
 When the catalog's generation changes (any process ingested or deleted), a refresh
 reloads only the documents whose version changed and reuses the rest.
 """
@@ -37,6 +38,8 @@ class _Document:
     rows: tuple[Row, ...]
     tokens: tuple[list[str], ...]
     vectors: np.ndarray
+    pieces: np.ndarray  # piece vectors, row by row
+    piece_counts: np.ndarray  # pieces per row (at least one)
 
 
 class Snapshot:
@@ -58,6 +61,18 @@ class Snapshot:
             if rows
             else np.zeros((0, 1), dtype=np.float32)
         )
+        counts = (
+            np.concatenate([d.piece_counts for d in docs.values()])
+            if rows
+            else np.zeros(0, dtype=np.int64)
+        )
+        self._piece_count = counts
+        self._piece_start = np.cumsum(counts) - counts
+        self.piece_vectors = (
+            np.vstack([d.pieces for d in docs.values() if len(d.pieces)])
+            if rows
+            else np.zeros((0, 1), dtype=np.float32)
+        )
         self.keywords = KeywordIndex.from_tokens(
             [t for doc in docs.values() for t in doc.tokens], [r.audiences for r in rows]
         )
@@ -67,20 +82,38 @@ class Snapshot:
         if not self.rows or n <= 0 or not visible.any():
             return []
         sims = self.vectors @ query
-        sims = np.where(visible, sims, -np.inf)
-        n = min(n, int(visible.sum()))
+        visible_rows = int(np.count_nonzero(visible))
+        if visible_rows < len(sims):
+            sims[~visible] = -np.inf
+        n = min(n, visible_rows)
         top = np.argpartition(-sims, n - 1)[:n]
         top = top[np.argsort(-sims[top], kind="stable")]
         return [(int(row), float(sims[row])) for row in top]
 
-    def passage_text(self, row: int) -> str:
-        """A chunk with its continuation in the same section: a match often sits just
-        before the sentences that explain it (an option's name, then its description)."""
+    def best_piece(self, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+        """For each of `rows`, the highest cosine similarity of one of its pieces."""
+        if not len(rows):
+            return np.zeros(0, dtype=np.float32)
+        counts = self._piece_count[rows]
+        offsets = np.cumsum(counts) - counts  # where each row's pieces start below
+        gathered = np.repeat(self._piece_start[rows] - offsets, counts) + np.arange(counts.sum())
+        return np.maximum.reduceat(self.piece_vectors[gathered] @ query, offsets)
+
+    def continuation(self, row: int) -> int | None:
+        """The next chunk of the same section, if any."""
         chunk = self.rows[row]
         after = self._by_position.get((chunk.doc_id, chunk.index + 1))
         if after is None or self.rows[after].section != chunk.section:
-            return chunk.text
-        return _join_overlapping(chunk.text, self.rows[after].text)
+            return None
+        return after
+
+    def passage_text(self, row: int) -> str:
+        """A chunk with its continuation in the same section: a match often sits just
+        before the sentences that explain it (an option's name, then its description)."""
+        after = self.continuation(row)
+        if after is None:
+            return self.rows[row].text
+        return _join_overlapping(self.rows[row].text, self.rows[after].text)
 
 
 def _load(
@@ -92,15 +125,28 @@ def _load(
         if active.get(doc_id) != meta.get("version"):
             continue  # another version: mid-replacement, or left by a crash
         found[doc_id].append((_row(cid, text, meta), vector))
+    pieces: dict[tuple[str, int], list[np.ndarray]] = {}
+    for _, _, meta, vector in store.pieces_of(doc_ids):
+        doc_id = str(meta.get("doc_id", ""))
+        if active.get(doc_id) == meta.get("version"):
+            pieces.setdefault((doc_id, int(str(meta.get("chunk", 0)))), []).append(vector)
     docs = {}
     for doc_id, pairs in found.items():
         pairs.sort(key=lambda pair: pair[0].index)
         rows = tuple(row for row, _ in pairs)
+        # A chunk indexed before pieces existed is its own single piece.
+        per_row = [pieces.get((doc_id, row.index)) or [vector] for row, vector in pairs]
         docs[doc_id] = _Document(
             version=active[doc_id],
             rows=rows,
             tokens=tuple(tokenize(f"{r.context or r.title}\n{r.section}\n{r.text}") for r in rows),
             vectors=np.vstack([v for _, v in pairs]) if pairs else np.zeros((0, 1), np.float32),
+            pieces=(
+                np.vstack([v for vs in per_row for v in vs])
+                if pairs
+                else np.zeros((0, 1), np.float32)
+            ),
+            piece_counts=np.array([len(vs) for vs in per_row], dtype=np.int64),
         )
     return docs
 
@@ -120,9 +166,15 @@ def _row(cid: str, text: str, meta: dict[str, object]) -> Row:
     )
 
 
-def _join_overlapping(first: str, second: str, max_overlap: int = 600) -> str:
-    """`first` then `second` without the text they share (chunks overlap)."""
-    for size in range(min(len(first), len(second), max_overlap), 15, -1):
-        if first.endswith(second[:size]):
-            return first + second[size:]
+def _join_overlapping(first: str, second: str, max_overlap: int = 600, least: int = 16) -> str:
+    """`first` then `second` without the text they share (chunks overlap): the longest
+    end of `first`, `least` to `max_overlap` characters, that `second` starts with."""
+    probe = second[:least]
+    if len(probe) == least:
+        # Only where `second`'s first characters occur can a shared part start.
+        pos = first.find(probe, max(0, len(first) - max_overlap))
+        while pos != -1:
+            if second.startswith(first[pos:]):
+                return first + second[len(first) - pos :]
+            pos = first.find(probe, pos + 1)
     return f"{first}\n{second}"

@@ -1,17 +1,21 @@
-"""Chunks and the document catalog in Chroma.
+"""Chunks, their pieces and the document catalog in Chroma.
 
 Chroma has no transactions, so a document is replaced in three steps: add the new
-version's chunks (ids carry the version), point the catalog record at the new version
-(one upsert: the switch), then delete the old version's chunks. Readers only trust chunks
-whose version the catalog names, so at every moment exactly one version is searchable.
-A generation token, rewritten after every change, tells other processes to refresh.
+version's chunks and pieces (ids carry the version), point the catalog record at the new
+version (one upsert: the switch), then delete the old version's chunks and pieces.
+Readers only trust chunks whose version the catalog names, so at every moment exactly one
+version is searchable. A generation token, rewritten after every change, tells other
+processes to refresh; a count of this process's own writes tells its searchers without a
+round trip.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,14 +25,31 @@ from urllib.parse import urlparse
 import numpy as np
 
 from retrieval.errors import IndexUnavailable, InvalidAudience
-from retrieval.types import Chunk, DocumentRecord
+from retrieval.types import Chunk, DocumentRecord, Piece
 
 log = logging.getLogger(__name__)
 
 CHUNKS = "learnloop_chunks"
+PIECES = "learnloop_pieces"
 CATALOG = "learnloop_catalog"
 GENERATION_ID = "__generation__"
 _AUDIENCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+# Writes (publish, remove) made by any ChunkStore of this process, whatever its client.
+_writes_lock = threading.Lock()
+_writes = itertools.count(1)
+_last_write = 0
+
+
+def _count_write() -> None:
+    global _last_write
+    with _writes_lock:
+        _last_write = next(_writes)
+
+
+def writes_in_process() -> int:
+    """How many writes this process has finished: a change means the index changed."""
+    return _last_write
 
 
 def normalise_audiences(groups: Sequence[str]) -> tuple[str, ...]:
@@ -78,6 +99,10 @@ class ChunkStore:
                 embedding_function=embedding_function,
                 configuration={"hnsw": {"space": "cosine"}},
             )
+            # Pieces always come with their vectors: no embedding function is needed.
+            self._pieces = client.get_or_create_collection(
+                PIECES, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
             self._catalog = client.get_or_create_collection(CATALOG, embedding_function=None)
         except Exception as exc:
             raise IndexUnavailable(f"cannot open the Chroma index: {exc}") from exc
@@ -111,9 +136,14 @@ class ChunkStore:
 
     # -- writes --------------------------------------------------------------------
     def publish(
-        self, record: DocumentRecord, chunks: Sequence[Chunk], embeddings: np.ndarray
+        self,
+        record: DocumentRecord,
+        chunks: Sequence[Chunk],
+        embeddings: np.ndarray,
+        pieces: Sequence[Piece] = (),
+        piece_embeddings: np.ndarray | None = None,
     ) -> None:
-        """Make `record`'s chunks the searchable version of its document."""
+        """Make `record`'s chunks (and their pieces) the searchable version of its document."""
         base = {
             "doc_id": record.doc_id,
             "version": record.version,
@@ -126,17 +156,25 @@ class ChunkStore:
         ids = [f"{record.doc_id}:{record.version}:{c.index}" for c in chunks]
         metas = [{**base, "section": c.section, "index": c.index} for c in chunks]
         texts = [c.text for c in chunks]
-        for start in range(0, len(ids), self._max_batch):
-            end = start + self._max_batch
-            self._chunks.upsert(
-                ids=ids[start:end],
-                embeddings=embeddings[start:end],
-                documents=texts[start:end],
-                metadatas=metas[start:end],
+        self._upsert(self._chunks, ids, embeddings, texts, metas)
+        if pieces:
+            if piece_embeddings is None or len(piece_embeddings) != len(pieces):
+                raise ValueError("every piece needs its embedding")
+            prefix = f"{record.doc_id}:{record.version}"
+            self._upsert(
+                self._pieces,
+                [f"{prefix}:{p.chunk}:{n}" for n, p in enumerate(pieces)],
+                piece_embeddings,
+                [p.text for p in pieces],
+                [
+                    {"doc_id": record.doc_id, "version": record.version, "chunk": p.chunk}
+                    for p in pieces
+                ],
             )
         self._catalog.upsert(ids=[record.doc_id], embeddings=[[0.0]], metadatas=[_meta(record)])
         self._drop_other_versions(record.doc_id, keep=record.version)
         self._bump_generation()
+        _count_write()
 
     def remove(self, source: str) -> DocumentRecord | None:
         record = self.document(source)
@@ -145,13 +183,32 @@ class ChunkStore:
         self._catalog.delete(ids=[record.doc_id])  # invisible from here on
         self._drop_other_versions(record.doc_id, keep=None)
         self._bump_generation()
+        _count_write()
         return record
+
+    def _upsert(
+        self,
+        collection: Any,
+        ids: list[str],
+        embeddings: np.ndarray,
+        texts: list[str],
+        metas: list[dict[str, Any]],
+    ) -> None:
+        for start in range(0, len(ids), self._max_batch):
+            end = start + self._max_batch
+            collection.upsert(
+                ids=ids[start:end],
+                embeddings=embeddings[start:end],
+                documents=texts[start:end],
+                metadatas=metas[start:end],
+            )
 
     def _drop_other_versions(self, doc_id: str, keep: str | None) -> None:
         where: dict[str, Any] = {"doc_id": doc_id}
         if keep is not None:
             where = {"$and": [{"doc_id": doc_id}, {"version": {"$ne": keep}}]}
         self._chunks.delete(where=where)
+        self._pieces.delete(where=where)
 
     # -- reads ---------------------------------------------------------------------
     def count(self) -> int:
@@ -161,18 +218,32 @@ class ChunkStore:
         self, doc_ids: Sequence[str], batch: int = 50
     ) -> Iterator[tuple[str, str, dict[str, Any], np.ndarray]]:
         """(id, text, metadata, vector) of every stored chunk of these documents."""
-        ids = list(doc_ids)
-        for start in range(0, len(ids), batch):
-            part = ids[start : start + batch]
-            where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
-            got = self._chunks.get(where=where, include=["documents", "metadatas", "embeddings"])
-            vectors = got["embeddings"]
-            if vectors is None or not len(got["ids"]):
-                continue
-            for cid, text, meta, vec in zip(
-                got["ids"], got["documents"] or [], got["metadatas"] or [], vectors, strict=True
-            ):
-                yield cid, text or "", dict(meta or {}), np.asarray(vec, dtype=np.float32)
+        return _read(self._chunks, doc_ids, batch, ["documents", "metadatas", "embeddings"])
+
+    def pieces_of(
+        self, doc_ids: Sequence[str], batch: int = 50
+    ) -> Iterator[tuple[str, str, dict[str, Any], np.ndarray]]:
+        """(id, text, metadata, vector) of every stored piece of these documents (none for
+        documents indexed before pieces existed)."""
+        return _read(self._pieces, doc_ids, batch, ["metadatas", "embeddings"])
+
+
+def _read(
+    collection: Any, doc_ids: Sequence[str], batch: int, include: list[str]
+) -> Iterator[tuple[str, str, dict[str, Any], np.ndarray]]:
+    ids = list(doc_ids)
+    for start in range(0, len(ids), batch):
+        part = ids[start : start + batch]
+        where = {"doc_id": part[0]} if len(part) == 1 else {"doc_id": {"$in": part}}
+        got = collection.get(where=where, include=include)
+        vectors = got["embeddings"]
+        if vectors is None or not len(got["ids"]):
+            continue
+        texts = got.get("documents") or [""] * len(got["ids"])
+        for cid, text, meta, vec in zip(
+            got["ids"], texts, got["metadatas"] or [], vectors, strict=True
+        ):
+            yield cid, text or "", dict(meta or {}), np.asarray(vec, dtype=np.float32)
 
 
 def _meta(record: DocumentRecord) -> dict[str, Any]:

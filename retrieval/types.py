@@ -39,6 +39,14 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class Piece:
+    """A few sentences of a chunk, embedded on their own (see `chunking.split_pieces`)."""
+
+    chunk: int  # the index of the chunk it belongs to
+    text: str
+
+
+@dataclass(frozen=True)
 class DocumentRecord:
     """The catalog entry of one document: which version of its chunks is live."""
 

@@ -7,6 +7,8 @@ import threading
 import pytest
 
 from retrieval.errors import FileTooLarge, InvalidAudience
+from retrieval.store import document_id
+from retrieval.types import Chunk, DocumentRecord
 from tests.conftest import DATA
 from tests.docs import make_docx, make_pdf, make_pptx
 
@@ -91,6 +93,32 @@ def test_changed_file_replaces_its_chunks_and_delete_removes_them(retrieval):
     assert retrieval.store.count() == 0
     assert retrieval.searcher.search("coffee machine", k=5).passages == ()
     assert retrieval.store.remove("guide.md") is None
+
+
+def test_pieces_follow_their_document_version(retrieval):
+    retrieval.ingestor.ingest_bytes("guide.md", HANDBOOK)
+    retrieval.ingestor.ingest_bytes("guide.md", HANDBOOK.replace(b"Friday", b"Monday"))
+    version = retrieval.store.document("guide.md").version
+    pieces = list(retrieval.store.pieces_of([document_id("guide.md")]))
+    chunks = {
+        meta["index"] for _, _, meta, _ in retrieval.store.chunks_of([document_id("guide.md")])
+    }
+    assert pieces and {meta["version"] for _, _, meta, _ in pieces} == {version}
+    assert {meta["chunk"] for _, _, meta, _ in pieces} == chunks  # every chunk has pieces
+    retrieval.store.remove("guide.md")
+    assert list(retrieval.store.pieces_of([document_id("guide.md")])) == []
+
+
+def test_a_document_indexed_before_pieces_is_still_found(retrieval, embedder):
+    """An index written by the chunk-only pipeline: each chunk counts as its one piece."""
+    chunks = [Chunk(0, "Coffee", "The coffee machine on floor two is descaled every Friday.")]
+    record = DocumentRecord(
+        document_id("old.md"), "old.md", "Old", "v0", ("everyone",), 1, "2025-01-01T00:00:00"
+    )
+    retrieval.store.publish(record, chunks, embedder.embed([chunks[0].text]))
+    assert retrieval.searcher.search("when is the coffee machine descaled").passages[0].source == (
+        "old.md"
+    )
 
 
 def test_replacement_never_shows_both_versions_or_neither(retrieval):

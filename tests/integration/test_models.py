@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from inference.models import ModelNotFound, generation_model_path, packaged_gguf_path
@@ -19,6 +20,15 @@ def test_embedding_model_is_the_packaged_384d_minilm(embedder):
     assert vectors.shape == (3, 384)
     close, far = float(vectors[0] @ vectors[1]), float(vectors[0] @ vectors[2])
     assert close > far + 0.2
+
+
+def test_a_query_embeds_as_in_a_batch_and_is_cached(embedder):
+    embedder.clear_query_cache()
+    query = "How do I undo `git add` for one file?"
+    vector = embedder.embed_query(query)
+    assert np.allclose(vector, embedder.embed([query])[0], atol=1e-6)
+    assert embedder.embed_query(query) is vector  # a repeated question is not embedded again
+    assert not vector.flags.writeable  # shared: nobody may change it
 
 
 def test_missing_models_say_how_to_get_them(tmp_path):

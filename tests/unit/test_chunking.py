@@ -1,7 +1,8 @@
 from itertools import pairwise
 
-from retrieval.chunking import chunk_document, split_text
-from retrieval.types import ParsedDocument, Section
+from retrieval.chunking import chunk_document, split_pieces, split_text
+from retrieval.snapshot import _join_overlapping
+from retrieval.types import Chunk, ParsedDocument, Section
 
 
 def words(n: int, prefix: str = "w") -> str:
@@ -36,3 +37,20 @@ def test_paragraphs_are_preferred_split_points():
 def test_unbroken_token_is_hard_cut():
     parts = split_text("x" * 250, size=100, overlap=10)
     assert [len(p) for p in parts] == [100, 100, 50]
+
+
+def test_pieces_cut_each_chunk_without_overlap():
+    chunks = [Chunk(0, "A", words(120)), Chunk(1, "B", "short")]
+    pieces = split_pieces(chunks, size=100)
+    assert {p.chunk for p in pieces} == {0, 1}
+    assert all(len(p.text) <= 100 for p in pieces)
+    assert " ".join(p.text for p in pieces if p.chunk == 0) == chunks[0].text
+    assert [p.text for p in pieces if p.chunk == 1] == ["short"]
+
+
+def test_a_passage_joins_overlapping_chunks_once():
+    first, second = "alpha beta gamma delta epsilon zeta", "delta epsilon zeta eta theta"
+    assert _join_overlapping(first, second) == "alpha beta gamma delta epsilon zeta eta theta"
+    assert _join_overlapping("alpha beta", "gamma delta") == "alpha beta\ngamma delta"
+    # a shared end shorter than 16 characters is a coincidence, not an overlap
+    assert _join_overlapping("one two zeta", "zeta three") == "one two zeta\nzeta three"
