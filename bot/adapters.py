@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import ClassVar
 
@@ -31,6 +31,11 @@ class SearchRetriever:
     def __init__(self, searcher: HybridSearcher, threads: int = 1) -> None:
         self.searcher = searcher
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="search")
+
+    def warm_up(self) -> Future[None]:
+        """Load the model and the index on the search thread, so the first question does
+        not pay for it (it queues behind the warm-up instead of doing the work twice)."""
+        return self._pool.submit(self.searcher.warm)
 
     async def find(self, question: str, audiences: Sequence[str], k: int) -> Findings:
         loop = asyncio.get_running_loop()

@@ -124,7 +124,9 @@ def build_answering(
         return ClientChatModel(ChatClient(base, name, key, isettings.inference_timeout))
 
     model = LazyModel(connect, name)
-    return AnswerService(SearchRetriever(retrieval.searcher, search_threads), model), server
+    retriever = SearchRetriever(retrieval.searcher, search_threads)
+    retriever.warm_up()
+    return AnswerService(retriever, model), server
 
 
 @dataclass

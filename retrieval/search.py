@@ -89,6 +89,24 @@ class HybridSearcher:
                 )
             return self._snapshot
 
+    @property
+    def loaded(self) -> bool:
+        """Whether a snapshot is in memory (the first search need not build one)."""
+        return self._snapshot is not None
+
+    def warm(self) -> None:
+        """Load the embedding model and the snapshot before the first question needs them
+        (at 20k chunks the first snapshot takes ~13 s); failures are left to that question,
+        which reports them to the asker."""
+        started = time.perf_counter()
+        try:
+            self.embedder.embed_query("warm up")
+            self.snapshot()
+        except Exception as exc:  # the index may not be reachable yet
+            log.warning("search warm-up failed: %s", exc)
+            return
+        log.info("search warmed in %.2fs", time.perf_counter() - started)
+
     def search(
         self, query: str, k: int = 5, audiences: Sequence[str] | None = ("everyone",)
     ) -> SearchResult:

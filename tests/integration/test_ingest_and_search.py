@@ -6,7 +6,9 @@ import threading
 
 import pytest
 
+from bot.adapters import SearchRetriever
 from retrieval.errors import FileTooLarge, InvalidAudience
+from retrieval.search import HybridSearcher
 from retrieval.store import document_id
 from retrieval.types import Chunk, DocumentRecord
 from tests.conftest import DATA
@@ -207,3 +209,27 @@ def test_corpus_questions_find_their_page(corpus):
 def test_sample_material_ingests(retrieval):
     reports = retrieval.ingestor.ingest_paths([DATA.parent.parent / "sample"])
     assert reports and all(r.ok for r in reports)
+
+
+def test_a_chat_process_loads_the_index_before_the_first_question(retrieval):
+    retrieval.ingestor.ingest_bytes("guide.md", HANDBOOK)
+    searcher = fresh_searcher(retrieval)
+    assert not searcher.loaded
+    SearchRetriever(searcher).warm_up().result(timeout=60)
+    assert searcher.loaded
+
+
+def test_warm_up_survives_an_unreachable_index(retrieval):
+    searcher = fresh_searcher(retrieval)
+    searcher.store.generation = broken  # type: ignore[method-assign]
+    SearchRetriever(searcher).warm_up().result(timeout=60)  # logged, not raised
+    assert not searcher.loaded
+
+
+def fresh_searcher(retrieval) -> HybridSearcher:
+    """A searcher that has not searched yet, over the fixture's index."""
+    return HybridSearcher(retrieval.store, retrieval.embedder)
+
+
+def broken() -> str:
+    raise ConnectionError("chroma is down")

@@ -31,6 +31,16 @@ def test_a_query_embeds_as_in_a_batch_and_is_cached(embedder):
     assert not vector.flags.writeable  # shared: nobody may change it
 
 
+def test_a_query_leaves_torch_thread_count_as_it_was(embedder):
+    """A query runs on one thread; batches (ingestion) must keep every core afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    embedder.clear_query_cache()
+    embedder.embed_query("Which command rewrites the last commit?")
+    assert torch.get_num_threads() == before
+
+
 def test_missing_models_say_how_to_get_them(tmp_path):
     with pytest.raises(ModelMissing, match="LEARNLOOP_EMBEDDING_MODEL"):
         resolve_embedding_path(str(tmp_path))
