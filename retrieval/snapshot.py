@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.keyword import KeywordIndex, tokenize
+from retrieval.keyword import KeywordIndex, TermCounts, Vocabulary, tokenize
 from retrieval.store import ChunkStore
 
 
@@ -36,7 +36,7 @@ class Row:
 class _Document:
     version: str
     rows: tuple[Row, ...]
-    tokens: tuple[list[str], ...]
+    terms: TermCounts  # for the keyword index
     vectors: np.ndarray
     pieces: np.ndarray  # piece vectors, row by row
     piece_counts: np.ndarray  # pieces per row (at least one)
@@ -47,9 +47,12 @@ class Snapshot:
         self.generation = generation
         active = {r.doc_id: r.version for r in store.documents()}
         reused: dict[str, _Document] = previous._docs if previous is not None else {}
+        # Term ids live as long as the documents counted with them: a snapshot takes over
+        # its predecessor's vocabulary along with its documents.
+        self._vocab: Vocabulary = previous._vocab if previous is not None else Vocabulary()
         docs = {d: reused[d] for d, v in active.items() if d in reused and reused[d].version == v}
         self.reloaded = sorted(set(active) - set(docs))
-        docs.update(_load(store, self.reloaded, active))
+        docs.update(_load(store, self.reloaded, active, self._vocab))
         self._docs: dict[str, _Document] = docs
 
         rows = [row for doc in docs.values() for row in doc.rows]
@@ -73,8 +76,8 @@ class Snapshot:
             if rows
             else np.zeros((0, 1), dtype=np.float32)
         )
-        self.keywords = KeywordIndex.from_tokens(
-            [t for doc in docs.values() for t in doc.tokens], [r.audiences for r in rows]
+        self.keywords = KeywordIndex.from_counts(
+            [doc.terms for doc in docs.values()], [r.audiences for r in rows], self._vocab
         )
 
     def nearest(self, query: np.ndarray, n: int, visible: np.ndarray) -> list[tuple[int, float]]:
@@ -117,7 +120,7 @@ class Snapshot:
 
 
 def _load(
-    store: ChunkStore, doc_ids: Sequence[str], active: dict[str, str]
+    store: ChunkStore, doc_ids: Sequence[str], active: dict[str, str], vocab: Vocabulary
 ) -> dict[str, _Document]:
     found: dict[str, list[tuple[Row, np.ndarray]]] = {d: [] for d in doc_ids}
     for cid, text, meta, vector in store.chunks_of(doc_ids):
@@ -139,7 +142,9 @@ def _load(
         docs[doc_id] = _Document(
             version=active[doc_id],
             rows=rows,
-            tokens=tuple(tokenize(f"{r.context or r.title}\n{r.section}\n{r.text}") for r in rows),
+            terms=TermCounts.of(
+                [tokenize(f"{r.context or r.title}\n{r.section}\n{r.text}") for r in rows], vocab
+            ),
             vectors=np.vstack([v for _, v in pairs]) if pairs else np.zeros((0, 1), np.float32),
             pieces=(
                 np.vstack([v for vs in per_row for v in vs])

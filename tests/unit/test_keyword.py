@@ -1,6 +1,13 @@
 import numpy as np
 
-from retrieval.keyword import KeywordIndex, content_terms, named_terms, tokenize
+from retrieval.keyword import (
+    KeywordIndex,
+    TermCounts,
+    Vocabulary,
+    content_terms,
+    named_terms,
+    tokenize,
+)
 
 
 def test_exact_identifiers_survive_whole_with_their_parts():
@@ -69,3 +76,38 @@ def test_exact_ranks_rows_by_identifiers_matched():
     both = KeywordIndex(["json.dumps here", "json.dumps and os.path.join here"], [["a"], ["a"]])
     assert both.exact("json.dumps with os.path.join", 5, both.mask(None)) == [1, 0]
     assert index.exact("plain words only", 5, index.mask(None)) == []
+
+
+def test_an_index_stacked_from_kept_counts_scores_as_one_built_afresh():
+    """A refresh stacks each document's counted terms, including counts made when other,
+    since deleted, documents were in the vocabulary: the scores must not notice."""
+    vocab = Vocabulary()
+    gone = TermCounts.of([tokenize("a retired page about fax machines")], vocab)
+    parts = [TermCounts.of([tokenize(t)], vocab) for t in TEXTS]
+    assert len(vocab) > 0 and gone.terms.size
+    stacked = KeywordIndex.from_counts(parts[::-1], [["everyone"]] * len(TEXTS), vocab)
+    fresh = KeywordIndex(TEXTS[::-1], [["everyone"]] * len(TEXTS))
+    for query in ("json.dumps", "verbose step", "path join", "fax"):
+        a, b = stacked.scores(query, stacked.mask(None)), fresh.scores(query, fresh.mask(None))
+        assert (a is None) == (b is None) == (query == "fax")
+        if a is not None:
+            assert np.allclose(a, b) and a.max() > 0
+
+
+def test_bm25_prefers_the_rarer_term_and_the_shorter_row():
+    index = KeywordIndex(
+        ["rebase rebase merge", "merge merge merge", "merge", "merge " + "filler " * 30],
+        [["everyone"]] * 4,
+    )
+    scores = index.scores("rebase merge", index.mask(None))
+    assert scores is not None
+    assert scores.argmax() == 0  # the only row with the rare term
+    assert scores[2] > scores[3] > 0  # the same term once: the shorter row scores higher
+
+
+def test_a_term_newer_than_the_index_is_not_in_it():
+    vocab = Vocabulary()
+    index = KeywordIndex.from_counts([TermCounts.of([["merg"]], vocab)], [["everyone"]], vocab)
+    TermCounts.of([["rebas"]], vocab)  # a later snapshot counts a new document's terms
+    assert index.scores("rebase", index.mask(None)) is None
+    assert index.missing(["rebas", "merg"], index.mask(None)) == ["rebas"]
