@@ -223,6 +223,7 @@ def surfaces() -> list[str]:
 
 def _serve_surfaces(found: list[str], slack_port: int, teams_port: int) -> None:
     """Slack and/or Teams until Ctrl-C; with both, Teams runs in a child process."""
+    import os
     import subprocess
     import sys
 
@@ -230,8 +231,9 @@ def _serve_surfaces(found: list[str], slack_port: int, teams_port: int) -> None:
 
     child = None
     if found == ["slack", "teams"]:
+        bound = [sys.executable, "-m", "bot.parentbound", str(os.getpid()), "--"]
         child = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            [sys.executable, "-m", "bot.cli", "bot", "teams", "--port", str(teams_port)]
+            [*bound, sys.executable, "-m", "bot.cli", "bot", "teams", "--port", str(teams_port)]
         )
     try:
         if "slack" in found:

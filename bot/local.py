@@ -50,10 +50,12 @@ class LocalServices:
             )
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        # output to a file, never an unread pipe; own session, so Ctrl-C reaches only us
+        # output to a file, never an unread pipe; own session, so Ctrl-C reaches only us;
+        # bound to this process, so a SIGKILL or crash of `up` leaves no orphan behind
         out = tempfile.TemporaryFile()
+        bound = [sys.executable, "-m", "bot.parentbound", str(os.getpid()), "--", *argv]
         proc = subprocess.Popen(  # noqa: S603 - fixed arguments, our own executables
-            argv,
+            bound,
             stdout=out,
             stderr=subprocess.STDOUT,
             env=os.environ.copy(),

@@ -1,5 +1,6 @@
-"""The embedded model server never outlives the command that started it, however that
-command ends (here: SIGKILL, which runs no cleanup)."""
+"""The embedded model server, and the Chroma server and worker of `learnloop up`, never
+outlive the command that started them, however that command ends (here: SIGKILL, which
+runs no cleanup)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 import time
+
+import pytest
 
 CHILD = textwrap.dedent(
     """
@@ -55,3 +58,43 @@ def test_a_child_stops_when_its_parent_is_killed():
             assert not alive(child)
         finally:
             parent.kill()
+
+
+SLEEPER = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
+BOUND_PARENT = textwrap.dedent(
+    """
+    import os, subprocess, sys, time
+    bound = [sys.executable, "-m", "bot.parentbound", str(os.getpid()), "--"]
+    child = subprocess.Popen([*bound, sys.executable, "-c", sys.argv[1]], stdout=sys.stdout)
+    time.sleep(120)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_a_parentbound_command_stops_when_its_parent_is_killed():
+    """`learnloop up` starts `chroma run` (not ours: no --exit-with) through bot.parentbound."""
+    with subprocess.Popen(
+        [sys.executable, "-c", BOUND_PARENT, SLEEPER], stdout=subprocess.PIPE, text=True
+    ) as parent:
+        try:
+            assert parent.stdout is not None
+            child = int(parent.stdout.readline())  # the command's own pid: exec kept it
+            assert alive(child)
+            parent.send_signal(signal.SIGKILL)
+            parent.wait()
+            deadline = time.monotonic() + 20
+            while alive(child) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not alive(child)
+        finally:
+            parent.kill()
+
+
+def test_parentbound_does_not_start_a_command_whose_parent_is_already_gone():
+    # this test's process is the parent, not pid 1: as if the real one had died meanwhile
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.parentbound", "1", "--", sys.executable, "-c", "exit(7)"],
+        check=False,
+    )
+    assert done.returncode == (0 if sys.platform.startswith("linux") else 7)
