@@ -223,18 +223,16 @@ def surfaces() -> list[str]:
 
 def _serve_surfaces(found: list[str], slack_port: int, teams_port: int) -> None:
     """Slack and/or Teams until Ctrl-C; with both, Teams runs in a child process."""
-    import os
     import subprocess
     import sys
 
     from bot.cli_bots import _stack
+    from bot.parentbound import bound_to_this_process
 
     child = None
     if found == ["slack", "teams"]:
-        bound = [sys.executable, "-m", "bot.parentbound", str(os.getpid()), "--"]
-        child = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            [*bound, sys.executable, "-m", "bot.cli", "bot", "teams", "--port", str(teams_port)]
-        )
+        teams = [sys.executable, "-m", "bot.cli", "bot", "teams", "--port", str(teams_port)]
+        child = subprocess.Popen(bound_to_this_process(teams))  # noqa: S603 - our own CLI
     try:
         if "slack" in found:
             from bot.slack import serve as serve_slack

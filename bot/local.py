@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.core.errors import IndexUnavailable
+from bot.parentbound import bound_to_this_process
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,8 @@ class LocalServices:
         # output to a file, never an unread pipe; own session, so Ctrl-C reaches only us;
         # bound to this process, so a SIGKILL or crash of `up` leaves no orphan behind
         out = tempfile.TemporaryFile()
-        bound = [sys.executable, "-m", "bot.parentbound", str(os.getpid()), "--", *argv]
         proc = subprocess.Popen(  # noqa: S603 - fixed arguments, our own executables
-            bound,
+            bound_to_this_process(argv),
             stdout=out,
             stderr=subprocess.STDOUT,
             env=os.environ.copy(),

@@ -19,6 +19,11 @@ import sys
 PR_SET_PDEATHSIG = 1
 
 
+def bound_to_this_process(argv: list[str]) -> list[str]:
+    """`argv` run through this module, so it stops when the calling process is gone."""
+    return [sys.executable, "-m", "bot.parentbound", str(os.getpid()), "--", *argv]
+
+
 def bind_to_parent(parent: int) -> None:
     """Have the kernel SIGTERM this process when `parent` exits (Linux; a no-op elsewhere)."""
     if not sys.platform.startswith("linux"):

@@ -195,14 +195,14 @@ class KeywordIndex:
         self, parts: Sequence[TermCounts], audiences: Sequence[Iterable[str]], vocab: Vocabulary
     ) -> None:
         self._vocab = vocab
-        lengths = np.concatenate([p.lengths for p in parts]) if parts else np.zeros(0)
+        parts = parts or [TermCounts.of([], vocab)]  # no rows: one empty part
+        lengths = np.concatenate([p.lengths for p in parts])
         self.size = len(lengths)
-        sizes = np.concatenate([p.sizes for p in parts]) if parts else np.zeros(0, np.int64)
-        rows = np.repeat(np.arange(self.size), sizes)
+        rows = np.repeat(np.arange(self.size), np.concatenate([p.sizes for p in parts]))
         matrix = sparse.csc_matrix(
             (
-                np.concatenate([p.counts for p in parts]) if parts else np.zeros(0),
-                (rows, np.concatenate([p.terms for p in parts]) if parts else rows),
+                np.concatenate([p.counts for p in parts]),
+                (rows, np.concatenate([p.terms for p in parts])),
             ),
             shape=(self.size, len(vocab)),
             dtype=np.float32,

@@ -59,11 +59,7 @@ class Snapshot:
         self.rows = rows
         self.by_id = {r.chunk_id: i for i, r in enumerate(rows)}
         self._by_position = {(r.doc_id, r.index): i for i, r in enumerate(rows)}
-        self.vectors = (
-            np.vstack([d.vectors for d in docs.values() if len(d.vectors)])
-            if rows
-            else np.zeros((0, 1), dtype=np.float32)
-        )
+        self.vectors = _stack([d.vectors for d in docs.values()])
         counts = (
             np.concatenate([d.piece_counts for d in docs.values()])
             if rows
@@ -71,11 +67,7 @@ class Snapshot:
         )
         self._piece_count = counts
         self._piece_start = np.cumsum(counts) - counts
-        self.piece_vectors = (
-            np.vstack([d.pieces for d in docs.values() if len(d.pieces)])
-            if rows
-            else np.zeros((0, 1), dtype=np.float32)
-        )
+        self.piece_vectors = _stack([d.pieces for d in docs.values()])
         self.keywords = KeywordIndex.from_counts(
             [doc.terms for doc in docs.values()], [r.audiences for r in rows], self._vocab
         )
@@ -145,15 +137,17 @@ def _load(
             terms=TermCounts.of(
                 [tokenize(f"{r.context or r.title}\n{r.section}\n{r.text}") for r in rows], vocab
             ),
-            vectors=np.vstack([v for _, v in pairs]) if pairs else np.zeros((0, 1), np.float32),
-            pieces=(
-                np.vstack([v for vs in per_row for v in vs])
-                if pairs
-                else np.zeros((0, 1), np.float32)
-            ),
+            vectors=_stack([v for _, v in pairs]),
+            pieces=_stack([v for vs in per_row for v in vs]),
             piece_counts=np.array([len(vs) for vs in per_row], dtype=np.int64),
         )
     return docs
+
+
+def _stack(vectors: Sequence[np.ndarray]) -> np.ndarray:
+    """Vectors (single ones or blocks of them) as one matrix; none: an empty one."""
+    blocks = [v for v in vectors if len(v)]
+    return np.vstack(blocks) if blocks else np.zeros((0, 1), dtype=np.float32)
 
 
 def _row(cid: str, text: str, meta: dict[str, object]) -> Row:

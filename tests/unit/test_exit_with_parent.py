@@ -42,9 +42,11 @@ def alive(pid: int) -> bool:
         return stat.read().split()[2] != "Z"
 
 
-def test_a_child_stops_when_its_parent_is_killed():
+def assert_child_stops_with_parent(parent_script: str, child_script: str) -> None:
+    """Run `parent_script`, which starts `child_script` and prints the child's pid; SIGKILL
+    the parent; the child must be gone soon after."""
     with subprocess.Popen(
-        [sys.executable, "-c", PARENT, CHILD], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", parent_script, child_script], stdout=subprocess.PIPE, text=True
     ) as parent:
         try:
             assert parent.stdout is not None
@@ -60,12 +62,17 @@ def test_a_child_stops_when_its_parent_is_killed():
             parent.kill()
 
 
+def test_a_child_stops_when_its_parent_is_killed():
+    assert_child_stops_with_parent(PARENT, CHILD)
+
+
 SLEEPER = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
 BOUND_PARENT = textwrap.dedent(
     """
-    import os, subprocess, sys, time
-    bound = [sys.executable, "-m", "bot.parentbound", str(os.getpid()), "--"]
-    child = subprocess.Popen([*bound, sys.executable, "-c", sys.argv[1]], stdout=sys.stdout)
+    import subprocess, sys, time
+    from bot.parentbound import bound_to_this_process
+    command = bound_to_this_process([sys.executable, "-c", sys.argv[1]])
+    child = subprocess.Popen(command, stdout=sys.stdout)
     time.sleep(120)
     """
 )
@@ -73,22 +80,9 @@ BOUND_PARENT = textwrap.dedent(
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 def test_a_parentbound_command_stops_when_its_parent_is_killed():
-    """`learnloop up` starts `chroma run` (not ours: no --exit-with) through bot.parentbound."""
-    with subprocess.Popen(
-        [sys.executable, "-c", BOUND_PARENT, SLEEPER], stdout=subprocess.PIPE, text=True
-    ) as parent:
-        try:
-            assert parent.stdout is not None
-            child = int(parent.stdout.readline())  # the command's own pid: exec kept it
-            assert alive(child)
-            parent.send_signal(signal.SIGKILL)
-            parent.wait()
-            deadline = time.monotonic() + 20
-            while alive(child) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            assert not alive(child)
-        finally:
-            parent.kill()
+    """`learnloop up` starts `chroma run` (not ours: no --exit-with) through bot.parentbound;
+    the pid printed is the command's own (exec kept it)."""
+    assert_child_stops_with_parent(BOUND_PARENT, SLEEPER)
 
 
 def test_parentbound_does_not_start_a_command_whose_parent_is_already_gone():
