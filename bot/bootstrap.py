@@ -151,7 +151,7 @@ def build_chat(
 ) -> ChatStack:
     """The chat service over retrieval, the model, the SQL store and the job queue."""
     from bot.jobs import build_jobs
-    from bot.quiz import ModelQuizWriter, material_passages
+    from bot.quiz import CatalogMaterial, ModelQuizWriter
     from bot.store import database_url, open_store
     from bot.store.access import AccessRepository
     from bot.store.quiz import QuizRepository
@@ -180,7 +180,7 @@ def build_chat(
     learning = LearningService(
         QuizRepository(sessions),
         access,
-        lambda audiences, topic: material_passages(retrieval, topic, audiences),
+        CatalogMaterial(retrieval),
         writer,
     )
     reports = ReportService(sessions, admins=settings.admin_keys())

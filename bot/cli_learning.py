@@ -34,8 +34,10 @@ def progress(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """A learner's progress: answers, due reviews, mastery per topic, and what to learn next."""
+    from bot.cli_common import _retrieval
     from bot.core.chat import Actor
     from bot.learning import LearningService
+    from bot.quiz import CatalogMaterial
     from bot.store.access import AccessRepository
     from bot.store.quiz import QuizRepository
 
@@ -43,7 +45,9 @@ def progress(
     if platform not in ("slack", "teams") or not user:
         _fail(f"{person!r}: write PLATFORM:USER_ID, e.g. slack:U0123")
     sessions = _sessions()
-    service = LearningService(QuizRepository(sessions), AccessRepository(sessions), lambda a, t: [])
+    # topics are checked against the current catalog, as in chat
+    material = CatalogMaterial(_retrieval())
+    service = LearningService(QuizRepository(sessions), AccessRepository(sessions), material)
     shown = asyncio.run(service.progress(Actor(platform, user)))
 
     def topic(t: TopicProgress) -> dict[str, object]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -13,6 +13,7 @@ from fsrs import Card, Rating, Scheduler
 
 from bot.core.chat import Actor
 from bot.core.errors import NoMaterial, StaleQuestion
+from bot.core.ports import Material
 from bot.core.quiz import (
     Passage,
     QuizItem,
@@ -20,7 +21,9 @@ from bot.core.quiz import (
     TopicProgress,
     grade,
     plan,
+    provenance,
     rating_for,
+    servable,
     topic_progress,
     vocabulary_of,
 )
@@ -80,11 +83,14 @@ def utcnow() -> datetime:
 
 
 class LearningService:
+    """Everything a learner is shown (questions, options, explanations, passages, topics) is
+    checked against the current catalog and the learner's audiences when it is shown."""
+
     def __init__(
         self,
         repo: QuizRepository,
         learners: Learners,
-        passages: Callable[[Sequence[str], str], Sequence[Passage]],
+        material: Material,
         writer: QuizWriter | None = None,
         *,
         questions: int = 5,
@@ -92,7 +98,7 @@ class LearningService:
     ) -> None:
         self.repo = repo
         self.learners = learners
-        self.passages = passages  # (audiences, topic) -> material to ask about
+        self.material = material
         self.writer = writer
         self.questions = questions
         self.clock = clock
@@ -109,8 +115,11 @@ class LearningService:
         """A new quiz: due reviews first, then items not yet seen, generated when needed."""
         learner, audiences = await self._learner(actor)
         now = self.clock()
-        allowed = {i.id: i for i in await asyncio.to_thread(self.repo.bank, audiences)}
-        due = [i for i in await asyncio.to_thread(self.repo.due, learner, now) if i in allowed]
+        scheduled = await asyncio.to_thread(self.repo.due, learner, now)
+        shown = await asyncio.to_thread(self._shown_ids, scheduled, audiences)
+        due = [i for i in scheduled if i in shown]
+        for gone in set(scheduled) - shown:  # its material changed, went, or was narrowed
+            await asyncio.to_thread(self.repo.drop_card, learner, gone)
         chosen = [] if topic else due[: self.questions]
         if len(chosen) < self.questions:
             fresh = await self._fresh(learner, audiences, topic, self.questions - len(chosen))
@@ -119,17 +128,20 @@ class LearningService:
             raise NoMaterial(f"no quiz items for {actor.key} (topic {topic!r})")
         session = await asyncio.to_thread(self.repo.start_session, learner, chosen, now)
         log.info("quiz started session=%s items=%d reviews=%d", session.id, len(chosen), len(due))
-        return await self._question(session, reviews=set(due))
+        question = await self._question(session, audiences, reviews=set(due))
+        if question is None:
+            raise NoMaterial(f"no quiz items for {actor.key} (topic {topic!r})")
+        return question
 
     async def _fresh(
         self, learner: str, audiences: tuple[str, ...], topic: str, count: int
     ) -> list[QuizItem]:
         seen = {a.item_id for a in await asyncio.to_thread(self.repo.attempts, learner)}
-        material = await asyncio.to_thread(self.passages, audiences, topic)
+        material = await asyncio.to_thread(self.material.passages, audiences, topic)
         wanted = {(p.source, p.text) for p in material}
         banked = [
             i
-            for i in await asyncio.to_thread(self.repo.bank, audiences)
+            for i in await asyncio.to_thread(self._shown_bank, audiences)
             if i.id not in seen and (i.passage.source, i.passage.text) in wanted
         ]
         if len(banked) >= count:
@@ -138,7 +150,9 @@ class LearningService:
         todo = [p for p in material if (p.source, p.text) not in asked]
         # distractors come from all the learner may see, not just the topic's passages
         everything = (
-            material if not topic else await asyncio.to_thread(self.passages, audiences, "")
+            material
+            if not topic
+            else await asyncio.to_thread(self.material.passages, audiences, "")
         )
         made, report = await generate(
             todo, count - len(banked), self.writer, vocabulary_of(everything)
@@ -147,31 +161,88 @@ class LearningService:
         log.info("quiz items made model=%d cloze=%d", report.model_kept, report.cloze_kept)
         return banked + [i for i in made if i.id not in seen]
 
-    async def _question(self, session: Session, reviews: set[str] | None = None) -> Question:
-        item_id = session.current
-        if item_id is None:
-            raise StaleQuestion(f"session {session.id} has no current question")
-        item = await asyncio.to_thread(self.repo.item, item_id)
-        if item is None:
-            raise StaleQuestion(f"item {item_id} is gone")
-        return Question(
-            session.id, item, session.position + 1, len(session.items), item_id in (reviews or ())
-        )
+    # -- what may be shown ----------------------------------------------------------------
+    def _checked(self, items: Iterable[QuizItem]) -> list[QuizItem]:
+        """Items with their provenance, re-established once for items banked without it."""
+        items = list(items)
+        unchecked = self.repo.unchecked([i.id for i in items])
+        if not unchecked:
+            return items
+        everything = self.material.passages(None, "", None)
+        checked = []
+        for item in items:
+            if item.id in unchecked:
+                item = replace(item, sources=provenance(item, everything))
+                self.repo.set_sources(item.id, item.sources)
+                log.info("re-checked banked item=%s kept=%s", item.id, bool(item.sources))
+            checked.append(item)
+        return checked
+
+    def _may_show(self, items: Iterable[QuizItem], audiences: Sequence[str]) -> list[QuizItem]:
+        """Those of the items the learner may be shown now (blocking: run it off the loop)."""
+        items = self._checked(items)
+        if not items:
+            return []
+        live = self.material.documents()
+        texts: dict[str, frozenset[str]] = {}
+
+        def still_there(passage: Passage) -> bool:
+            key = passage.origin.doc_id
+            if key not in texts:
+                texts[key] = self.material.texts(key)
+            return passage.text in texts[key]
+
+        return [i for i in items if servable(i, audiences, live, still_there)]
+
+    def _shown_ids(self, item_ids: Sequence[str], audiences: Sequence[str]) -> set[str]:
+        return {i.id for i in self._may_show(self.repo.items(item_ids).values(), audiences)}
+
+    def _shown_bank(self, audiences: Sequence[str]) -> list[QuizItem]:
+        return self._may_show(self.repo.bank(audiences), audiences)
+
+    async def _question(
+        self, session: Session, audiences: Sequence[str], reviews: set[str] | None = None
+    ) -> Question | None:
+        """The session's current question, passing over items that may no longer be shown
+        (their material changed, went, or was narrowed); None when none is left."""
+        while (item_id := session.current) is not None:
+            shown = await asyncio.to_thread(self._shown_ids, [item_id], audiences)
+            if item_id in shown:
+                item = await asyncio.to_thread(self.repo.item, item_id)
+                if item is not None:
+                    return Question(
+                        session.id,
+                        item,
+                        session.position + 1,
+                        len(session.items),
+                        item_id in (reviews or ()),
+                    )
+            await asyncio.to_thread(self.repo.drop_card, session.learner_id, item_id)
+            dropped = await asyncio.to_thread(self.repo.drop_from_session, session.id, item_id)
+            if dropped is None:
+                break
+            session = dropped
+        return None
 
     async def current(self, actor: Actor) -> Question | None:
-        learner, _ = await self._learner(actor)
+        learner, audiences = await self._learner(actor)
         session = await asyncio.to_thread(self.repo.active_session, learner)
-        return await self._question(session) if session is not None else None
+        return await self._question(session, audiences) if session is not None else None
 
     async def answer(self, actor: Actor, session_id: str, item_id: str, picked: int) -> Outcome:
         """Grade a pick, schedule the item's next review, and move on."""
-        learner, _ = await self._learner(actor)
+        learner, audiences = await self._learner(actor)
         session = await asyncio.to_thread(self.repo.session, session_id)
         if session is None or session.learner_id != learner or session.current != item_id:
             raise StaleQuestion(f"session {session_id} is not at item {item_id}")
         item = await asyncio.to_thread(self.repo.item, item_id)
         if item is None or not 0 <= picked < len(item.options):
             raise StaleQuestion(f"item {item_id} has no option {picked}")
+        if not await asyncio.to_thread(self._may_show, [item], audiences):
+            # its material changed since it was asked: no grade, explanation or passage
+            await asyncio.to_thread(self.repo.drop_card, learner, item_id)
+            await asyncio.to_thread(self.repo.drop_from_session, session_id, item_id)
+            raise StaleQuestion(f"item {item_id} may no longer be shown")
         now = self.clock()
         right = grade(item, picked)
         seconds = (now - session.asked_at).total_seconds() if session.asked_at else 30.0
@@ -180,10 +251,12 @@ class LearningService:
             self.repo.record_attempt, learner, item_id, item.options[picked], right, now
         )
         session = await asyncio.to_thread(self.repo.advance, session_id, right, now)
-        if session.status == "finished":
+        following = await self._question(session, audiences)
+        if following is None:
+            session = await asyncio.to_thread(self.repo.session, session_id) or session
             summary = Summary(session.correct, session.position, len(session.items))
             return Outcome(right, item, picked, None, summary)
-        return Outcome(right, item, picked, await self._question(session), None)
+        return Outcome(right, item, picked, following, None)
 
     def _schedule(self, learner: str, item_id: str, rating: str, now: datetime) -> None:
         stored = self.repo.card(learner, item_id)
@@ -201,12 +274,19 @@ class LearningService:
         return Summary(stopped.correct, stopped.position, len(stopped.items), stopped=True)
 
     async def progress(self, actor: Actor) -> Progress:
-        learner, _ = await self._learner(actor)
+        learner, audiences = await self._learner(actor)
+        bank = await asyncio.to_thread(self._shown_bank, audiences)
+        topics = list(dict.fromkeys((i.passage.source, i.passage.section) for i in bank))
         attempts = await asyncio.to_thread(self.repo.attempts, learner)
-        topics = topic_progress(attempts, await asyncio.to_thread(self.repo.topics))
-        due = await asyncio.to_thread(self.repo.due, learner, self.clock())
+        shown = await asyncio.to_thread(
+            self._shown_ids, list({a.item_id for a in attempts}), audiences
+        )
+        attempts = [a for a in attempts if a.item_id in shown]
+        scheduled = await asyncio.to_thread(self.repo.due, learner, self.clock())
+        due = await asyncio.to_thread(self._shown_ids, scheduled, audiences)
+        per_topic = topic_progress(attempts, topics)
         return Progress(
-            topics, plan(topics), len(due), len(attempts), sum(a.correct for a in attempts)
+            per_topic, plan(per_topic), len(due), len(attempts), sum(a.correct for a in attempts)
         )
 
     async def set_reminders(self, actor: Actor, on: bool) -> None:

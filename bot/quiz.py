@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Protocol
 
 from pydantic import BaseModel, Field
 
-from bot.core.quiz import Passage, QuizItem, cloze_items, problems, vocabulary_of
+from bot.core.quiz import Live, Passage, QuizItem, Term, cloze_items, problems, vocabulary_of
 
 if TYPE_CHECKING:
     from bot.bootstrap import Retrieval
@@ -70,6 +70,7 @@ class ModelQuizWriter:
             explanation=raw.explanation,
             passage=passage,
             origin="model",
+            sources=(passage.origin,),  # the model saw this passage and nothing else
         )
 
 
@@ -91,7 +92,7 @@ async def generate(
     passages: Sequence[Passage],
     count: int,
     writer: QuizWriter | None = None,
-    vocabulary: Sequence[str] | None = None,
+    vocabulary: Sequence[Term] | None = None,
     concurrency: int = 4,
 ) -> tuple[list[QuizItem], GenerationReport]:
     """Up to `count` fair items, one per passage, the model's where they pass the rules.
@@ -133,24 +134,70 @@ def _judged(draft: QuizItem | None, report: GenerationReport) -> QuizItem | None
     return None
 
 
+class CatalogMaterial:
+    """The material as the quiz sees it: passages to ask about, and the catalog's current
+    state, against which banked items are checked each time they are shown."""
+
+    def __init__(self, rt: Retrieval) -> None:
+        self.rt = rt
+
+    def passages(
+        self, audiences: Sequence[str] | None, topic: str = "", limit: int | None = 200
+    ) -> list[Passage]:
+        """Material for these audiences (all of it for None), at most `limit` passages."""
+        return material_passages(self.rt, topic, audiences, limit)
+
+    def documents(self) -> dict[str, Live]:
+        return {d.doc_id: Live(d.version, d.audiences) for d in self.rt.store.documents()}
+
+    def texts(self, doc_id: str) -> frozenset[str]:
+        """The chunk texts of the document's current version."""
+        live = self.documents().get(doc_id)
+        return frozenset(
+            text
+            for _, text, meta, _ in self.rt.store.chunks_of([doc_id])
+            if live is not None and meta.get("version") == live.version
+        )
+
+
 def material_passages(
-    rt: Retrieval, topic: str = "", audiences: Sequence[str] | None = None, limit: int = 200
+    rt: Retrieval,
+    topic: str = "",
+    audiences: Sequence[str] | None = None,
+    limit: int | None = 200,
 ) -> list[Passage]:
     """Passages to ask about: those matching `topic`, else every chunk, documents interleaved
-    so a short quiz covers several documents."""
+    so a short quiz covers several documents. Each carries its document's id, version and
+    audience, so an item made from it is banked for exactly that audience."""
+    docs = {d.doc_id: d for d in rt.store.documents()}
     if topic:
-        found = rt.searcher.search(topic, k=min(limit, 20), audiences=audiences)
-        return [Passage(p.text, p.source, p.section or p.title) for p in found.passages if p.text]
+        found = rt.searcher.search(topic, k=min(limit or 20, 20), audiences=audiences)
+        passages = []
+        for p in found.passages:
+            doc_id, version, _ = p.chunk_id.split(":", 2)
+            doc = docs.get(doc_id)
+            if doc is None or doc.version != version or not p.text:
+                continue  # replaced or deleted since the search's snapshot
+            passages.append(
+                Passage(p.text, p.source, p.section or p.title, version, doc.audiences, doc_id)
+            )
+        return passages
     per_doc: list[list[Passage]] = []
     allowed = set(audiences) if audiences is not None else None
-    for doc in rt.store.documents():
+    for doc in docs.values():
         if allowed is not None and not allowed & set(doc.audiences):
             continue
         chunks = [
             Passage(
-                text, doc.source, str(meta.get("section") or doc.title), doc.version, doc.audiences
+                text,
+                doc.source,
+                str(meta.get("section") or doc.title),
+                doc.version,
+                doc.audiences,
+                doc.doc_id,
             )
             for _, text, meta, _ in rt.store.chunks_of([doc.doc_id])
+            if meta.get("version") == doc.version  # not a version being written or dropped
         ]
         per_doc.append(chunks)
     interleaved = [p for group in _zip_longest(per_doc) for p in group]

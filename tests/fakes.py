@@ -70,3 +70,30 @@ class FakeChatModel:
             raise self.error
         for word in self.reply.split(" "):
             yield word + " "
+
+
+class FakeMaterial:
+    """Training material in memory, as quizzes see it; a test edits `passages` to play an
+    admin who re-ingests, narrows or deletes a document."""
+
+    def __init__(self, passages) -> None:
+        self.all = list(passages)
+
+    def passages(self, audiences, topic="", limit=200):
+        from bot.core.quiz import visible
+
+        found = [
+            p
+            for p in self.all
+            if (audiences is None or visible(p.audience, audiences))
+            and topic.lower() in p.text.lower()
+        ]
+        return found[:limit] if limit is not None else found
+
+    def documents(self):
+        from bot.core.quiz import Live
+
+        return {p.origin.doc_id: Live(p.version, p.audience) for p in self.all}
+
+    def texts(self, doc_id):
+        return frozenset(p.text for p in self.all if p.origin.doc_id == doc_id)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.answering import Source
+from bot.core.quiz import Live, Passage
 
 
 @dataclass(frozen=True)
@@ -28,3 +29,15 @@ class ChatModel(Protocol):
     def stream(self, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str]: ...
 
     async def aclose(self) -> None: ...
+
+
+class Material(Protocol):
+    """The training material as quizzes see it, and the catalog's current state."""
+
+    def passages(
+        self, audiences: Sequence[str] | None, topic: str = "", limit: int | None = 200
+    ) -> Sequence[Passage]: ...
+
+    def documents(self) -> Mapping[str, Live]: ...
+
+    def texts(self, doc_id: str) -> frozenset[str]: ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +26,38 @@ _TERM = re.compile(
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z`'\"(])|\n+")
 
 
+EVERYONE = "everyone"
+
+
+def visible(audience: Iterable[str], groups: Iterable[str]) -> bool:
+    """Material for `audience` may be seen by someone in `groups`."""
+    audience = set(audience)
+    return EVERYONE in audience or bool(audience & set(groups))
+
+
+def covers(outer: Iterable[str], inner: Iterable[str]) -> bool:
+    """Everyone who may see `inner` material may also see `outer` material."""
+    outer, inner = set(outer), set(inner)
+    return EVERYONE in outer or (EVERYONE not in inner and inner <= outer)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """A document version that part of a quiz item came from, and its audience then."""
+
+    doc_id: str
+    version: str
+    audience: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Live:
+    """What the catalog says about a document now."""
+
+    version: str
+    audience: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Passage:
     """A piece of material a question may be asked about."""
@@ -34,7 +66,20 @@ class Passage:
     source: str
     section: str
     version: str = ""
-    audience: tuple[str, ...] = ("everyone",)
+    audience: tuple[str, ...] = (EVERYONE,)
+    doc_id: str = ""  # the catalog's id of its document; the source name when not given
+
+    @property
+    def origin(self) -> Origin:
+        return Origin(self.doc_id or self.source, self.version, self.audience)
+
+
+@dataclass(frozen=True)
+class Term:
+    """A key term of the material and the passage it was seen in (a distractor's origin)."""
+
+    text: str
+    origin: Origin
 
 
 @dataclass(frozen=True)
@@ -46,6 +91,14 @@ class QuizItem:
     passage: Passage
     origin: str = "cloze"  # "model" or "cloze"
     id: str = field(default="")
+    # every document version the item's text came from, its passage's first; empty for an
+    # item banked before provenance was kept (re-checked before it is served)
+    sources: tuple[Origin, ...] = ()
+
+    @property
+    def audiences(self) -> tuple[tuple[str, ...], ...]:
+        """The audiences a viewer must each belong to: one per document it came from."""
+        return tuple(dict.fromkeys(o.audience for o in self.sources))
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -127,13 +180,17 @@ def key_terms(text: str) -> list[_Term]:
 
 
 def cloze_items(
-    passage: Passage, vocabulary: Sequence[str], limit: int = 1, seed: int = 0
+    passage: Passage, vocabulary: Sequence[Term], limit: int = 1, seed: int = 0
 ) -> list[QuizItem]:
     """Fill-in-the-blank items on the passage's key terms; distractors are terms of the same
-    kind from elsewhere in the material that this passage does not contain."""
+    kind from elsewhere in the material that this passage does not contain, taken only from
+    material that everyone who may see the passage may also see."""
     pool: dict[str, list[str]] = {}
+    origins: dict[str, Origin] = {}
     for word in vocabulary:
-        pool.setdefault(_kind(word), []).append(word)
+        if covers(word.origin.audience, passage.audience):
+            pool.setdefault(_kind(word.text), []).append(word.text)
+            origins.setdefault(word.text, word.origin)
     items: list[QuizItem] = []
     for sentence in _sentences(passage.text):
         for term in key_terms(sentence):
@@ -161,6 +218,7 @@ def cloze_items(
                 correct=options.index(term.text),
                 explanation=f"The material says: “{sentence.strip()}”",
                 passage=passage,
+                sources=_distinct(passage.origin, *(origins[o] for o in options if o != term.text)),
             )
             if not problems(item):
                 items.append(item)
@@ -174,13 +232,63 @@ def _sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text) if 30 <= len(s.strip()) <= 300]
 
 
-def vocabulary_of(passages: Iterable[Passage]) -> list[str]:
-    """Every key term in the material, in first-seen order (the distractor pool)."""
-    terms: dict[str, str] = {}
+def _distinct(*origins: Origin) -> tuple[Origin, ...]:
+    return tuple(dict.fromkeys(origins))
+
+
+def vocabulary_of(passages: Iterable[Passage]) -> list[Term]:
+    """Every key term in the material with where it was seen, in first-seen order (the
+    distractor pool). A term seen in several documents is kept once per audience, so a
+    passage finds it in material its own audience may see."""
+    terms: dict[tuple[str, tuple[str, ...]], Term] = {}
     for passage in passages:
         for term in key_terms(passage.text):
-            terms.setdefault(term.text.lower(), term.text)
+            key = (term.text.lower(), passage.audience)
+            terms.setdefault(key, Term(term.text, passage.origin))
     return list(terms.values())
+
+
+def provenance(item: QuizItem, material: Iterable[Passage]) -> tuple[Origin, ...]:
+    """Where a banked item's text came from, re-established from the material: its passage
+    (as the catalog has it now), and for each distractor of a cloze item a passage that
+    everyone who may see that passage may also see. Empty when any part cannot be placed."""
+    material = list(material)
+    same = (p for p in material if p.source == item.passage.source and p.text == item.passage.text)
+    own = next(same, item.passage).origin
+    if item.origin == "model":
+        return (own,)  # the model saw this passage and nothing else
+    sources = [own]
+    covering = [p for p in material if covers(p.audience, own.audience)]
+    for n, option in enumerate(item.options):
+        if n == item.correct:
+            continue
+        found = next((p for p in covering if supported(option, p.text)), None)
+        if found is None:
+            return ()
+        sources.append(found.origin)
+    return _distinct(*sources)
+
+
+def servable(
+    item: QuizItem,
+    groups: Iterable[str],
+    live: Mapping[str, Live],
+    still_there: Callable[[Passage], bool],
+) -> bool:
+    """May this item be shown to someone in `groups` now? Every document it came from must
+    still be in the catalog and visible to them (as it was when the item was made, and as it
+    is now), and its passage must still be in its document's current version.
+    `still_there` is asked only when that version changed since the item was made."""
+    groups = set(groups) | {EVERYONE}
+    if not item.sources or not all(visible(a, groups) for a in item.audiences):
+        return False
+    for n, source in enumerate(item.sources):
+        now = live.get(source.doc_id)
+        if now is None or not visible(now.audience, groups):
+            return False
+        if n == 0 and now.version != source.version and not still_there(item.passage):
+            return False
+    return True
 
 
 def grade(item: QuizItem, picked: int) -> bool:

@@ -176,12 +176,18 @@ class QuizItemRow(Base):
     choices: Mapped[list[Any]] = mapped_column(default=list)
     answer: Mapped[str] = mapped_column(Text)
     explanation: Mapped[str] = mapped_column(Text, default="")
-    audience: Mapped[str] = mapped_column(String(64), default="everyone")
+    audience: Mapped[str] = mapped_column(String(512), default="everyone")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # provenance: the passage asked about and the document version it came from
     passage: Mapped[str] = mapped_column(Text, default="")
     doc_version: Mapped[str] = mapped_column(String(64), default="")
     origin: Mapped[str] = mapped_column(String(16), default="cloze")
+    # every document version the item's text came from ([doc_id, version, [audience…]]),
+    # the passage's first; NULL for items banked before it was kept, [] once such an item
+    # was re-checked and its provenance could not be re-established
+    sources: Mapped[list[Any] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True, default=None
+    )
 
 
 class QuizAttemptRow(Base):

@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DBSession
 from sqlalchemy.orm import sessionmaker
 
-from bot.core.quiz import Attempt, Passage, QuizItem, Session
+from bot.core.quiz import Attempt, Origin, Passage, QuizItem, Session
 from bot.store.models import QuizAttemptRow, QuizItemRow, QuizSessionRow, ScheduleRow, utcnow
+from retrieval.store import document_id
 
 
 class QuizRepository:
@@ -38,17 +39,40 @@ class QuizRepository:
                         passage=item.passage.text,
                         doc_version=item.passage.version,
                         origin=item.origin,
+                        sources=_sources_json(item.sources),
                     )
                 )
+
+    def set_sources(self, item_id: str, sources: Sequence[Origin]) -> None:
+        """Record a re-checked item's provenance ([] when it could not be re-established)."""
+        with self._sessions.begin() as db:
+            row = db.get(QuizItemRow, item_id)
+            if row is not None:
+                row.sources = _sources_json(sources)
 
     def item(self, item_id: str) -> QuizItem | None:
         with self._sessions() as db:
             row = db.get(QuizItemRow, item_id)
             return _item(row) if row is not None else None
 
+    def unchecked(self, item_ids: Sequence[str]) -> set[str]:
+        """Those of these items banked before provenance was kept and not re-checked yet."""
+        with self._sessions() as db:
+            rows = db.scalars(
+                select(QuizItemRow.id).where(
+                    QuizItemRow.id.in_(list(item_ids)), QuizItemRow.sources.is_(None)
+                )
+            )
+            return set(rows)
+
+    def items(self, item_ids: Sequence[str]) -> dict[str, QuizItem]:
+        with self._sessions() as db:
+            rows = db.scalars(select(QuizItemRow).where(QuizItemRow.id.in_(list(item_ids))))
+            return {r.id: _item(r) for r in rows}
+
     def bank(self, audiences: Sequence[str], source: str = "") -> list[QuizItem]:
-        """Items whose material the learner may see (material is visible to anyone in one
-        of its audiences)."""
+        """Items whose passage's audience the learner is in, oldest first. A first cut only:
+        the service checks each against the current catalog before showing it."""
         allowed = set(audiences)
         with self._sessions() as db:
             query = select(QuizItemRow).order_by(QuizItemRow.created_at, QuizItemRow.id)
@@ -56,15 +80,6 @@ class QuizRepository:
                 query = query.where(QuizItemRow.source == source)
             rows = db.scalars(query).all()
             return [_item(r) for r in rows if allowed & set(r.audience.split(","))]
-
-    def topics(self) -> list[tuple[str, str]]:
-        with self._sessions() as db:
-            rows = db.execute(
-                select(QuizItemRow.source, QuizItemRow.section)
-                .group_by(QuizItemRow.source, QuizItemRow.section)
-                .order_by(func.min(QuizItemRow.created_at))
-            ).all()
-            return [(r[0], r[1]) for r in rows]
 
     # -- sessions ----------------------------------------------------------------------
     def start_session(self, learner_id: str, item_ids: Sequence[str], now: datetime) -> Session:
@@ -113,6 +128,21 @@ class QuizRepository:
             row.asked_at = now
             if row.position >= len(row.items):
                 row.status = "finished"
+            db.flush()
+            return _session(row)
+
+    def drop_from_session(self, session_id: str, item_id: str) -> Session | None:
+        """Take an item that may no longer be shown out of a session's remaining questions."""
+        with self._sessions.begin() as db:
+            row = db.get(QuizSessionRow, session_id)
+            if row is None:
+                return None
+            items = list(row.items)
+            if item_id in items[row.position :]:
+                items.pop(items.index(item_id, row.position))
+                row.items = items
+                if row.position >= len(items) and row.status == "active":
+                    row.status = "finished"
             db.flush()
             return _session(row)
 
@@ -167,6 +197,13 @@ class QuizRepository:
             else:
                 row.due, row.card = due, card
 
+    def drop_card(self, learner_id: str, item_id: str) -> None:
+        """Take an item off a learner's review schedule."""
+        with self._sessions.begin() as db:
+            row = db.get(ScheduleRow, (learner_id, item_id))
+            if row is not None:
+                db.delete(row)
+
     def due(self, learner_id: str, now: datetime) -> list[str]:
         with self._sessions() as db:
             rows = db.scalars(
@@ -187,16 +224,23 @@ class QuizRepository:
             return {r[0]: int(r[1]) for r in rows}
 
 
+def _sources_json(sources: Sequence[Origin]) -> list[Any]:
+    return [[o.doc_id, o.version, list(o.audience)] for o in sources]
+
+
 def _item(row: QuizItemRow) -> QuizItem:
     audience = tuple(a for a in row.audience.split(",") if a) or ("everyone",)
+    sources = tuple(Origin(d, v, tuple(a)) for d, v, a in row.sources or ())
+    doc_id = sources[0].doc_id if sources else document_id(row.source)
     return QuizItem(
         question=row.question,
         options=tuple(row.choices),
         correct=list(row.choices).index(row.answer),
         explanation=row.explanation,
-        passage=Passage(row.passage, row.source, row.section, row.doc_version, audience),
+        passage=Passage(row.passage, row.source, row.section, row.doc_version, audience, doc_id),
         origin=row.origin,
         id=row.id,
+        sources=sources,
     )
 
 

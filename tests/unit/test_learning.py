@@ -14,6 +14,7 @@ from bot.learning import LearningService
 from bot.store import database_url, open_store
 from bot.store.access import AccessRepository
 from bot.store.quiz import QuizRepository
+from tests.fakes import FakeMaterial
 
 MATERIAL = [
     Passage("Run git-clean to remove untracked files from the working tree.", "clean.md", "Clean"),
@@ -54,10 +55,7 @@ class Clock:
         return self.now
 
 
-def visible(audiences, topic):
-    return [
-        p for p in MATERIAL if set(p.audience) & set(audiences) and topic.lower() in p.text.lower()
-    ]
+visible = FakeMaterial(MATERIAL)  # shared by the surfaces' quiz tests: never edited
 
 
 @pytest.fixture
