@@ -176,3 +176,31 @@ def test_thread_turns_are_shared_bounded_and_forgotten_when_idle(url):
     assert not mine.knows(key) and not mine.knows("teams:19:x@thread.tacv2:1700")
     other.dispose()
     engine.dispose()
+
+
+def test_items_banked_before_provenance_are_left_unchecked_by_the_migration(url):
+    """An existing installation's bank: its items come out of migration 0007 unchecked, so
+    the learning service re-checks each before it is shown again."""
+    from sqlalchemy import text
+
+    from bot.store.quiz import QuizRepository
+
+    engine = make_engine(url)
+    upgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO quiz_items (id, source, section, question, choices, answer,"
+                " explanation, audience, created_at, passage, doc_version, origin) VALUES"
+                " ('old1', 'deploy.md', 'Preview', 'q?', '[\"a\", \"b\", \"c\", \"d\"]', 'a',"
+                " 'e', 'everyone', :now, 'passage a', 'v1', 'cloze')"
+            ),
+            {"now": utcnow()},
+        )
+    upgrade(engine)
+    repo = QuizRepository(sessions(engine))
+    assert repo.unchecked(["old1"]) == {"old1"}
+    assert repo.item("old1").sources == ()
+    repo.set_sources("old1", [])  # re-checked, could not be placed
+    assert repo.unchecked(["old1"]) == set()
+    engine.dispose()
