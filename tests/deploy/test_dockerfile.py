@@ -117,3 +117,28 @@ def test_every_package_is_copied_and_let_through_dockerignore() -> None:
         if ln.startswith("!")
     }
     assert sources <= allowed, f"excluded from the build context: {sources - allowed}"
+
+
+def test_pinned_debian_packages_exist_in_the_base_images_release() -> None:
+    base = next(a.split("=", 1)[1] for op, a in instructions() if op == "ARG" and "IMAGE=" in a)
+    release = base.rsplit("-", 1)[-1]
+    os_release = Path("/etc/os-release")
+    host = os_release.read_text(encoding="utf-8") if os_release.is_file() else ""
+    if shutil.which("apt-cache") is None or f"VERSION_CODENAME={release}" not in host:
+        pytest.skip(f"needs apt-cache on Debian {release} to look the pins up")
+    pins = [
+        pin.split("=", 1)
+        for op, args in instructions()
+        if op == "RUN" and "apt-get install" in args
+        for pin in args.split()
+        if re.fullmatch(r"[a-z0-9.+-]+=[\w.+~:-]+", pin)
+    ]
+    assert pins, "no pinned apt package found"
+    for name, version in pins:
+        listed = subprocess.run(
+            ["apt-cache", "madison", name], capture_output=True, text=True, timeout=60
+        ).stdout
+        if not listed.strip():
+            pytest.skip("apt-cache knows no packages here: run apt-get update")
+        versions = {line.split("|")[1].strip() for line in listed.splitlines()}
+        assert version in versions, f"{name}={version} is not in Debian {release}: {versions}"
