@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -184,3 +185,22 @@ def test_migration_is_a_job_and_processes_do_not_migrate_on_start() -> None:
         by_kind(objects, "ConfigMap")["learnloop-config"]["data"]["LEARNLOOP_MIGRATE_ON_START"]
         == "false"
     )
+
+
+def test_renderer_command_line_says_what_is_wrong(tmp_path: Path) -> None:
+    script = str(K8S / "render.py")
+    usage = subprocess.run([sys.executable, script], capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 2 and usage.stderr.startswith("usage:")
+    missing = subprocess.run(
+        [sys.executable, script, str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 1
+    assert missing.stderr == f"render.py: {tmp_path} has no kustomization.yaml\n"
+    ok = subprocess.run(
+        [sys.executable, script, str(K8S / "overlays" / "managed")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert list(yaml.safe_load_all(ok.stdout)) == rendered("managed")
