@@ -160,7 +160,10 @@ def build_chat(
     retrieval = build_retrieval(settings, rs)
     answers, server = build_answering(retrieval, isettings, settings.search_threads)
     jobs = build_jobs(settings)
-    _, sessions = open_store(database_url(settings.database_url, settings.data_dir))
+    _, sessions = open_store(
+        database_url(settings.database_url, settings.data_dir),
+        migrate=settings.migrate_on_start,
+    )
     access = AccessRepository(sessions)
     chat = ChatService(
         answers,

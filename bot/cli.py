@@ -239,6 +239,31 @@ def models() -> None:
     out.print(f"generation model: {generation}")
 
 
+@app.command()
+def migrate(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Bring the database schema up to date (the one-shot job of a deployment whose
+    processes run with LEARNLOOP_MIGRATE_ON_START=false)."""
+    from bot.core.errors import StoreUnavailable
+    from bot.settings import Settings
+    from bot.store import database_url, make_engine, upgrade
+    from bot.store.db import current_revision
+
+    settings = Settings()
+    engine = make_engine(database_url(settings.database_url, settings.data_dir))
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+    except StoreUnavailable as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    if as_json:
+        _print_json({"from": before, "to": after})
+    else:
+        out.print(f"database schema: {before or 'empty'} -> {after}")
+
+
 app.command()(cli_chat.ask)
 app.command()(cli_chat.chat)
 app.command("serve-inference")(cli_chat.serve_inference)
@@ -283,7 +308,19 @@ async def _evaluate(rt: Retrieval, items: list[QAItem], k: int, generate: bool) 
 
 
 def main() -> None:
-    app()
+    """Every command's error boundary: LearnLoop's own errors (the database, the index or
+    the model unreachable, a schema not migrated) end in one plain sentence, not a traceback."""
+    from rich.markup import escape
+
+    from bot.core.errors import LearnLoopError
+    from inference.errors import InferenceError
+    from retrieval.errors import RetrievalError
+
+    try:
+        app()
+    except (LearnLoopError, RetrievalError, InferenceError) as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -25,7 +25,10 @@ def _repo() -> AccessRepository:
     from bot.store.access import AccessRepository
 
     settings = Settings()
-    _, sessions = open_store(database_url(settings.database_url, settings.data_dir))
+    _, sessions = open_store(
+        database_url(settings.database_url, settings.data_dir),
+        migrate=settings.migrate_on_start,
+    )
     return AccessRepository(sessions)
 
 

@@ -21,7 +21,10 @@ def _sessions() -> sessionmaker[Session]:
     from bot.store import database_url, open_store
 
     settings = Settings()
-    return open_store(database_url(settings.database_url, settings.data_dir))[1]
+    return open_store(
+        database_url(settings.database_url, settings.data_dir),
+        migrate=settings.migrate_on_start,
+    )[1]
 
 
 def bar(mastery: float, width: int = 10) -> str:

@@ -191,7 +191,10 @@ def build_jobs(settings: Settings) -> JobService:
     from bot.queue import CelerySender, broker_config
     from bot.store import database_url, open_store
 
-    engine, sessions = open_store(database_url(settings.database_url, settings.data_dir))
+    engine, sessions = open_store(
+        database_url(settings.database_url, settings.data_dir),
+        migrate=settings.migrate_on_start,
+    )
     sender = CelerySender(broker_config(settings.broker_url, settings.data_dir))
     return JobService(
         JobRepository(sessions),

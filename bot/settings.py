@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     log_level: str = "WARNING"
     # jobs and the SQL store (README: "Worker and store")
     database_url: str = ""  # empty: SQLite in the data dir
+    # every process brings the schema up to date when it starts; a deployment that runs the
+    # one-shot `learnloop migrate` job first turns this off, so processes only check it
+    migrate_on_start: bool = True
     broker_url: str = ""  # empty: a server-free filesystem queue in the data dir
     upload_dir: Path | None = None  # empty: <data dir>/uploads (shared with the workers)
     lease_seconds: float = Field(default=60.0, gt=0)

@@ -53,7 +53,10 @@ class WorkerContext:
 
     @cached_property
     def _store(self) -> tuple[Engine, sessionmaker[Session]]:
-        return open_store(database_url(self.settings.database_url, self.settings.data_dir))
+        return open_store(
+            database_url(self.settings.database_url, self.settings.data_dir),
+            migrate=self.settings.migrate_on_start,
+        )
 
     @property
     def _sessions(self) -> sessionmaker[Session]:

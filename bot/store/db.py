@@ -94,8 +94,30 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def open_store(url: str) -> tuple[Engine, sessionmaker[Session]]:
-    """An engine on an up-to-date schema, and its session factory."""
+def head_revision() -> str:
+    """The newest migration this version of LearnLoop ships."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return str(ScriptDirectory.from_config(config).get_current_head())
+
+
+def open_store(url: str, *, migrate: bool = True) -> tuple[Engine, sessionmaker[Session]]:
+    """An engine on an up-to-date schema, and its session factory. With `migrate` off (a
+    deployment whose one-shot `learnloop migrate` job applies migrations), a schema that is
+    not up to date is an error, not something this process changes."""
     engine = make_engine(url)
-    upgrade(engine)
+    if migrate:
+        upgrade(engine)
+    else:
+        found, wanted = current_revision(engine), head_revision()
+        if found != wanted:
+            engine.dispose()
+            at = f"is at {found}" if found else "is empty"
+            raise StoreUnavailable(
+                f"the database schema {at} but this version needs {wanted}: "
+                "run `learnloop migrate` first"
+            )
     return engine, sessions(engine)

@@ -17,10 +17,8 @@ OVERLAYS = ("in-cluster", "managed")
 LEARNLOOP_IMAGES = ("learnloop", "learnloop-gpu")
 # Settings the operability half of issue 22 adds (bot/ is being reorganised, so they come
 # with it); the artefacts already use them.
-PENDING_SETTINGS = frozenset(
-    {"LEARNLOOP_MIGRATE_ON_START", "LEARNLOOP_OPS_PORT", "LEARNLOOP_LOG_FORMAT"}
-)
-PENDING_COMMANDS = frozenset({("migrate",)})
+PENDING_SETTINGS = frozenset({"LEARNLOOP_OPS_PORT", "LEARNLOOP_LOG_FORMAT"})
+PENDING_COMMANDS: frozenset[tuple[str, ...]] = frozenset()
 
 
 def compose() -> dict[str, Any]:

@@ -1,0 +1,55 @@
+"""`learnloop migrate` and LEARNLOOP_MIGRATE_ON_START: a deployment migrates once, in a
+one-shot job, and its processes refuse (in one sentence) a schema that is not up to date."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+pytestmark = pytest.mark.integration
+
+HEAD = sorted(p.stem.split("_")[0] for p in (ROOT / "bot/store/migrations/versions").glob("0*.py"))[
+    -1
+]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def env(request, tmp_path):
+    base = {k: v for k, v in os.environ.items() if not k.startswith("LEARNLOOP_")}
+    base.update(LEARNLOOP_DATA_DIR=str(tmp_path / "data"), LEARNLOOP_MIGRATE_ON_START="false")
+    if request.param == "sqlite":
+        yield base
+        return
+    from tests.services import postgres_database
+
+    with postgres_database() as url:
+        yield base | {"LEARNLOOP_DATABASE_URL": url}
+
+
+def test_processes_wait_for_the_migrate_job_when_told_not_to_migrate(env):
+    refused = run_cli(env, "access", "show", "slack:U1", check=False)
+    assert refused.returncode == 1
+    said = (refused.stdout + refused.stderr).strip()
+    assert "run `learnloop migrate` first" in said
+    assert "Traceback" not in said and len(said.splitlines()) == 1
+
+    done = json.loads(run_cli(env, "migrate", "--json").stdout)
+    assert done == {"from": None, "to": HEAD}
+    run_cli(env, "access", "show", "slack:U1", "--json")  # fails the test if it fails
+    assert json.loads(run_cli(env, "migrate", "--json").stdout) == {"from": HEAD, "to": HEAD}
+
+
+def test_migrate_says_in_one_sentence_when_the_database_is_down(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNLOOP_")}
+    env.update(
+        LEARNLOOP_DATA_DIR=str(tmp_path / "data"),
+        LEARNLOOP_DATABASE_URL="postgresql+psycopg://nobody@127.0.0.1:1/none",
+    )
+    failed = run_cli(env, "migrate", check=False)
+    said = (failed.stdout + failed.stderr).strip()
+    assert failed.returncode == 1 and "Traceback" not in said
+    assert said.startswith("error:") and "database" in said
