@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from bot import cli_access, cli_bots, cli_chat, cli_jobs, cli_learning, cli_quiz
-from bot.cli_common import _fail, _print_json, _retrieval, console, out
+from bot.cli_common import _fail, _print_json, _retrieval, console, lit, out
 
 if TYPE_CHECKING:
     from bot.bootstrap import Retrieval
@@ -94,7 +94,7 @@ def ingest(
             table.add_column(column)
         for r in reports:
             style = "red" if not r.ok else ("dim" if r.status == "unchanged" else "green")
-            table.add_row(r.source, f"[{style}]{r.status}[/]", str(r.chunks), r.reason)
+            table.add_row(lit(r.source), f"[{style}]{r.status}[/]", str(r.chunks), lit(r.reason))
         out.print(table)
         out.print(
             f"{len(done)} document(s), {sum(r.chunks for r in done)} chunk(s); "
@@ -133,8 +133,9 @@ def search(
     verdict = "[green]relevant[/]" if result.relevant else "[yellow]not covered by the material[/]"
     out.print(f"Verdict: {verdict}")
     for n, p in enumerate(result.passages, start=1):
-        out.print(f"\n[bold]{n}. {p.title} › {p.section}[/] ({p.source}, score {p.score:.4f})")
-        out.print(p.text[:600] + ("…" if len(p.text) > 600 else ""))
+        where = lit(f"{p.title} › {p.section}")
+        out.print(f"\n[bold]{n}. {where}[/] ({lit(p.source)}, score {p.score:.4f})")
+        out.print(lit(p.text[:600] + ("…" if len(p.text) > 600 else "")))
 
 
 @app.command()
@@ -162,7 +163,9 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for column in ("Source", "Title", "Chunks", "Audience", "Ingested"):
         table.add_column(column)
     for d in docs:
-        table.add_row(d.source, d.title, str(d.chunks), ", ".join(d.audiences), d.ingested_at)
+        table.add_row(
+            lit(d.source), lit(d.title), str(d.chunks), ", ".join(d.audiences), d.ingested_at
+        )
     out.print(table)
 
 
@@ -172,7 +175,7 @@ def delete(source: Annotated[str, typer.Argument(help="File name as shown by `st
     removed = _retrieval().store.remove(source)
     if removed is None:
         _fail(f"no document named {source!r}; `learnloop stats` lists them")
-    out.print(f"Deleted {source} ({removed.chunks} chunks)")
+    out.print(f"Deleted {lit(source)} ({removed.chunks} chunks)")
 
 
 @app.command("eval")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.cli_common import _fail, _print_json, _retrieval, console, out
+from bot.cli_common import _fail, _print_json, _retrieval, console, lit, out
 
 if TYPE_CHECKING:
     from bot.core.answering import Answer, Turn
@@ -44,7 +44,7 @@ def print_sources(answer: Answer) -> None:
     out.print("[dim]Sources (" + ("cited" if answer.citations else "consulted") + "):[/]")
     for s in listed:
         where = f"{s.title} › {s.section}" if s.section else s.title
-        out.print(f"[dim]  [{s.n}] {where} ({s.source})[/]")
+        out.print(f"[dim]  \\[{s.n}] {lit(where)} ({lit(s.source)})[/]")
 
 
 def ask(
@@ -76,7 +76,7 @@ def ask(
     if as_json:
         _print_json(answer_json(answer))
         return
-    out.print(answer.text)
+    out.print(lit(answer.text))
     print_sources(answer)
 
 
@@ -108,10 +108,10 @@ async def _converse_loop(service: AnswerService, audiences: list[str]) -> None:
                 if isinstance(event, Answer):
                     final = event
                 else:
-                    out.print(event, end="", highlight=False)
+                    out.print(lit(event), end="", highlight=False)
         except LearnLoopError as exc:
             out.print()
-            console.print(f"[bold red]error:[/] {exc.message}")
+            console.print(f"[bold red]error:[/] {lit(exc.message)}")
             continue
         out.print()
         if final is not None:
@@ -143,6 +143,14 @@ def serve_inference(
     ] = None,
     max_batch: Annotated[int, typer.Option(help="Requests decoded together.")] = 8,
     max_waiting: Annotated[int, typer.Option(help="Queued requests before 503.")] = 64,
+    any_whitespace: Annotated[
+        bool,
+        typer.Option(
+            "--structured-any-whitespace",
+            envvar="LEARNLOOP_STRUCTURED_ANY_WHITESPACE",
+            help="Let structured JSON hold free whitespace unless a request forbids it.",
+        ),
+    ] = False,
     exit_with: Annotated[
         int, typer.Option(hidden=True, help="Stop when this parent process is gone.")
     ] = 0,
@@ -180,6 +188,7 @@ def serve_inference(
             lora_modules=modules,
             max_batch=max_batch,
             max_waiting=max_waiting,
+            disable_any_whitespace=not any_whitespace,
         )
 
 

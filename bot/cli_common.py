@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 if TYPE_CHECKING:
     from bot.bootstrap import Retrieval
@@ -31,8 +32,13 @@ def _retrieval() -> Retrieval:
         _fail(exc.message)
 
 
+def lit(value: object) -> str:
+    """Text from material or people, printed as it is: `[/etc/hosts]` is not markup."""
+    return escape(str(value))
+
+
 def _fail(message: str, code: int = 1) -> NoReturn:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {lit(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from bot.cli_common import _fail, _print_json, console, out
+from bot.cli_common import _fail, _print_json, console, lit, out
 
 if TYPE_CHECKING:
     from bot.core.jobs import Job
@@ -111,7 +111,7 @@ def jobs(
             f"{j.progress_done}/{j.progress_total}",
             str(j.attempts),
             created,
-            j.error,
+            lit(j.error),
         )
     out.print(table)
 

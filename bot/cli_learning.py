@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from bot.core.quiz import TopicProgress
 
-from bot.cli_common import _fail, _print_json, console, out
+from bot.cli_common import _fail, _print_json, console, lit, out
 
 
 def _sessions() -> sessionmaker[Session]:
@@ -75,9 +75,9 @@ def progress(
         return
     out.print(f"{shown.right} of {shown.answered} answered right; {shown.due} reviews due")
     for t in shown.topics:
-        out.print(f"{bar(t.mastery)}  {t.source} › {t.section}  ({t.correct}/{t.seen})")
+        out.print(f"{bar(t.mastery)}  {lit(t.source)} › {lit(t.section)}  ({t.correct}/{t.seen})")
     if shown.plan:
-        out.print("Next: " + "; ".join(f"{t.source} › {t.section}" for t in shown.plan))
+        out.print("Next: " + "; ".join(lit(f"{t.source} › {t.section}") for t in shown.plan))
 
 
 def report(
@@ -113,6 +113,6 @@ def report(
         f"{found.answers} questions asked by {found.askers} people"
     )
     for t in found.weakest:
-        out.print(f"weak: {t.source} › {t.section}  {t.accuracy:.0%} of {t.attempts}")
+        out.print(f"weak: {lit(t.source)} › {lit(t.section)}  {t.accuracy:.0%} of {t.attempts}")
     for question, count in found.gaps:
-        out.print(f"not covered ({count} times): {question}")
+        out.print(f"not covered ({count} times): {lit(question)}")

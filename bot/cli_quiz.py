@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_common import _fail, _print_json, _retrieval, console, out
+from bot.cli_common import _fail, _print_json, _retrieval, console, lit, out
 from bot.core.quiz import QuizItem
 from bot.quiz import GenerationReport
 
@@ -72,10 +72,12 @@ def generate_items(
         _print_json({"items": [item_json(i) for i in items], "report": summary})
         return
     for n, item in enumerate(items, 1):
-        out.print(f"[bold]{n}. {item.question}[/bold]  ({item.origin}; {item.passage.source})")
+        out.print(
+            f"[bold]{n}. {lit(item.question)}[/bold]  ({item.origin}; {lit(item.passage.source)})"
+        )
         for i, option in enumerate(item.options):
             mark = "✓" if i == item.correct else " "
-            out.print(f"   {mark} {chr(65 + i)}. {option}")
+            out.print(f"   {mark} {chr(65 + i)}. {lit(option)}")
     out.print(
         f"{len(items)} items ({report.model_kept} by the model of {report.model_tried} tried, "
         f"{report.cloze_kept} cloze), {report.per_minute:.1f} per minute"

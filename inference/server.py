@@ -36,6 +36,9 @@ class ServerConfig:
     model_name: str
     api_key: str = ""
     allow_lora_updates: bool = False
+    # structured JSON without free whitespace unless a request allows it (vLLM's
+    # --structured-outputs-config.disable_any_whitespace, on by default here)
+    disable_any_whitespace: bool = True
     default_max_tokens: int = 1024  # when a request names none (vLLM: the rest of the context)
     created: int = field(default_factory=lambda: int(time.time()))
 
@@ -150,7 +153,11 @@ def create_app(
                 body.ignored_fields(),
             )
         try:
-            constraint = constraint_of(body.structured_outputs, body.response_format)
+            constraint = constraint_of(
+                body.structured_outputs,
+                body.response_format,
+                disable_any_whitespace=config.disable_any_whitespace,
+            )
             grammar = None
             if constraint is not None:
                 if engine.compiler is None:
@@ -334,6 +341,7 @@ def serve(
     lora_modules: dict[str, str] | None = None,
     max_batch: int = 8,
     max_waiting: int = 64,
+    disable_any_whitespace: bool = True,
 ) -> None:
     import uvicorn
 
@@ -344,7 +352,12 @@ def serve(
     for adapter, path in (lora_modules or {}).items():
         model.load_adapter(adapter, path)
     allow = os.environ.get(LORA_SWITCH, "").lower() in ("1", "true")
-    config = ServerConfig(model_name, api_key, allow_lora_updates=allow)
+    config = ServerConfig(
+        model_name,
+        api_key,
+        allow_lora_updates=allow,
+        disable_any_whitespace=disable_any_whitespace,
+    )
     engine.start()
     try:
         uvicorn.run(create_app(engine, config, metrics), host=host, port=port, log_level="warning")

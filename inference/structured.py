@@ -26,11 +26,20 @@ class Constraint:
 
 
 def constraint_of(
-    structured_outputs: dict[str, Any] | None, response_format: dict[str, Any] | None
+    structured_outputs: dict[str, Any] | None,
+    response_format: dict[str, Any] | None,
+    *,
+    disable_any_whitespace: bool = True,
 ) -> Constraint | None:
-    """The one constraint a chat request asks for, from either vLLM field."""
+    """The one constraint a chat request asks for, from either vLLM field.
+
+    JSON may hold free whitespace only where the request says `disable_any_whitespace:
+    false` or the server's default allows it: a small model given the choice loops on
+    newlines until max_tokens (vLLM's server-wide switch of the same name)."""
+    any_ws = not disable_any_whitespace
     if structured_outputs:
-        any_ws = not structured_outputs.get("disable_any_whitespace", False)
+        if structured_outputs.get("disable_any_whitespace") is not None:
+            any_ws = not structured_outputs["disable_any_whitespace"]
         given = [
             k
             for k in ("json", "regex", "choice", "grammar", "json_object")
@@ -68,9 +77,9 @@ def constraint_of(
             schema = (response_format.get("json_schema") or {}).get("schema")
             if schema is None:
                 raise GrammarError("response_format.json_schema.schema is required")
-            return Constraint("json", json.dumps(schema))
+            return Constraint("json", json.dumps(schema), any_ws)
         if form == "json_object":
-            return Constraint("json_object", "")
+            return Constraint("json_object", "", any_ws)
         if form not in (None, "text"):
             raise GrammarError(f"unsupported response_format type: {form!r}")
     return None

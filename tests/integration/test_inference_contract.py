@@ -84,6 +84,45 @@ def test_structured_json_always_parses_and_validates(aclient):
     assert len({r.choices[0].message.content for r in replies}) > 1  # seeds differ, texts too
 
 
+class ShortQuizItem(BaseModel):
+    question: str = Field(max_length=60)
+    options: list[Annotated[str, Field(max_length=20)]] = Field(min_length=4, max_length=4)
+    correct: int = Field(ge=0, le=3)
+    explanation: str = Field(max_length=40)
+
+
+def test_structured_json_needs_no_whitespace_switch_from_other_clients(aclient):
+    """A client that knows nothing of `disable_any_whitespace` (any OpenAI client pointed at
+    the server) still gets JSON that ends: the server forbids free whitespace by default."""
+    schema = ShortQuizItem.model_json_schema()
+    prompt = [
+        {"role": "system", "content": "You write quiz questions as JSON."},
+        {"role": "user", "content": "A multiple-choice question about the office kitchen."},
+    ]
+
+    async def twenty():
+        async with aclient() as client:
+            return await asyncio.gather(
+                *(
+                    client.chat.completions.create(
+                        model=SERVED_NAME,
+                        messages=prompt,
+                        max_tokens=200,
+                        temperature=0.7,
+                        seed=seed,
+                        extra_body={"structured_outputs": {"json": schema}},
+                    )
+                    for seed in range(20)
+                )
+            )
+
+    replies = asyncio.run(twenty())
+    for reply in replies:
+        choice = reply.choices[0]
+        assert choice.finish_reason == "stop", choice.message.content
+        ShortQuizItem.model_validate_json(choice.message.content)
+
+
 def test_choice_regex_and_response_format(client):
     choice = client.chat.completions.create(
         model=SERVED_NAME,

@@ -15,20 +15,33 @@ SCHEMA = {"type": "object", "properties": {"a": {"type": "integer"}}, "required"
 
 
 def test_structured_outputs_fields_become_one_constraint():
-    assert constraint_of({"json": SCHEMA}, None) == Constraint("json", json.dumps(SCHEMA))
+    allow = {"disable_any_whitespace": False}  # the server's default aside
+    assert constraint_of({"json": SCHEMA}, None, **allow) == Constraint("json", json.dumps(SCHEMA))
     assert constraint_of({"json": SCHEMA, "disable_any_whitespace": True}, None) == Constraint(
         "json", json.dumps(SCHEMA), any_whitespace=False
     )
     assert constraint_of({"choice": ["yes", "no"]}, None).kind == "choice"
-    assert constraint_of({"regex": r"\d+"}, None) == Constraint("regex", r"\d+")
+    assert constraint_of({"regex": r"\d+"}, None, **allow) == Constraint("regex", r"\d+")
     assert constraint_of({"grammar": 'root ::= "a"'}, None).kind == "grammar"
     assert constraint_of(None, None) is None
     assert constraint_of({}, {"type": "text"}) is None
 
 
+def test_json_holds_no_free_whitespace_unless_the_request_or_the_server_allows_it():
+    assert not constraint_of({"json": SCHEMA}, None).any_whitespace  # the default
+    fmt = {"type": "json_schema", "json_schema": {"name": "x", "schema": SCHEMA}}
+    assert not constraint_of(None, fmt).any_whitespace
+    asked = {"json": SCHEMA, "disable_any_whitespace": False}
+    assert constraint_of(asked, None).any_whitespace  # a request may allow it
+    server_allows = {"disable_any_whitespace": False}
+    assert constraint_of({"json": SCHEMA}, None, **server_allows).any_whitespace
+    forbidden = {"json": SCHEMA, "disable_any_whitespace": True}
+    assert not constraint_of(forbidden, None, **server_allows).any_whitespace
+
+
 def test_response_format_json_schema_and_json_object():
     fmt = {"type": "json_schema", "json_schema": {"name": "x", "schema": SCHEMA}}
-    assert constraint_of(None, fmt) == Constraint("json", json.dumps(SCHEMA))
+    assert constraint_of(None, fmt) == Constraint("json", json.dumps(SCHEMA), any_whitespace=False)
     assert constraint_of(None, {"type": "json_object"}).kind == "json_object"
     # structured_outputs wins when both are given, as the more specific vLLM field
     assert constraint_of({"regex": "a+"}, fmt).kind == "regex"
