@@ -1,4 +1,5 @@
-"""Questions: mentions in channels, thread follow-ups, DMs and `/learn`."""
+"""Mentions in channels, thread follow-ups, DMs and `/learn`: each text routed
+(`bot.core.router`) to a question, the quiz flows, the report or the help."""
 
 from __future__ import annotations
 

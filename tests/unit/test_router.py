@@ -229,11 +229,11 @@ def test_slack_reads_the_table_as_the_router_does(store, tmp_path):
 
                 await slack.wait_for(replied, what=repr(text))
                 told = slack.texts("D1")[texts:]
-                observed.append(heard_or_told(heard[calls:], told, HELP, UPLOAD_HOWTO))
+                observed.append((text, heard_or_told(heard[calls:], told, HELP, UPLOAD_HOWTO)))
         return observed
 
     observed = asyncio.run(scenario())
-    assert observed == [[seen_as(intent)] for _, intent in TABLE]
+    assert observed == [(text, [seen_as(intent)]) for text, intent in TABLE]
 
 
 def test_teams_reads_the_table_as_the_router_does(store, tmp_path):
@@ -250,6 +250,6 @@ def test_teams_reads_the_table_as_the_router_does(store, tmp_path):
             status, _ = teams.post(teams.activity(text))
             assert status == 201  # the turn is over: all it sent is captured
             told = [str(s.body.get("text") or "") for s in teams.capture.sent[sent:]]
-            observed.append(heard_or_told(heard[calls:], told, markdown(HELP), UPLOAD_HINT))
-    assert observed == [[seen_as(intent)] for _, intent in TABLE]
-    assert ("stop",) in observed[2]  # "stop the quiz" stops it in Teams too
+            observed.append((text, heard_or_told(heard[calls:], told, markdown(HELP), UPLOAD_HINT)))
+    assert observed == [(text, [seen_as(intent)]) for text, intent in TABLE]
+    assert observed[2] == ("stop the quiz", [("stop",)])  # in Teams too
