@@ -224,7 +224,8 @@ def evaluate(
 def models() -> None:
     """Prepare the packaged models (converting the GGUF once) and show where they are."""
     from bot.settings import Settings
-    from inference.models import ModelNotFound, generation_model_path
+    from inference.errors import ModelNotFound
+    from inference.models import generation_model_path
     from inference.settings import InferenceSettings
     from retrieval.embedding import resolve_embedding_path
     from retrieval.errors import ModelMissing

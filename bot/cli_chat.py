@@ -160,7 +160,8 @@ def serve_inference(
     Runtime LoRA loading (/v1/load_lora_adapter) is on when VLLM_ALLOW_RUNTIME_LORA_UPDATING=1,
     as in vLLM."""
     from bot.settings import Settings
-    from inference.models import ModelNotFound, generation_model_path, served_name
+    from inference.errors import ModelNotFound
+    from inference.models import generation_model_path, served_name
     from inference.server import serve
     from inference.settings import InferenceSettings
 

@@ -1,4 +1,5 @@
-"""Errors of the inference client, translated once from the openai library's."""
+"""Errors of inference: the client's, translated once from the openai library's, and a
+missing model on disk."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ class BadRequest(InferenceError):
 
 
 class ModelNotFound(InferenceError):
-    """The model or LoRA adapter named in the request is not served (HTTP 404)."""
+    """No such model: a request names a model or LoRA adapter the server does not serve
+    (HTTP 404), or the generation model to load is not on disk."""
 
     code = "model_not_found"
 

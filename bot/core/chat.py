@@ -1,9 +1,8 @@
-"""Chat rules shared by every surface: who is asking where, what they may see, what a
-message asks for, and the words each error becomes."""
+"""Chat rules shared by every surface: who is asking where, what they may see, and the
+words each reply and error becomes (what a message asks for is `bot.core.router`)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
@@ -59,52 +58,10 @@ def is_admin(actor: Actor, admins: Collection[str]) -> bool:
     return actor.platform_admin or actor.key in admins
 
 
-@dataclass(frozen=True)
-class Command:
-    kind: str  # "ask", "help", "quiz", "progress", "upload", "report"
-    text: str = ""  # the question or the command's argument
-
-
-COMMANDS = ("help", "quiz", "progress", "upload", "report", "ask")
-# "report", "report 7", "report for the last 90 days"; "report a phishing mail?" is a question
-_REPORT_PERIOD = re.compile(
-    r"(?:(?:for|over)\s+)?(?:the\s+)?(?:last\s+|past\s+)?(?:\d{1,4}\s*(?:days?|d)?)?[.!]?",
-    re.IGNORECASE,
-)
-
-
-def parse_command(text: str) -> Command:
-    """A DM or `/learn` text: a leading command word, else the whole text is a question."""
-    stripped = text.strip()
-    word, _, rest = stripped.partition(" ")
-    lowered = word.lower().rstrip("?!.")
-    if lowered in COMMANDS:
-        if lowered == "ask":
-            return Command("ask", rest.strip())
-        if lowered == "report" and not _REPORT_PERIOD.fullmatch(rest.strip()):
-            return Command("ask", stripped)
-        return Command(lowered, rest.strip())
-    if not stripped:
-        return Command("help")
-    return Command("ask", stripped)
-
-
-_REMINDERS = {
-    "reminders off": False,
-    "stop reminders": False,
-    "no reminders": False,
-    "reminders on": True,
-    "start reminders": True,
-}
 REMINDERS_SET = {
     True: "Daily review reminders are on: I'll tell you when reviews are due.",
     False: "Daily review reminders are off. Say *reminders on* to have them back.",
 }
-
-
-def reminder_switch(text: str) -> bool | None:
-    """ "reminders off" / "reminders on" (and a few variants) in a DM; None otherwise."""
-    return _REMINDERS.get(" ".join(text.lower().split()).rstrip(".!"))
 
 
 HELP = (
@@ -119,11 +76,8 @@ HELP = (
     "• Rate answers with 👍 / 👎 or suggest a correction: it makes me better."
 )
 
-COMING_SOON = {
-    "quiz": "Quizzes are coming soon: for now, ask me anything about the material.",
-    "progress": "Progress and learning plans are coming soon: for now, ask me anything.",
-    "report": "Reports in chat are not set up here: run `learnloop report` in a terminal.",
-}
+# a surface built without the report service (the chat processes always have one)
+REPORTS_IN_TERMINAL = "Reports in chat are not set up here: run `learnloop report` in a terminal."
 
 # one place where error codes become words a person understands
 FRIENDLY = {

@@ -26,7 +26,7 @@ class SlackDeps:
     client: AsyncWebClient
     once: Once
     pace: Pace
-    learning: LearningService | None = None  # None: quiz and progress are coming soon
+    learning: LearningService | None = None  # None (tests): learning words get the help
     reports: ReportService | None = None  # None: "report" points to the CLI
     workspace_admins: WorkspaceAdmins = field(default_factory=WorkspaceAdmins)
 

@@ -1,4 +1,5 @@
-"""Questions: mentions in channels, thread follow-ups, DMs and `/learn`."""
+"""Mentions in channels, thread follow-ups, DMs and `/learn`: each text routed
+(`bot.core.router`) to a question, the quiz flows, the report or the help."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.chat import Answered
-from bot.core.chat import COMING_SOON, HELP, Actor, Place, parse_command
+from bot.core.chat import HELP, REPORTS_IN_TERMINAL, Actor, Place
+from bot.core.router import route
 from bot.render.slack import answer_blocks, notice_blocks
 from bot.slack import handlers_quiz, handlers_report
 from bot.slack.context import (
@@ -41,20 +43,20 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
         await deliver(client, target_of(place, actor), events, deps.pace)
 
     async def converse(client: AsyncWebClient, actor: Actor, place: Place, text: str) -> None:
-        """A command word, else a question (an empty mention asks for help)."""
-        command = parse_command(text)
-        if deps.learning is not None and handlers_quiz.wants(command, place):
-            await handlers_quiz.converse(deps.learning, client, actor, place, command)
-        elif deps.reports is not None and command.kind == "report":
+        """Whatever the router reads in the text (an empty mention asks for help)."""
+        intent = route(text, place)
+        if deps.learning is not None and intent.kind in handlers_quiz.KINDS:
+            await handlers_quiz.converse(deps.learning, client, actor, place, intent)
+        elif deps.reports is not None and intent.kind == "report":
             admins = deps.workspace_admins
-            await handlers_report.converse(deps.reports, admins, client, actor, place, command)
-        elif command.kind == "ask":
-            await answer(client, actor, place, command.text)
-        elif command.kind in COMING_SOON:
-            await tell_in_thread(client, place, COMING_SOON[command.kind])
-        elif command.kind == "upload":
+            await handlers_report.converse(deps.reports, admins, client, actor, place, intent)
+        elif intent.kind == "report":
+            await tell_in_thread(client, place, REPORTS_IN_TERMINAL)
+        elif intent.kind == "ask":
+            await answer(client, actor, place, intent.text)
+        elif intent.kind == "upload":
             await tell_in_thread(client, place, UPLOAD_HOWTO)
-        else:
+        else:  # help, and the learning words where no learning service is wired (tests)
             await tell_in_thread(client, place, HELP)
 
     async def handle(client: AsyncWebClient, actor: Actor, place: Place, text: str) -> None:
@@ -102,21 +104,23 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
     async def on_learn(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
-        parsed = parse_command(str(command.get("text", "")))
-        if deps.learning is not None and parsed.kind in handlers_quiz.QUIZ_KINDS:
-            await handlers_quiz.slash(deps.learning, ack, respond, client, command, parsed)
+        # typed anywhere, answered privately: only command words route (a "stop" is a question)
+        typed_in = Place("slack", str(command.get("channel_id", "")))
+        intent = route(str(command.get("text", "")), typed_in)
+        if deps.learning is not None and intent.kind in handlers_quiz.QUIZ_KINDS:
+            await handlers_quiz.slash(deps.learning, ack, respond, client, command, intent)
             return
-        if deps.reports is not None and parsed.kind == "report":
+        if deps.reports is not None and intent.kind == "report":
             admins = deps.workspace_admins
-            await handlers_report.slash(deps.reports, admins, ack, respond, client, command, parsed)
+            await handlers_report.slash(deps.reports, admins, ack, respond, client, command, intent)
             return
-        if parsed.kind in COMING_SOON:
-            await ack(text=COMING_SOON[parsed.kind], response_type="ephemeral")
+        if intent.kind == "report":
+            await ack(text=REPORTS_IN_TERMINAL, response_type="ephemeral")
             return
-        if parsed.kind == "upload":
+        if intent.kind == "upload":
             await ack(text=UPLOAD_HOWTO, response_type="ephemeral")
             return
-        if parsed.kind == "help" or not parsed.text:
+        if intent.kind != "ask":
             await ack(text=HELP, response_type="ephemeral")
             return
         await ack()
@@ -126,7 +130,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
         async def work() -> None:
             answered: Answered | None = None
-            async for event in deps.chat.ask(actor, place, parsed.text):
+            async for event in deps.chat.ask(actor, place, intent.text):
                 if isinstance(event, Answered):
                     answered = event
             if answered is not None:

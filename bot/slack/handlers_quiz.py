@@ -1,5 +1,5 @@
 """Quizzes and progress in a DM: "quiz [me on <topic>]", the answer and Stop buttons,
-"stop", "progress", `/learn quiz|progress` and the App Home tab."""
+"stop", "progress", "reminders on|off", `/learn quiz|progress` and the App Home tab."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.chat import REMINDERS_SET, Actor, Command, Place, friendly, reminder_switch
+from bot.core.chat import REMINDERS_SET, Actor, Place, friendly
 from bot.core.errors import StaleQuestion
+from bot.core.router import Intent
 from bot.learning import LearningService, Question
 from bot.render.slack import (
     QUIZ_ANSWER,
@@ -37,30 +38,11 @@ log = logging.getLogger(__name__)
 
 Payload = dict[str, Any]
 
-_TOPIC_LEAD = re.compile(r"^(?:me\b\s*)?(?:(?:on|about)\b\s*)?", re.IGNORECASE)
-STOP_WORDS = frozenset({"stop", "stop quiz", "stop the quiz", "quit", "end quiz"})
 NOTHING_TO_STOP = "There is no quiz to stop. Say *quiz* to start one."
 OVER = "That question is from an earlier quiz. Say *quiz* to start a new one."
 SENT_TO_DM = "Your quiz is waiting in our direct messages."
-QUIZ_KINDS = ("quiz", "progress")
-
-
-def topic_of(text: str) -> str:
-    """ "me on git branches" → "git branches"; "" for a quiz on everything."""
-    return _TOPIC_LEAD.sub("", text.strip(), count=1).strip()
-
-
-def is_stop(text: str) -> bool:
-    return text.strip().lower().rstrip(".!") in STOP_WORDS
-
-
-def wants(command: Command, place: Place) -> bool:
-    """Whether a parsed message is for these flows (a plain "stop" only in a DM)."""
-    return command.kind in QUIZ_KINDS or (
-        place.direct
-        and command.kind == "ask"
-        and (is_stop(command.text) or reminder_switch(command.text) is not None)
-    )
+QUIZ_KINDS = ("quiz", "progress")  # the intents `/learn` brings here
+KINDS = (*QUIZ_KINDS, "stop", "reminders")  # the intents a message brings here
 
 
 async def open_dm(client: AsyncWebClient, user_id: str) -> str:
@@ -148,11 +130,11 @@ async def converse(
     client: AsyncWebClient,
     actor: Actor,
     place: Place,
-    command: Command,
+    intent: Intent,
 ) -> None:
-    """A message for these flows (see `wants`); quizzes always run in the DM."""
+    """A message for these flows (`KINDS`); quizzes always run in the DM."""
     flows = Flows(learning, client)
-    if command.kind == "progress":
+    if intent.kind == "progress":
         if place.direct:
             await flows.progress(actor, place.channel)
             return
@@ -164,16 +146,16 @@ async def converse(
             text=progress_text(progress),
             blocks=progress_blocks(progress),
         )
-    elif command.kind == "quiz":
+    elif intent.kind == "quiz":
         channel = place.channel if place.direct else await open_dm(client, actor.user_id)
-        await flows.start(actor, channel, topic_of(command.text))
+        await flows.start(actor, channel, intent.text)
         if not place.direct:
             await client.chat_postMessage(
                 channel=place.channel, thread_ts=place.thread or None, text=SENT_TO_DM
             )
-    elif (switch := reminder_switch(command.text)) is not None:
-        await learning.set_reminders(actor, switch)
-        await client.chat_postMessage(channel=place.channel, text=REMINDERS_SET[switch])
+    elif intent.kind == "reminders":
+        await learning.set_reminders(actor, intent.on)
+        await client.chat_postMessage(channel=place.channel, text=REMINDERS_SET[intent.on])
     else:
         await flows.stop(actor, place.channel)
 
@@ -184,7 +166,7 @@ async def slash(
     respond: AsyncRespond,
     client: AsyncWebClient,
     command: Payload,
-    parsed: Command,
+    intent: Intent,
 ) -> None:
     """`/learn quiz [topic]` starts the quiz in the DM; `/learn progress` answers privately."""
     await ack()
@@ -195,7 +177,7 @@ async def slash(
         await respond(text=message, blocks=notice_blocks(message), response_type="ephemeral")
 
     async def work() -> None:
-        if parsed.kind == "progress":
+        if intent.kind == "progress":
             progress = await learning.progress(actor)
             await respond(
                 text=progress_text(progress),
@@ -204,11 +186,11 @@ async def slash(
             )
             return
         channel = await open_dm(client, actor.user_id)
-        await flows.start(actor, channel, topic_of(parsed.text))
+        await flows.start(actor, channel, intent.text)
         if channel != str(command.get("channel_id", "")):
             await tell(SENT_TO_DM)
 
-    await guarded(work(), tell, f"slack /learn {parsed.kind}")
+    await guarded(work(), tell, f"slack /learn {intent.kind}")
 
 
 def register(app: AsyncApp, deps: SlackDeps) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core.chat import Actor, Command, Place
+from bot.core.chat import Actor, Place
+from bot.core.router import Intent
 from bot.render.slack import escape, notice_blocks
 from bot.reports import CHART_ALT, CHART_NAME, ReportService, days_of
 from bot.slack.admins import WorkspaceAdmins
@@ -58,11 +59,11 @@ async def converse(
     client: AsyncWebClient,
     actor: Actor,
     place: Place,
-    command: Command,
+    intent: Intent,
 ) -> None:
     """A "report" message: answered in the DM; from a channel, a pointer to the DM."""
     await ReportFlow(reports, admins, client).send(
-        actor, command.text, place.channel if place.direct else ""
+        actor, intent.text, place.channel if place.direct else ""
     )
     if not place.direct:
         await client.chat_postMessage(
@@ -77,7 +78,7 @@ async def slash(
     respond: AsyncRespond,
     client: AsyncWebClient,
     command: dict[str, Any],
-    parsed: Command,
+    intent: Intent,
 ) -> None:
     """`/learn report [days]`: the report goes to the DM; refusals answer privately."""
     await ack()
@@ -87,7 +88,7 @@ async def slash(
         await respond(text=message, blocks=notice_blocks(message), response_type="ephemeral")
 
     async def work() -> None:
-        channel = await ReportFlow(reports, admins, client).send(actor, parsed.text)
+        channel = await ReportFlow(reports, admins, client).send(actor, intent.text)
         if channel != str(command.get("channel_id", "")):
             await tell(SENT_TO_DM)
 

@@ -18,17 +18,9 @@ from botbuilder.schema import (
 )
 
 from bot.chat import ChatService
-from bot.core.chat import (
-    COMING_SOON,
-    HELP,
-    REMINDERS_SET,
-    Actor,
-    Place,
-    friendly,
-    parse_command,
-    reminder_switch,
-)
+from bot.core.chat import HELP, REMINDERS_SET, REPORTS_IN_TERMINAL, Actor, Place, friendly
 from bot.core.errors import LearnLoopError
+from bot.core.router import Intent, route
 from bot.learning import LearningService
 from bot.render.teams import (
     CARD_TYPE,
@@ -50,7 +42,7 @@ from bot.teams.activities import (
 from bot.teams.answers import edit_answer, stream_answer
 from bot.teams.conversations import ConversationStore
 from bot.teams.outbox import Outbox
-from bot.teams.quiz import PERSONAL_ONLY, QuizFlow, is_stop
+from bot.teams.quiz import PERSONAL_ONLY, QuizFlow
 from bot.teams.reminders import keep_chat
 from bot.teams.report import REPORT_PERSONAL, report_activity
 from bot.teams.settings import TeamsSettings
@@ -103,34 +95,31 @@ class LearnLoopBot(ActivityHandler):
             return
         if not place.direct and not (mentions_bot(activity) or await self.chat.follows_up(place)):
             return  # a thread reply meant for people (with RSC the bot sees them all)
-        text = question_text(activity)
-        command = parse_command(text)
-        if command.kind == "help":
-            await turn_context.send_activity(markdown(HELP))
-        elif self.quiz is not None and command.kind in ("quiz", "progress"):
-            await self._learn(turn_context, actor, place, command.kind, command.text)
-        elif self.quiz is not None and place.direct and is_stop(text):
+        intent = route(question_text(activity), place)
+        if self.quiz is not None and intent.kind in ("quiz", "progress"):
+            await self._learn(turn_context, actor, place, intent)
+        elif self.quiz is not None and intent.kind == "stop":
             await self.quiz.stop(turn_context, actor)
-        elif self.quiz is not None and place.direct and (on := reminder_switch(text)) is not None:
-            await self.quiz.learning.set_reminders(actor, on)
-            await turn_context.send_activity(REMINDERS_SET[on])
-        elif self.reports is not None and command.kind == "report":
-            await self._report(turn_context, actor, place, command.text)
-        elif command.kind in COMING_SOON:
-            await turn_context.send_activity(COMING_SOON[command.kind])
-        elif command.kind == "upload":
+        elif self.quiz is not None and intent.kind == "reminders":
+            await self.quiz.learning.set_reminders(actor, intent.on)
+            await turn_context.send_activity(REMINDERS_SET[intent.on])
+        elif self.reports is not None and intent.kind == "report":
+            await self._report(turn_context, actor, place, intent.text)
+        elif intent.kind == "report":
+            await turn_context.send_activity(REPORTS_IN_TERMINAL)
+        elif intent.kind == "upload":
             await turn_context.send_activity(UPLOAD_HINT if place.direct else FILES_HERE)
-        else:
-            await self._answer(turn_context, actor, place, command.text)
+        elif intent.kind == "ask":
+            await self._answer(turn_context, actor, place, intent.text)
+        else:  # help, and the learning words where no learning service is wired (tests)
+            await turn_context.send_activity(markdown(HELP))
 
-    async def _learn(
-        self, ctx: TurnContext, actor: Actor, place: Place, kind: str, text: str
-    ) -> None:
+    async def _learn(self, ctx: TurnContext, actor: Actor, place: Place, intent: Intent) -> None:
         assert self.quiz is not None  # noqa: S101 - checked by the caller
         if not place.direct:
             await ctx.send_activity(PERSONAL_ONLY)
-        elif kind == "quiz":
-            await self.quiz.start(ctx, actor, text)
+        elif intent.kind == "quiz":
+            await self.quiz.start(ctx, actor, intent.text)
         else:
             await self.quiz.progress(ctx, actor)
 

@@ -8,7 +8,6 @@ a new message. Old buttons never raise: they get a gentle card and the current q
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,22 +29,11 @@ from bot.teams.answers import card_activity
 
 log = logging.getLogger(__name__)
 
-STOP_WORDS = frozenset({"stop", "stop quiz", "quit", "end quiz"})
 NO_QUIZ = "There's no quiz running. Say *quiz* to start one."
 QUIZ_OVER = "That quiz is over. Say *quiz* to start another one."
 PERSONAL_ONLY = (
     "Quizzes and progress are personal: write *quiz* or *progress* to me in a personal chat."
 )
-_TOPIC_PREFIX = re.compile(r"^(?:me\b\s*)?(?:(?:on|about)\b\s*)?", re.IGNORECASE)
-
-
-def quiz_topic(text: str) -> str:
-    """ "me on git branches" (after "quiz") -> "git branches"; "me" or "" -> no topic."""
-    return _TOPIC_PREFIX.sub("", text.strip(), count=1).strip()
-
-
-def is_stop(text: str) -> bool:
-    return " ".join(text.lower().split()).rstrip("!.") in STOP_WORDS
 
 
 class QuizFlow:
@@ -54,8 +42,8 @@ class QuizFlow:
     def __init__(self, learning: LearningService) -> None:
         self.learning = learning
 
-    async def start(self, ctx: TurnContext, actor: Actor, text: str) -> None:
-        topic = quiz_topic(text)
+    async def start(self, ctx: TurnContext, actor: Actor, topic: str) -> None:
+        """A quiz on `topic` (empty: on all the material the learner may see)."""
         try:
             question = await self.learning.start(actor, topic)
         except NoMaterial:
@@ -65,7 +53,7 @@ class QuizFlow:
         await ctx.send_activity(card_activity(question_card(question)))
 
     async def stop(self, ctx: TurnContext, actor: Actor) -> None:
-        """The learner wrote "stop": the summary so far."""
+        """The learner wrote a stop phrase: the summary so far."""
         summary = await self.learning.stop(actor)
         if summary is None:
             await ctx.send_activity(NO_QUIZ)

@@ -7,7 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from inference.models import ModelNotFound, generation_model_path, packaged_gguf_path
+from inference.errors import ModelNotFound
+from inference.models import generation_model_path, packaged_gguf_path
 from retrieval.embedding import packaged_embedding_path, resolve_embedding_path
 from retrieval.errors import ModelMissing
 

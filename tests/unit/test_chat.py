@@ -11,7 +11,7 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.chat import Answered, ChatService
 from bot.core.answering import Source
-from bot.core.chat import Actor, Place, audiences_for, friendly, parse_command
+from bot.core.chat import Actor, Place, audiences_for, friendly
 from bot.core.errors import NotAllowed, UnknownAnswer, UnsupportedUpload
 from bot.core.ports import Findings
 from bot.jobs import JobPolicy, JobService
@@ -35,23 +35,6 @@ def test_channel_answers_use_channel_audiences_and_dms_the_askers():
     assert audiences_for(channel, {"eng"}, {"hr"}) == ("eng", "everyone")
     assert audiences_for(dm, {"eng"}, {"hr"}) == ("everyone", "hr")
     assert audiences_for(channel, (), ()) == ("everyone",)
-
-
-@pytest.mark.parametrize(
-    ("text", "kind", "rest"),
-    [
-        ("help", "help", ""),
-        ("Quiz me on git", "quiz", "me on git"),
-        ("progress", "progress", ""),
-        ("ask what is leave?", "ask", "what is leave?"),
-        ("What is leave?", "ask", "What is leave?"),
-        ("   ", "help", ""),
-        ("quizzes are hard?", "ask", "quizzes are hard?"),
-    ],
-)
-def test_commands_are_a_leading_word_else_a_question(text, kind, rest):
-    command = parse_command(text)
-    assert (command.kind, command.text) == (kind, rest)
 
 
 def test_error_codes_become_friendly_words():

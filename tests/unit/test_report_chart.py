@@ -13,9 +13,10 @@ from PIL import Image
 
 from bot.charts import MAX_TOPICS, report_chart
 from bot.chat import ChatService
-from bot.core.chat import Actor, Place, parse_command
+from bot.core.chat import Actor, Place
 from bot.core.errors import NotAllowed
 from bot.core.ports import Findings
+from bot.core.router import route
 from bot.learning import LearningService
 from bot.reports import ReportService, days_of, summary
 from bot.service import AnswerService
@@ -135,8 +136,9 @@ def test_only_admins_get_the_report(seeded):
 
 
 def test_report_is_a_command_only_with_a_period():
-    assert parse_command("report").kind == "report"
-    assert parse_command("Report 7 days").text == "7 days"
-    assert parse_command("report for the last 90 days").kind == "report"
-    assert parse_command("report a phishing email?").kind == "ask"
+    dm = Place("slack", "D1", direct=True)
+    assert route("report", dm).kind == "report"
+    assert route("Report 7 days", dm).text == "7 days"
+    assert route("report for the last 90 days", dm).kind == "report"
+    assert route("report a phishing email?", dm).kind == "ask"
     assert [days_of(t) for t in ("", "7", "7 days", "14d", "0", "9999")] == [30, 7, 7, 14, 1, 365]

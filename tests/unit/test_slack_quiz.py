@@ -33,7 +33,7 @@ from bot.render.slack import (
 )
 from bot.service import AnswerService
 from bot.slack.app import build_app
-from bot.slack.handlers_quiz import NOTHING_TO_STOP, OVER, SENT_TO_DM, is_stop, topic_of
+from bot.slack.handlers_quiz import NOTHING_TO_STOP, OVER, SENT_TO_DM
 from bot.slack.once import MemoryOnce
 from bot.slack.server import start_http
 from bot.slack.settings import SlackSettings
@@ -436,11 +436,3 @@ def test_progress_blocks_show_counts_bars_and_the_plan():
     assert len(blocks) <= 50 and "175 more topics" in json.dumps(blocks)
     empty = json.dumps(progress_blocks(Progress([], [], 0, 0, 0)))
     assert "No material" in empty and "No reviews due" in empty
-
-
-def test_topics_and_stop_words():
-    assert topic_of("me on git branches") == "git branches"
-    assert topic_of("on stash") == "stash" and topic_of("about rebase") == "rebase"
-    assert topic_of("") == "" and topic_of("me") == "" and topic_of("me on") == ""
-    assert topic_of("online docs") == "online docs" and topic_of("meetings") == "meetings"
-    assert is_stop("Stop!") and is_stop("stop quiz") and not is_stop("stop words in git?")

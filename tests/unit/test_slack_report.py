@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from aiohttp import ClientSession
 
 from bot.chat import ChatService
-from bot.core.chat import COMING_SOON, friendly
+from bot.core.chat import REPORTS_IN_TERMINAL, friendly
 from bot.core.ports import Findings
 from bot.reports import CHART_NAME, ReportService
 from bot.service import AnswerService
@@ -169,7 +169,7 @@ def test_without_the_report_service_report_points_to_the_cli(store):
         async with running(store, reports=False) as bot:
             await bot.dm("report", ADMIN, "D1")
             await bot.slack.wait_for(
-                lambda: COMING_SOON["report"] in bot.slack.texts("D1"), what="pointer"
+                lambda: REPORTS_IN_TERMINAL in bot.slack.texts("D1"), what="pointer"
             )
 
     asyncio.run(scenario())

@@ -313,8 +313,9 @@ def test_a_model_outage_becomes_a_friendly_message(teams, stack):
     ("text", "expected"),
     [
         ("help", "I answer questions from your company's training material"),
-        ("quiz me on git", "Quizzes are coming soon"),
-        ("progress", "Progress and learning plans are coming soon"),
+        # this app has no learning service (the chat processes always have one): the help
+        ("quiz me on git", "I answer questions from your company's training material"),
+        ("progress", "I answer questions from your company's training material"),
     ],
 )
 def test_help_quiz_and_progress_reply_in_a_personal_chat(teams, text, expected):

@@ -25,7 +25,7 @@ from bot.store.access import AccessRepository
 from bot.store.quiz import QuizRepository
 from bot.teams.app import build_app
 from bot.teams.conversations import ConversationStore
-from bot.teams.quiz import NO_QUIZ, PERSONAL_ONLY, QUIZ_OVER, is_stop, quiz_topic
+from bot.teams.quiz import NO_QUIZ, PERSONAL_ONLY, QUIZ_OVER
 from bot.teams.settings import TeamsSettings
 from tests.teams_server import CONVERSATIONS, TeamsHarness
 from tests.unit.test_learning import Clock, visible
@@ -224,14 +224,6 @@ ITEM = QuizItem(
     "The material says: “Use git-stash to set aside local changes.”",
     PASSAGE,
 )
-
-
-def test_topics_and_stop_words():
-    assert quiz_topic("me on git branches") == "git branches"
-    assert quiz_topic("on Git") == "Git" and quiz_topic("about leave") == "leave"
-    assert quiz_topic("me") == quiz_topic("") == "" and quiz_topic("git") == "git"
-    assert quiz_topic("meetings") == "meetings"  # "me" only as a word
-    assert is_stop("Stop!") and is_stop("stop  quiz") and not is_stop("stop the build")
 
 
 def test_the_question_card_numbers_marks_reviews_and_keeps_long_options_readable():
