@@ -1,0 +1,289 @@
+"""Grounding rules: quotes that answer a question, and which model sentences a passage backs.
+
+Pure functions over passages and one embedding call per answer. Similarity alone is not
+enough (a changed number or option scores ~0.95 against the original), and word overlap
+alone misses paraphrase; so a sentence needs both, and its numbers, negation and names
+must also agree with the passage sentence that backs it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Protocol
+
+import numpy as np
+
+from bot.domain.sentences import (
+    content_stems,
+    is_code,
+    names,
+    negated,
+    numbers,
+    split_units,
+    strip_citations,
+)
+
+
+class SentenceEmbedder(Protocol):
+    """Normalised vectors, one row per text (retrieval.embedding.Embedder is one)."""
+
+    def embed(self, texts: list[str]) -> np.ndarray: ...
+
+
+class PassageLike(Protocol):
+    """A retrieved passage as the answer layer holds it (bot's `Source` is one)."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def section(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class GroundingPolicy:
+    """Thresholds of the sentence checker (scripts/calibrate_grounding.py fits them)."""
+
+    min_overlap: float = 0.5  # share of the sentence's content words the passage has
+    min_similarity: float = 0.6  # cosine of the two sentences' embeddings
+    max_quotes: int = 3
+    quote_candidates: int = 10  # sentences embedded for quoting, best by word overlap
+    quote_redundancy: float = 0.85  # a quote this similar to a picked one adds nothing
+
+
+@dataclass(frozen=True)
+class Quote:
+    text: str
+    passage: int  # index into the passages given
+    source: str
+    section: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The check of one model sentence; `passage` is the index of the passage backing it."""
+
+    sentence: str  # as the model wrote it, citations removed
+    supported: bool
+    reason: str  # "supported", "overlap", "similarity", "number", "negation", "name", "empty"
+    passage: int | None = None
+    evidence: str = ""
+    cited: tuple[int, ...] = ()  # the [n] the model wrote
+    overlap: float = 0.0
+    similarity: float = 0.0
+
+
+@dataclass(frozen=True)
+class _Unit:
+    text: str
+    passage: int
+    stems: frozenset[str]
+    position: int  # order within its passage
+
+
+def passage_units(passages: Sequence[PassageLike]) -> list[_Unit]:
+    units = []
+    for p, passage in enumerate(passages):
+        for position, text in enumerate(split_units(passage.text)):
+            units.append(_Unit(text, p, content_stems(text), position))
+    return units
+
+
+# ---- quotes ----------------------------------------------------------------------------
+
+
+def pick_quotes(
+    question: str,
+    passages: Sequence[PassageLike],
+    embedder: SentenceEmbedder,
+    policy: GroundingPolicy = GroundingPolicy(),
+) -> tuple[Quote, ...]:
+    """The 1-3 passage sentences that best answer the question, verbatim and diverse."""
+    units = [u for u in passage_units(passages) if u.stems]
+    if not units:
+        return ()
+    wanted = content_stems(question)
+    weights = _idf(units)
+    total = sum(weights.get(t, 1.0) for t in wanted) or 1.0
+    lexical = [sum(weights.get(t, 1.0) for t in wanted & u.stems) / total for u in units]
+    order = sorted(range(len(units)), key=lambda i: (-lexical[i], i))[: policy.quote_candidates]
+    vectors = embedder.embed([question] + [_for_embedding(units[i].text) for i in order])
+    similarity = vectors[1:] @ vectors[0]
+    # Meaning counts more than shared words: the asker rarely uses the material's terms.
+    scored = sorted(
+        ((0.6 * float(similarity[j]) + 0.4 * lexical[i], j, i) for j, i in enumerate(order)),
+        reverse=True,
+    )
+    picked: list[tuple[float, int, int]] = []
+    picked_texts: list[str] = []
+    for score, j, i in scored:
+        if len(picked) == policy.max_quotes or score < 0.6 * scored[0][0]:
+            break
+        text = _with_code(units[i], units)
+        if any(text in q or q in text for q in picked_texts):
+            continue  # the command a picked lead-in already carries, or the lead-in itself
+        if any(
+            float(vectors[1 + j] @ vectors[1 + k]) > policy.quote_redundancy for _, k, _ in picked
+        ):
+            continue
+        picked.append((score, j, i))
+        picked_texts.append(text)
+    quotes = []
+    for score, _, i in picked:
+        unit = units[i]
+        passage = passages[unit.passage]
+        quotes.append(
+            Quote(_with_code(unit, units), unit.passage, passage.source, passage.section, score)
+        )
+    return tuple(quotes)
+
+
+def _with_code(unit: _Unit, units: list[_Unit]) -> str:
+    """A lead-in ending in ':' is quoted with the command it introduces."""
+    if not unit.text.rstrip().endswith(":"):
+        return unit.text
+    follower = [u for u in units if u.passage == unit.passage and u.position == unit.position + 1]
+    return (
+        f"{unit.text}\n{follower[0].text}" if follower and is_code(follower[0].text) else unit.text
+    )
+
+
+def _idf(units: Sequence[_Unit]) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for unit in units:
+        for stem in unit.stems:
+            counts[stem] = counts.get(stem, 0) + 1
+    return {t: math.log(1 + len(units) / c) for t, c in counts.items()}
+
+
+def _for_embedding(text: str) -> str:
+    return re.sub(r"^\s*(```|~~~)\w*|(```|~~~)\s*$", "", text, flags=re.M).strip()
+
+
+# ---- the sentence checker ------------------------------------------------------------
+
+
+def check_answer(
+    answer: str,
+    passages: Sequence[PassageLike],
+    embedder: SentenceEmbedder,
+    policy: GroundingPolicy = GroundingPolicy(),
+) -> list[Verdict]:
+    """A verdict for each sentence of the model's answer, with one embedding call in all."""
+    return check_sentences(split_units(answer), passages, embedder, policy)
+
+
+def check_sentences(
+    sentences: Sequence[str],
+    passages: Sequence[PassageLike],
+    embedder: SentenceEmbedder,
+    policy: GroundingPolicy = GroundingPolicy(),
+) -> list[Verdict]:
+    units = passage_units(passages)
+    windows = _windows(units)
+    plans: list[tuple[str, tuple[int, ...], frozenset[str], list[tuple[int, float]]]] = []
+    needed: dict[str, int] = {}
+    for raw in sentences:
+        text, cited = strip_citations(raw)
+        stems = content_stems(text)
+        candidates = []
+        if stems:
+            for w, window in enumerate(windows):
+                overlap = len(stems & window.stems) / len(stems)
+                if overlap >= policy.min_overlap:
+                    candidates.append((w, overlap))
+                    needed.setdefault(_for_embedding(window.text), len(needed))
+            if candidates:
+                needed.setdefault(_for_embedding(text), len(needed))
+        plans.append((text, cited, stems, candidates))
+    vectors = embedder.embed(list(needed)) if needed else np.zeros((0, 1), dtype=np.float32)
+    verdicts = []
+    for text, cited, stems, candidates in plans:
+        if not stems:
+            verdicts.append(_code_verdict(text, cited, units))
+            continue
+        if not candidates:
+            verdicts.append(Verdict(text, False, "overlap", cited=cited))
+            continue
+        mine = vectors[needed[_for_embedding(text)]]
+        verdicts.append(_best(text, cited, candidates, windows, vectors, needed, mine, policy))
+    return verdicts
+
+
+def _best(
+    text: str,
+    cited: tuple[int, ...],
+    candidates: list[tuple[int, float]],
+    windows: list[_Unit],
+    vectors: np.ndarray,
+    needed: dict[str, int],
+    mine: np.ndarray,
+    policy: GroundingPolicy,
+) -> Verdict:
+    """The backing window that passes every test; a passage the model cited wins ties."""
+    tried = []
+    for w, overlap in candidates:
+        window = windows[w]
+        similarity = float(vectors[needed[_for_embedding(window.text)]] @ mine)
+        reason = _disagreement(text, window.text) or (
+            "similarity" if similarity < policy.min_similarity else "supported"
+        )
+        bonus = 0.05 if window.passage + 1 in cited else 0.0
+        tried.append(
+            (reason == "supported", overlap + similarity + bonus, reason, w, overlap, similarity)
+        )
+    ok, _, reason, w, overlap, similarity = max(tried)
+    window = windows[w]
+    return Verdict(
+        text, ok, reason, window.passage if ok else None, window.text, cited, overlap, similarity
+    )
+
+
+def _disagreement(sentence: str, evidence: str) -> str | None:
+    """The first fact the sentence changes: a number, the polarity, or a name."""
+    if not numbers(sentence) <= numbers(evidence):
+        return "number"
+    if negated(sentence) != negated(evidence):
+        return "negation"
+    lowered = evidence.lower()
+    if any(name not in lowered for name in names(sentence)):
+        return "name"
+    return None
+
+
+def _windows(units: list[_Unit]) -> list[_Unit]:
+    """Each sentence alone and with its successor: models often merge two into one."""
+    out = list(units)
+    for a, b in pairwise(units):
+        if a.passage == b.passage:
+            out.append(_Unit(f"{a.text} {b.text}", a.passage, a.stems | b.stems, a.position))
+    return out
+
+
+def _code_verdict(text: str, cited: tuple[int, ...], units: list[_Unit]) -> Verdict:
+    """Code and other word-less lines are backed only by a passage holding them verbatim."""
+    squeezed = _squeeze(text)
+    if is_code(text) and squeezed:
+        for unit in units:
+            if squeezed in _squeeze(unit.text):
+                return Verdict(text, True, "supported", unit.passage, unit.text, cited, 1.0, 1.0)
+    return Verdict(text, False, "empty", cited=cited)
+
+
+def _squeeze(text: str) -> str:
+    return re.sub(r"\s+|```\w*|~~~", "", text)
+
+
+def supported_text(verdicts: Sequence[Verdict]) -> str:
+    """The supported sentences, each citing (as [n], from 1) the passage that backs it."""
+    return " ".join(
+        f"{v.sentence} [{v.passage + 1}]" for v in verdicts if v.supported and v.passage is not None
+    )
