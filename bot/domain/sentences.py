@@ -33,7 +33,19 @@ _NUMBER_WORDS = {
     for n, w in enumerate(
         "zero one two three four five six seven eight nine ten eleven twelve".split()
     )
-} | {"once": "1", "twice": "2", "single": "1", "double": "2", "half": "0.5"}
+} | {
+    "fifteen": "15",
+    "twenty": "20",
+    "thirty": "30",
+    "forty": "40",
+    "fifty": "50",
+    "sixty": "60",
+    "ninety": "90",
+    "hundred": "100",
+    "once": "1",
+    "twice": "2",
+    "half": "0.5",
+}
 _NUMBER = re.compile(r"(?<![\w.-])\d+(?:[.,:]\d+)*%?")
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
 # Identifiers an employee types verbatim: options, dotted/underscored/slashed names.
