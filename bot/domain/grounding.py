@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Protocol
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from bot.domain.sentences import (
     content_stems,
+    exact_names,
     is_code,
     names,
     negated,
@@ -51,8 +52,8 @@ class PassageLike(Protocol):
 class GroundingPolicy:
     """Thresholds of the sentence checker (scripts/calibrate_grounding.py fits them)."""
 
-    min_overlap: float = 0.5  # share of the sentence's content words the passage has
-    min_similarity: float = 0.6  # cosine of the two sentences' embeddings
+    min_overlap: float = 0.65  # weighted share of the sentence's content words the passage has
+    min_similarity: float = 0.8  # cosine of the two sentences' embeddings
     max_quotes: int = 3
     quote_candidates: int = 10  # sentences embedded for quoting, best by word overlap
     quote_redundancy: float = 0.85  # a quote this similar to a picked one adds nothing
@@ -87,6 +88,8 @@ class _Unit:
     passage: int
     stems: frozenset[str]
     position: int  # order within its passage
+    parts: tuple[str, ...] = ()  # the sentences of a window of two
+    lead: str = ""  # the unit just before, in the same passage
 
 
 def passage_units(passages: Sequence[PassageLike]) -> list[_Unit]:
@@ -189,6 +192,9 @@ def check_sentences(
 ) -> list[Verdict]:
     units = passage_units(passages)
     windows = _windows(units)
+    weights = _idf(units)
+    # A word no passage has weighs most: it is what the model added.
+    unknown = math.log(1 + 2 * max(len(units), 1))
     plans: list[tuple[str, tuple[int, ...], frozenset[str], list[tuple[int, float]]]] = []
     needed: dict[str, int] = {}
     for raw in sentences:
@@ -196,8 +202,9 @@ def check_sentences(
         stems = content_stems(text)
         candidates = []
         if stems:
+            total = sum(weights.get(t, unknown) for t in stems)
             for w, window in enumerate(windows):
-                overlap = len(stems & window.stems) / len(stems)
+                overlap = sum(weights.get(t, unknown) for t in stems & window.stems) / total
                 if overlap >= policy.min_overlap:
                     candidates.append((w, overlap))
                     needed.setdefault(_for_embedding(window.text), len(needed))
@@ -214,7 +221,9 @@ def check_sentences(
             verdicts.append(Verdict(text, False, "overlap", cited=cited))
             continue
         mine = vectors[needed[_for_embedding(text)]]
-        verdicts.append(_best(text, cited, candidates, windows, vectors, needed, mine, policy))
+        verdicts.append(
+            _best(text, cited, candidates, windows, vectors, needed, mine, policy, passages)
+        )
     return verdicts
 
 
@@ -227,13 +236,14 @@ def _best(
     needed: dict[str, int],
     mine: np.ndarray,
     policy: GroundingPolicy,
+    passages: Sequence[PassageLike],
 ) -> Verdict:
     """The backing window that passes every test; a passage the model cited wins ties."""
     tried = []
     for w, overlap in candidates:
         window = windows[w]
         similarity = float(vectors[needed[_for_embedding(window.text)]] @ mine)
-        reason = _disagreement(text, window.text) or (
+        reason = _disagreement(text, window, passages[window.passage]) or (
             "similarity" if similarity < policy.min_similarity else "supported"
         )
         bonus = 0.05 if window.passage + 1 in cited else 0.0
@@ -247,24 +257,50 @@ def _best(
     )
 
 
-def _disagreement(sentence: str, evidence: str) -> str | None:
-    """The first fact the sentence changes: a number, the polarity, or a name."""
+def _disagreement(sentence: str, window: _Unit, passage: PassageLike) -> str | None:
+    """The first fact the sentence changes: a number, the polarity, or a name.
+
+    Options and identifiers must be in the backing sentences themselves; a command or a
+    product may be named anywhere in the passage, its section or its page's name."""
+    evidence = window.text
     if not numbers(sentence) <= numbers(evidence):
         return "number"
-    if negated(sentence) != negated(evidence):
+    if negated(sentence) != negated(_closest(sentence, window.parts or (evidence,))):
         return "negation"
-    lowered = evidence.lower()
-    if any(name not in lowered for name in names(sentence)):
+    before = f"{window.lead}\n{evidence}"  # a definition names its option a line earlier
+    if not all(_mentions(before, name) for name in exact_names(sentence)):
+        return "name"
+    context = f"{passage.text}\n{passage.section}\n{re.sub(r'[-_.]', ' ', passage.source)}"
+    if not all(_mentions(context, name) for name in names(sentence)):
         return "name"
     return None
 
 
+def _closest(sentence: str, parts: Sequence[str]) -> str:
+    """The part of a window that shares most words with the sentence: its polarity counts."""
+    stems = content_stems(sentence)
+    return max(parts, key=lambda part: len(stems & content_stems(part)))
+
+
+def _mentions(text: str, name: str) -> bool:
+    """A whole-name match: `-n` is not inside `--no-verify`; options keep their case;
+    `git reset` is also `git-reset`."""
+    body = r"[\s-]+".join(re.escape(part) for part in name.split())
+    pattern = rf"(?<![\w-]){body}(?![\w-])"
+    return re.search(pattern, text, flags=0 if name.startswith("-") else re.IGNORECASE) is not None
+
+
 def _windows(units: list[_Unit]) -> list[_Unit]:
     """Each sentence alone and with its successor: models often merge two into one."""
-    out = list(units)
+    leads = {(b.passage, b.position): a.text for a, b in pairwise(units) if a.passage == b.passage}
+    out = [replace(u, lead=leads.get((u.passage, u.position), "")) for u in units]
     for a, b in pairwise(units):
         if a.passage == b.passage:
-            out.append(_Unit(f"{a.text} {b.text}", a.passage, a.stems | b.stems, a.position))
+            text = f"{a.text} {b.text}"
+            lead = leads.get((a.passage, a.position), "")
+            out.append(
+                _Unit(text, a.passage, a.stems | b.stems, a.position, (a.text, b.text), lead)
+            )
     return out
 
 

@@ -33,6 +33,7 @@ _NUMBER_WORDS = {
     for n, w in enumerate(
         "zero one two three four five six seven eight nine ten eleven twelve".split()
     )
+    if w != "one"  # "inspect one with ..." is a pronoun far more often than a count
 } | {
     "fifteen": "15",
     "twenty": "20",
@@ -44,6 +45,10 @@ _NUMBER_WORDS = {
     "hundred": "100",
     "once": "1",
     "twice": "2",
+    "second": "2",
+    "third": "3",
+    "fourth": "4",
+    "fifth": "5",
     "half": "0.5",
 }
 _NUMBER = re.compile(r"(?<![\w.-])\d+(?:[.,:]\d+)*%?")
@@ -212,17 +217,25 @@ def numbers(text: str) -> frozenset[str]:
 
 def negated(text: str) -> bool:
     """Whether the unit says something is not so (odd counts of negation are not tracked)."""
-    # An aside in brackets ("clean (no modifications)") does not negate the claim itself.
-    text = re.sub(r"\([^)]*\)", "", text)
+    # An aside in brackets ("clean (no modifications)") does not negate the claim itself,
+    # nor does an option's name (--[no-]verify, --no-edit).
+    text = re.sub(r"\([^)]*\)|(?<![\w-])--?\[?[\w\[\]-]+", "", text)
     lowered = text.lower()
     return "n't" in lowered or "n’t" in lowered or any(w in _NEGATIONS for w in words(text))
 
 
-def names(text: str) -> frozenset[str]:
-    """Options, commands, identifiers and proper names, lower-cased, as they must reappear."""
+def exact_names(text: str) -> frozenset[str]:
+    """Options (case kept: -x is not -X) and identifiers: facts that must match to the letter."""
     text = _INLINE_CODE.sub(lambda m: m.group().strip("`"), _strip_markers(text))
-    found = {m.lower() for m in _OPTION.findall(text)}
+    found = set(_OPTION.findall(text))
     found.update(m.lower() for m in _IDENTIFIER.findall(text) if not _NUMBER.fullmatch(m))
+    return frozenset(found)
+
+
+def names(text: str) -> frozenset[str]:
+    """Every name: exact ones, commands (`git revert`) and proper names (lower-cased)."""
+    found = set(exact_names(text))
+    text = _INLINE_CODE.sub(lambda m: m.group().strip("`"), _strip_markers(text))
     found.update(re.sub(r"\s+", " ", m.lower()) for m in _COMMAND.findall(text))
     found.update(m.lower() for m in _CAMEL.findall(text))
     for match in _CAPITALISED.finditer(text):

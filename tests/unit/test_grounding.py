@@ -185,10 +185,26 @@ def test_a_wrong_citation_is_moved_to_the_passage_that_backs_the_sentence():
 
 
 def test_thresholds_decide_the_borderline():
-    sentence = "Unreachable commits stay for 30 days."
-    assert check_sentences([sentence], PASSAGES, FakeEmbedder(512))[0].supported
-    strict = GroundingPolicy(min_overlap=1.0)
-    assert not check_sentences([sentence], PASSAGES, FakeEmbedder(512), strict)[0].supported
+    sentence = "Unreachable commits stay for 30 days."  # "stay" is in no passage
+    loose = GroundingPolicy(min_overlap=0.4, min_similarity=0.4)
+    assert check_sentences([sentence], PASSAGES, FakeEmbedder(512), loose)[0].supported
+    strict = GroundingPolicy(min_overlap=0.9, min_similarity=0.4)
+    verdict = check_sentences([sentence], PASSAGES, FakeEmbedder(512), strict)[0]
+    assert not verdict.supported and verdict.reason == "overlap"
+
+
+def test_short_options_are_whole_names_and_keep_their_case():
+    clean = Passage("git-clean.html", "Options", "-X\nRemove only files ignored by Git.")
+    assert check("With -X, git clean removes only files ignored by Git.", (clean,)).supported
+    assert not check("With -x, git clean removes only files ignored by Git.", (clean,)).supported
+    # -n is not inside --no-verify
+    assert check("--no-verify bypasses the pre-commit and commit-msg hooks.").supported
+    assert check("-n bypasses the pre-commit and commit-msg hooks.").reason == "name"
+
+
+def test_an_option_spelled_in_its_name_is_not_a_negation():
+    hooks = Passage("git-commit.html", "Options", "--[no-]verify\nThe hooks are run by default.")
+    assert check("The hooks are run by default.", (hooks,)).supported
 
 
 def test_one_embedding_call_per_answer():
