@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import pairwise
@@ -34,6 +35,33 @@ class SentenceEmbedder(Protocol):
 
     def embed(self, texts: list[str]) -> np.ndarray: ...
 
+    def embed_query(self, text: str) -> np.ndarray:
+        """The question's vector: search has just computed it, so this is a cache hit."""
+        ...
+
+
+class RememberingEmbedder:
+    """Remembers passage-sentence vectors across answers (the same passages come back for
+    related questions), so an answer embeds only its new sentences. Bounded, oldest out."""
+
+    def __init__(self, inner: SentenceEmbedder, size: int = 8192) -> None:
+        self.inner = inner
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if todo:
+            self._vectors.update(zip(todo, self.inner.embed(todo), strict=True))
+        for text in texts:
+            self._vectors.move_to_end(text)
+        while len(self._vectors) > self.size:
+            self._vectors.popitem(last=False)
+        return np.stack([self._vectors[t] for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
+
 
 class PassageLike(Protocol):
     """A retrieved passage as the answer layer holds it (bot's `Source` is one)."""
@@ -55,7 +83,9 @@ class GroundingPolicy:
     min_overlap: float = 0.65  # weighted share of the sentence's content words the passage has
     min_similarity: float = 0.8  # cosine of the two sentences' embeddings
     max_quotes: int = 3
-    quote_candidates: int = 10  # sentences embedded for quoting, best by word overlap
+    # Each embedded sentence costs ~5-15 ms on a busy CPU: embed only the lexically best.
+    quote_candidates: int = 6  # sentences embedded for quoting, best by word overlap
+    check_candidates: int = 3  # passage windows embedded per model sentence
     quote_redundancy: float = 0.85  # a quote this similar to a picked one adds nothing
 
 
@@ -118,7 +148,8 @@ def pick_quotes(
     total = sum(weights.get(t, 1.0) for t in wanted) or 1.0
     lexical = [sum(weights.get(t, 1.0) for t in wanted & u.stems) / total for u in units]
     order = sorted(range(len(units)), key=lambda i: (-lexical[i], i))[: policy.quote_candidates]
-    vectors = embedder.embed([question] + [_for_embedding(units[i].text) for i in order])
+    asked = embedder.embed_query(question)
+    vectors = np.vstack([asked, embedder.embed([_for_embedding(units[i].text) for i in order])])
     similarity = vectors[1:] @ vectors[0]
     # Meaning counts more than shared words: the asker rarely uses the material's terms.
     scored = sorted(
@@ -195,20 +226,27 @@ def check_sentences(
     weights = _idf(units)
     # A word no passage has weighs most: it is what the model added.
     unknown = math.log(1 + 2 * max(len(units), 1))
-    plans: list[tuple[str, tuple[int, ...], frozenset[str], list[tuple[int, float]]]] = []
+    plans: list[tuple[str, tuple[int, ...], frozenset[str], list[_Candidate]]] = []
     needed: dict[str, int] = {}
     for raw in sentences:
         text, cited = strip_citations(raw)
         stems = content_stems(text)
-        candidates = []
+        candidates: list[_Candidate] = []
         if stems:
             total = sum(weights.get(t, unknown) for t in stems)
             for w, window in enumerate(windows):
                 overlap = sum(weights.get(t, unknown) for t in stems & window.stems) / total
                 if overlap >= policy.min_overlap:
-                    candidates.append((w, overlap))
-                    needed.setdefault(_for_embedding(window.text), len(needed))
-            if candidates:
+                    reason = _disagreement(text, window, passages[window.passage])
+                    candidates.append(_Candidate(w, overlap, reason))
+            # Facts are checked before meaning: only windows that may still back the
+            # sentence are worth an embedding.
+            candidates.sort(key=lambda c: (c.reason is not None, -c.overlap))
+            candidates = candidates[: policy.check_candidates]
+            for c in candidates:
+                if c.reason is None:
+                    needed.setdefault(_for_embedding(windows[c.window].text), len(needed))
+            if any(c.reason is None for c in candidates):
                 needed.setdefault(_for_embedding(text), len(needed))
         plans.append((text, cited, stems, candidates))
     vectors = embedder.embed(list(needed)) if needed else np.zeros((0, 1), dtype=np.float32)
@@ -216,39 +254,44 @@ def check_sentences(
     for text, cited, stems, candidates in plans:
         if not stems:
             verdicts.append(_code_verdict(text, cited, units))
-            continue
-        if not candidates:
+        elif not candidates:
             verdicts.append(Verdict(text, False, "overlap", cited=cited))
-            continue
-        mine = vectors[needed[_for_embedding(text)]]
-        verdicts.append(
-            _best(text, cited, candidates, windows, vectors, needed, mine, policy, passages)
-        )
+        else:
+            mine = vectors[needed[_for_embedding(text)]] if _for_embedding(text) in needed else None
+            verdicts.append(_best(text, cited, candidates, windows, vectors, needed, mine, policy))
     return verdicts
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    window: int
+    overlap: float
+    reason: str | None  # the fact the sentence changes, if any
 
 
 def _best(
     text: str,
     cited: tuple[int, ...],
-    candidates: list[tuple[int, float]],
+    candidates: list[_Candidate],
     windows: list[_Unit],
     vectors: np.ndarray,
     needed: dict[str, int],
-    mine: np.ndarray,
+    mine: np.ndarray | None,
     policy: GroundingPolicy,
-    passages: Sequence[PassageLike],
 ) -> Verdict:
     """The backing window that passes every test; a passage the model cited wins ties."""
     tried = []
-    for w, overlap in candidates:
-        window = windows[w]
-        similarity = float(vectors[needed[_for_embedding(window.text)]] @ mine)
-        reason = _disagreement(text, window, passages[window.passage]) or (
-            "similarity" if similarity < policy.min_similarity else "supported"
-        )
+    for c in candidates:
+        window = windows[c.window]
+        similarity = 0.0
+        reason = c.reason
+        if reason is None and mine is not None:
+            similarity = float(vectors[needed[_for_embedding(window.text)]] @ mine)
+            reason = "similarity" if similarity < policy.min_similarity else "supported"
         bonus = 0.05 if window.passage + 1 in cited else 0.0
+        ok = reason == "supported"
         tried.append(
-            (reason == "supported", overlap + similarity + bonus, reason, w, overlap, similarity)
+            (ok, c.overlap + similarity + bonus, reason or "", c.window, c.overlap, similarity)
         )
     ok, _, reason, w, overlap, similarity = max(tried)
     window = windows[w]

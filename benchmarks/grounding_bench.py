@@ -1,0 +1,133 @@
+"""Grounding benchmark: prints figures, asserts nothing.
+
+Per answer, the time quoting and checking add (goal: p50 <= 50 ms), model time excluded:
+`pick_quotes` for the question plus `check_answer` for a model-like answer of 3-5
+sentences, against the question's top 5 passages, with the real MiniLM embedder on one
+torch thread (as queries run: see retrieval/embedding.py). Two figures:
+- cold: nothing remembered between answers; every answer embeds its candidate sentences
+  (the question's vector is the one search just computed, so it comes from its cache);
+- warm: passage-sentence vectors remembered across answers (`RememberingEmbedder`), as a
+  running process would after the material has been asked about once.
+
+Passages: the chunks of tests/data/answers_corpus ranked by embedding similarity to the
+question (retrieval's own ranking is benchmarked in retrieval_bench.py). The model-like
+answer: two sentences of the best passage (one with a wrong [n]), a sentence with a
+changed number, and an unrelated sentence, so both supported and dropped paths run.
+
+Usage: python benchmarks/grounding_bench.py [--rounds 2] [--k 5] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.bootstrap import limit_blas_threads
+from bot.domain.grounding import RememberingEmbedder, SentenceEmbedder, check_answer, pick_quotes
+from bot.domain.sentences import split_units
+from retrieval.chunking import chunk_document
+from retrieval.embedding import Embedder, resolve_embedding_path
+from retrieval.parse import parse
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "data" / "answers_corpus"
+QA = ROOT / "tests" / "data" / "qa" / "answers.jsonl"
+
+
+@dataclass(frozen=True)
+class Passage:
+    source: str
+    section: str
+    text: str
+
+
+def load_passages() -> list[Passage]:
+    out = []
+    for path in sorted(CORPUS.iterdir()):
+        doc = parse(path.name, path.read_bytes())
+        out += [Passage(path.name, c.section, c.text) for c in chunk_document(doc)]
+    return out
+
+
+def model_like_answer(passage: Passage) -> str:
+    prose = [u for u in split_units(passage.text) if len(u.split()) > 4][:2]
+    changed = re.sub(r"\d+", lambda m: str(int(m.group()) + 7), prose[0]) if prose else ""
+    return " ".join(
+        [f"{prose[0]} [3]" if prose else "", *prose[1:], changed, "Ask your manager if unsure."]
+    ).strip()
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q))
+
+
+def timed(
+    cases, embedder: SentenceEmbedder, rounds: int
+) -> tuple[dict[str, list[float]], int, int]:
+    times: dict[str, list[float]] = {"quotes": [], "check": [], "total": []}
+    supported = sentences = 0
+    for _ in range(rounds):
+        for question, found, answer in cases:
+            start = time.perf_counter()
+            pick_quotes(question, found, embedder)
+            middle = time.perf_counter()
+            verdicts = check_answer(answer, found, embedder)
+            end = time.perf_counter()
+            times["quotes"].append(1000 * (middle - start))
+            times["check"].append(1000 * (end - middle))
+            times["total"].append(1000 * (end - start))
+            supported += sum(v.supported for v in verdicts)
+            sentences += len(verdicts)
+    return times, supported, sentences
+
+
+def report(label: str, times: dict[str, list[float]]) -> None:
+    for name, values in times.items():
+        p50, p95 = percentile(values, 50), percentile(values, 95)
+        mean = statistics.fmean(values)
+        print(f"{label:>5} {name:>6}: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  mean {mean:6.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    import torch
+
+    limit_blas_threads()  # as every LearnLoop process does (bot.bootstrap)
+    embedder = Embedder(resolve_embedding_path(""))
+    passages = load_passages()
+    vectors = embedder.embed([p.text for p in passages])
+    torch.set_num_threads(args.threads)
+    questions = [json.loads(line)["question"] for line in QA.read_text().splitlines() if line]
+    cases = []
+    for question in questions:
+        top = np.argsort(-(vectors @ embedder.embed_query(question)))[: args.k]
+        found = [passages[i] for i in top]
+        cases.append((question, found, model_like_answer(found[0])))
+    for question, found, answer in cases[:5]:  # warm-up: first-call costs are not per answer
+        pick_quotes(question, found, embedder)
+        check_answer(answer, found, embedder)
+    cold, supported, sentences = timed(cases, embedder, args.rounds)
+    remembering = RememberingEmbedder(embedder)
+    timed(cases, remembering, 1)  # every passage asked about once
+    warm, _, _ = timed(cases, remembering, args.rounds)
+    print(f"answers timed: {len(cold['total'])} ({len(cases)} questions x {args.rounds} rounds)")
+    print(f"passages per answer: {args.k}; torch threads: {args.threads}")
+    print(f"answer sentences kept: {supported}/{sentences}")
+    report("cold", cold)
+    report("warm", warm)
+    print("goal: total p50 <= 50 ms")
+
+
+if __name__ == "__main__":
+    main()
