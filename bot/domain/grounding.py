@@ -44,20 +44,31 @@ class RememberingEmbedder:
     """Remembers passage-sentence vectors across answers (the same passages come back for
     related questions), so an answer embeds only its new sentences. Bounded, oldest out."""
 
-    def __init__(self, inner: SentenceEmbedder, size: int = 8192) -> None:
+    def __init__(self, inner: SentenceEmbedder, size: int = 8192, learn: bool = True) -> None:
         self.inner = inner
         self.size = size
+        self.learn = learn  # False: remember only what `warm` was given
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def warm(self, texts: list[str]) -> None:
         todo = [t for t in dict.fromkeys(texts) if t not in self._vectors]
         if todo:
             self._vectors.update(zip(todo, self.inner.embed(todo), strict=True))
-        for text in texts:
-            self._vectors.move_to_end(text)
         while len(self._vectors) > self.size:
             self._vectors.popitem(last=False)
-        return np.stack([self._vectors[t] for t in texts])
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        todo = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        fresh = dict(zip(todo, self.inner.embed(todo), strict=True)) if todo else {}
+        out = np.stack([self._vectors[t] if t in self._vectors else fresh[t] for t in texts])
+        for text in texts:
+            if text in self._vectors:
+                self._vectors.move_to_end(text)
+        if self.learn and fresh:
+            self._vectors.update(fresh)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        return out
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)
@@ -85,7 +96,7 @@ class GroundingPolicy:
     max_quotes: int = 3
     # Each embedded sentence costs ~5-15 ms on a busy CPU: embed only the lexically best.
     quote_candidates: int = 6  # sentences embedded for quoting, best by word overlap
-    check_candidates: int = 3  # passage windows embedded per model sentence
+    check_candidates: int = 3  # passage windows compared per model sentence
     quote_redundancy: float = 0.85  # a quote this similar to a picked one adds nothing
 
 
@@ -245,7 +256,8 @@ def check_sentences(
             candidates = candidates[: policy.check_candidates]
             for c in candidates:
                 if c.reason is None:
-                    needed.setdefault(_for_embedding(windows[c.window].text), len(needed))
+                    for part in _parts(windows[c.window]):
+                        needed.setdefault(_for_embedding(part), len(needed))
             if any(c.reason is None for c in candidates):
                 needed.setdefault(_for_embedding(text), len(needed))
         plans.append((text, cited, stems, candidates))
@@ -286,7 +298,7 @@ def _best(
         similarity = 0.0
         reason = c.reason
         if reason is None and mine is not None:
-            similarity = float(vectors[needed[_for_embedding(window.text)]] @ mine)
+            similarity = float(_window_vector(window, vectors, needed) @ mine)
             reason = "similarity" if similarity < policy.min_similarity else "supported"
         bonus = 0.05 if window.passage + 1 in cited else 0.0
         ok = reason == "supported"
@@ -331,6 +343,24 @@ def _mentions(text: str, name: str) -> bool:
     body = r"[\s-]+".join(re.escape(part) for part in name.split())
     pattern = rf"(?<![\w-]){body}(?![\w-])"
     return re.search(pattern, text, flags=0 if name.startswith("-") else re.IGNORECASE) is not None
+
+
+def _parts(window: _Unit) -> tuple[str, ...]:
+    return window.parts or (window.text,)
+
+
+def _window_vector(window: _Unit, vectors: np.ndarray, needed: dict[str, int]) -> np.ndarray:
+    """A window of two as the mean of its sentences' vectors: each sentence is embedded
+    once, however many windows hold it (embedding cost grows with the tokens embedded)."""
+    mean = np.sum([vectors[needed[_for_embedding(p)]] for p in _parts(window)], axis=0)
+    norm = float(np.linalg.norm(mean))
+    return mean / norm if norm else mean
+
+
+def passage_texts(passages: Sequence[PassageLike]) -> list[str]:
+    """Every text quoting or checking may embed for these passages: embed them ahead (at
+    ingestion, or once per process) and an answer embeds only the model's sentences."""
+    return list(dict.fromkeys(_for_embedding(u.text) for u in passage_units(passages)))
 
 
 def _windows(units: list[_Unit]) -> list[_Unit]:

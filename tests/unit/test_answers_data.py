@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.evaluation import normalise, parse_qa
+from retrieval.chunking import chunk_document
 from retrieval.parse import parse
 
 DATA = Path(__file__).parent.parent / "data"
@@ -52,3 +53,15 @@ def test_every_answerable_item_has_keys_and_evidence_on_its_page(item):
     material = "".join(page_text(p["source"]) for p in pages)
     for key in item["must_contain"]:
         assert normalise(key) in material, key
+
+
+def test_grounding_calibration_passages_are_chunks_of_the_git_corpus():
+    lines = (DATA / "qa" / "grounding_calibration.jsonl").read_text(encoding="utf-8").splitlines()
+    groups = [json.loads(line) for line in lines if line]
+    labels = [s["supported"] for g in groups for s in g["sentences"]]
+    assert len(labels) >= 40 and 0.3 < sum(labels) / len(labels) < 0.7
+    for group in groups:
+        for passage in group["passages"]:
+            name = passage["source"]
+            doc = parse(name, (DATA / "corpus" / name).read_bytes())
+            assert passage["text"] in [c.text for c in chunk_document(doc)], name
