@@ -3,7 +3,7 @@
 Per answer, the time quoting and checking add (goal: p50 <= 50 ms), model time excluded:
 `pick_quotes` for the question plus `check_answer` for a model-like answer of 3-5
 sentences, against the question's top 5 passages, with the real MiniLM embedder on one
-torch thread (as queries run: see retrieval/embedding.py). Two figures:
+torch thread (as queries run: see `OneThread`). Two figures:
 - cold: nothing remembered between answers; every answer embeds its candidate sentences
   (the question's vector is the one search just computed, so it comes from its cache);
 - warm: passage-sentence vectors embedded ahead (`passage_texts` into a
@@ -15,7 +15,7 @@ question (retrieval's own ranking is benchmarked in retrieval_bench.py). The mod
 answer: two sentences of the best passage (one with a wrong [n]), a sentence with a
 changed number, and an unrelated sentence, so both supported and dropped paths run.
 
-Usage: python benchmarks/grounding_bench.py [--rounds 2] [--k 5] [--threads 1]
+Usage: python benchmarks/grounding_bench.py [--rounds 2] [--k 5]
 """
 
 from __future__ import annotations
@@ -64,11 +64,35 @@ def load_passages() -> list[Passage]:
 
 
 def model_like_answer(passage: Passage) -> str:
+    """Sentences a model might write: two of the passage's, reworded just enough (case and
+    punctuation) that their vectors are not the passage's, one with a changed number, and
+    one the passage does not back."""
     prose = [u for u in split_units(passage.text) if len(u.split()) > 4][:2]
+    reworded = [p[0].lower() + p[1:].rstrip(".") + "." for p in prose if p]
     changed = re.sub(r"\d+", lambda m: str(int(m.group()) + 7), prose[0]) if prose else ""
-    return " ".join(
-        [f"{prose[0]} [3]" if prose else "", *prose[1:], changed, "Ask your manager if unsure."]
-    ).strip()
+    first = [f"{reworded[0]} [3]"] if reworded else []
+    return " ".join([*first, *reworded[1:], changed, "Ask your manager if unsure."]).strip()
+
+
+class OneThread:
+    """Embeds on one torch thread, as queries do (retrieval/embedding.py): on two busy
+    cores a batch of six sentences took ~100 ms on one thread and 1.5-1.8 s on two."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return self.inner.embed(texts)
+        finally:
+            torch.set_num_threads(threads)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -106,30 +130,27 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--k", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
-    import torch
-
     limit_blas_threads()  # as every LearnLoop process does (bot.bootstrap)
     embedder = Embedder(resolve_embedding_path(""))
     passages = load_passages()
     vectors = embedder.embed([p.text for p in passages])
-    torch.set_num_threads(args.threads)
     questions = [json.loads(line)["question"] for line in QA.read_text().splitlines() if line]
     cases = []
     for question in questions:
         top = np.argsort(-(vectors @ embedder.embed_query(question)))[: args.k]
         found = [passages[i] for i in top]
         cases.append((question, found, model_like_answer(found[0])))
+    one_thread = OneThread(embedder)
     for question, found, answer in cases[:5]:  # warm-up: first-call costs are not per answer
-        pick_quotes(question, found, embedder)
-        check_answer(answer, found, embedder)
-    cold, supported, sentences = timed(cases, embedder, args.rounds)
-    remembering = RememberingEmbedder(embedder, size=100_000, learn=False)
+        pick_quotes(question, found, one_thread)
+        check_answer(answer, found, one_thread)
+    cold, supported, sentences = timed(cases, one_thread, args.rounds)
+    remembering = RememberingEmbedder(one_thread, size=100_000, learn=False)
     remembering.warm(passage_texts(passages))
     warm, _, _ = timed(cases, remembering, args.rounds)
     print(f"answers timed: {len(cold['total'])} ({len(cases)} questions x {args.rounds} rounds)")
-    print(f"passages per answer: {args.k}; torch threads: {args.threads}")
+    print(f"passages per answer: {args.k}; torch threads for grounding: 1")
     print(f"answer sentences kept: {supported}/{sentences}")
     report("cold", cold)
     report("warm", warm)
