@@ -181,14 +181,29 @@ def pick_quotes(
             continue
         picked.append((score, j, i))
         picked_texts.append(text)
+    return tuple(_merge_neighbours([(score, units[i]) for score, _, i in picked], units, passages))
+
+
+def _merge_neighbours(
+    picked: list[tuple[float, _Unit]], units: list[_Unit], passages: Sequence[PassageLike]
+) -> list[Quote]:
+    """Picked sentences that follow each other in a passage read as one quote, in order
+    ("Do not rewrite history. Open a merge request that reverts it ...")."""
+    runs: list[list[tuple[float, _Unit]]] = []
+    for score, unit in sorted(picked, key=lambda p: (p[1].passage, p[1].position)):
+        last = runs[-1][-1][1] if runs else None
+        if last and last.passage == unit.passage and last.position + 1 == unit.position:
+            runs[-1].append((score, unit))
+        else:
+            runs.append([(score, unit)])
     quotes = []
-    for score, _, i in picked:
-        unit = units[i]
-        passage = passages[unit.passage]
-        quotes.append(
-            Quote(_with_code(unit, units), unit.passage, passage.source, passage.section, score)
-        )
-    return tuple(quotes)
+    for run in runs:
+        first = run[0][1]
+        text = " ".join(_with_code(unit, units) for _, unit in run)
+        passage = passages[first.passage]
+        score = max(score for score, _ in run)
+        quotes.append(Quote(text, first.passage, passage.source, passage.section, score))
+    return sorted(quotes, key=lambda q: -q.score)
 
 
 def _with_code(unit: _Unit, units: list[_Unit]) -> str:

@@ -8,8 +8,10 @@ import pytest
 
 from bot.domain.grounding import (
     GroundingPolicy,
+    RememberingEmbedder,
     check_answer,
     check_sentences,
+    passage_texts,
     pick_quotes,
     supported_text,
 )
@@ -243,3 +245,36 @@ def test_quotes_are_diverse():
 @pytest.mark.parametrize("passages", [(), (Passage("a.md", "", "   "),)])
 def test_no_material_gives_no_quotes(passages):
     assert pick_quotes("anything?", passages, FakeEmbedder(512)) == ()
+
+
+# ---- remembering passage vectors ----------------------------------------------------
+
+
+class RecordingEmbedder(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__(dimension=512)
+        self.texts: list[str] = []
+
+    def embed(self, texts):
+        self.texts += texts
+        return super().embed(texts)
+
+
+def test_remembering_embeds_only_the_model_sentences_once_warmed():
+    inner = RecordingEmbedder()
+    remembering = RememberingEmbedder(inner, size=100, learn=False)
+    remembering.warm(passage_texts(PASSAGES))
+    inner.texts.clear()
+    answer = "Commits that are unreachable stay in the reflog for 30 days."
+    verdicts = check_answer(answer, PASSAGES, remembering)
+    assert verdicts == check_answer(answer, PASSAGES, FakeEmbedder(dimension=512))
+    assert inner.texts == [answer]
+    check_answer(answer, PASSAGES, remembering)
+    assert inner.texts == [answer, answer]  # learn=False: the model's text is not kept
+
+
+def test_remembering_is_bounded():
+    remembering = RememberingEmbedder(FakeEmbedder(dimension=8), size=2)
+    remembering.embed(["a", "b", "c"])
+    remembering.warm(["d"])
+    assert len(remembering._vectors) == 2
