@@ -126,6 +126,22 @@ def report(label: str, times: dict[str, list[float]]) -> None:
         print(f"{label:>5} {name:>6}: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  mean {mean:6.1f} ms")
 
 
+def quote_keys(cases, embedder: SentenceEmbedder) -> None:
+    """How often the quotes alone (the answer when no model sentence survives) contain every
+    key string of an answerable question: a figure, never a tuning target."""
+    items = [json.loads(line) for line in QA.read_text().splitlines() if line]
+    by_type: dict[str, list[bool]] = {}
+    for item, (question, found, _) in zip(items, cases, strict=True):
+        if item["type"] == "not-in-material":
+            continue
+        shown = " ".join(q.text for q in pick_quotes(question, found, embedder)).lower()
+        hit = all(key.lower() in shown for key in item["must_contain"])
+        by_type.setdefault(item["type"], []).append(hit)
+    every = [hit for hits in by_type.values() for hit in hits]
+    parts = ", ".join(f"{t} {sum(h)}/{len(h)}" for t, h in sorted(by_type.items()))
+    print(f"key strings in the quotes alone: {sum(every)}/{len(every)} ({parts})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
@@ -152,6 +168,7 @@ def main() -> None:
     print(f"answers timed: {len(cold['total'])} ({len(cases)} questions x {args.rounds} rounds)")
     print(f"passages per answer: {args.k}; torch threads for grounding: 1")
     print(f"answer sentences kept: {supported}/{sentences}")
+    quote_keys(cases, one_thread)
     report("cold", cold)
     report("warm", warm)
     print("goal: total p50 <= 50 ms")
