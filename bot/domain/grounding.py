@@ -313,7 +313,8 @@ def _best(
         similarity = 0.0
         reason = c.reason
         if reason is None and mine is not None:
-            similarity = float(_window_vector(window, vectors, needed) @ mine)
+            # the window as a whole, or the one sentence of it that says the same
+            similarity = max(float(v @ mine) for v in _part_vectors(window, vectors, needed))
             reason = "similarity" if similarity < policy.min_similarity else "supported"
         bonus = 0.05 if window.passage + 1 in cited else 0.0
         ok = reason == "supported"
@@ -364,12 +365,15 @@ def _parts(window: _Unit) -> tuple[str, ...]:
     return window.parts or (window.text,)
 
 
-def _window_vector(window: _Unit, vectors: np.ndarray, needed: dict[str, int]) -> np.ndarray:
-    """A window of two as the mean of its sentences' vectors: each sentence is embedded
+def _part_vectors(window: _Unit, vectors: np.ndarray, needed: dict[str, int]) -> list[np.ndarray]:
+    """Each sentence's vector and, for a window of two, their mean: each sentence is embedded
     once, however many windows hold it (embedding cost grows with the tokens embedded)."""
-    mean = np.sum([vectors[needed[_for_embedding(p)]] for p in _parts(window)], axis=0)
+    parts = [vectors[needed[_for_embedding(p)]] for p in _parts(window)]
+    if len(parts) == 1:
+        return parts
+    mean = np.sum(parts, axis=0)
     norm = float(np.linalg.norm(mean))
-    return mean / norm if norm else mean
+    return [*parts, mean / norm if norm else mean]
 
 
 def passage_texts(passages: Sequence[PassageLike]) -> list[str]:
