@@ -108,3 +108,14 @@ def _leaks(ex: Example, restricted: frozenset[str]) -> bool:
     text = " ".join(c for _, c in ex.prompt) + " " + ex.completion
     flat = " ".join(text.split())
     return any(s in flat for s in restricted)
+
+
+def split(examples: Sequence[Example], heldout_share: float) -> tuple[list[Example], list[Example]]:
+    """(train, held-out), by document: held-out questions are about material never trained on."""
+    train: list[Example] = []
+    heldout: list[Example] = []
+    for ex in examples:
+        key = ex.source or ex.prompt[-1][1]
+        bucket = int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 1000
+        (heldout if bucket < heldout_share * 1000 else train).append(ex)
+    return train, heldout

@@ -49,6 +49,7 @@ class Example:
     completion: str
     origin: str  # material | refusal | thumbs_up | correction
     source: str = ""
+    keys: tuple[str, ...] = ()  # strings a good reply contains (held-out scoring)
 
     def messages(self) -> list[dict[str, str]]:
         return [{"role": r, "content": c} for r, c in self.prompt]
@@ -59,15 +60,21 @@ class Example:
             "completion": [{"role": "assistant", "content": self.completion}],
             "origin": self.origin,
             "source": self.source,
+            "keys": list(self.keys),
         }
 
 
 def example(
-    messages: Sequence[dict[str, str]], completion: str, origin: str, source: str = ""
+    messages: Sequence[dict[str, str]],
+    completion: str,
+    origin: str,
+    source: str = "",
+    keys: Sequence[str] = (),
 ) -> Example:
     return Example(
         prompt=tuple((m["role"], m["content"]) for m in messages),
         completion=completion,
         origin=origin,
         source=source,
+        keys=tuple(keys),
     )

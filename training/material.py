@@ -63,7 +63,9 @@ def grounded_examples(
             shown.insert(rng.randrange(len(shown) + 1), target)
             n = shown.index(target) + 1
             reply = " ".join(with_citation(s, n) for s in answer)
-            out.append(example(build_messages(question, shown), reply, "material", target.source))
+            messages = build_messages(question, shown)
+            keys = key_string(question, answer)
+            out.append(example(messages, reply, "material", target.source, keys))
     return out
 
 
@@ -79,6 +81,13 @@ def refusal_examples(
         shown = rng.sample(list(passages), min(per_prompt, len(passages)))
         out.append(example(build_messages(usable[k], shown), REFUSAL, "refusal"))
     return out
+
+
+def key_string(question: str, answer: Sequence[str]) -> tuple[str, ...]:
+    """The longest word of the answer the question does not already say: the fact to hold."""
+    asked = question.lower()
+    words = [w for w in re.findall(r"[\w-]{5,}", answer[0]) if w.lower() not in asked]
+    return (max(words, key=len),) if words else ()
 
 
 def _distinctive(question: str) -> list[str]:
