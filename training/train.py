@@ -129,14 +129,14 @@ def train_adapter(
         target_modules=list(config.target_modules),
         task_type="CAUSAL_LM",
     )
-    bounds = _Bounds(config.max_seconds, config.max_steps, on_progress)
+    bounds = _Clock(config.max_seconds, config.max_steps, on_progress)
     trainer = SFTTrainer(
         model=model,
         args=args,
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=lora,
-        callbacks=[bounds],
+        callbacks=[_bounds_callback(bounds)],
     )
     # progress goes to on_progress and the log, not to stdout in a worker
     trainer.remove_callback(PrinterCallback)
@@ -177,14 +177,8 @@ def _plain(config: TrainConfig) -> dict[str, Any]:
     return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()}
 
 
-def _callback_base() -> type:
-    from transformers import TrainerCallback
-
-    return TrainerCallback
-
-
-class _Bounds(_callback_base()):  # type: ignore[misc]
-    """Stops (and checkpoints) at the wall-time bound; reports progress every step."""
+class _Clock:
+    """What the bounds callback shares with train_adapter: time, tokens, last loss."""
 
     def __init__(
         self, max_seconds: float, total: int, on_progress: Callable[[Progress], None] | None
@@ -200,26 +194,36 @@ class _Bounds(_callback_base()):  # type: ignore[misc]
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        self.started = time.monotonic()
-        self.tokens_at_start = int(state.num_input_tokens_seen)
 
-    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
-        if logs and "loss" in logs:
-            self.loss = float(logs["loss"])
+def _bounds_callback(clock: _Clock) -> Any:
+    """Stops (and checkpoints) at the wall-time bound; reports progress every step.
 
-    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if self.elapsed() > self.max_seconds and state.global_step < self.total:
-            self.timed_out = True
-            control.should_training_stop = True
-            control.should_save = True  # so the next run resumes from here
-        if self.on_progress is not None:
-            self.on_progress(
-                Progress(
-                    step=int(state.global_step),
-                    total=self.total,
-                    loss=self.loss,
-                    tokens=int(state.num_input_tokens_seen) - self.tokens_at_start,
-                    elapsed_s=self.elapsed(),
+    Built here, not at import, so importing training/ does not load transformers."""
+    from transformers import TrainerCallback
+
+    class Bounds(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            clock.started = time.monotonic()
+            clock.tokens_at_start = int(state.num_input_tokens_seen)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kw: Any) -> None:
+            if logs and "loss" in logs:
+                clock.loss = float(logs["loss"])
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if clock.elapsed() > clock.max_seconds and state.global_step < clock.total:
+                clock.timed_out = True
+                control.should_training_stop = True
+                control.should_save = True  # so the next run resumes from here
+            if clock.on_progress is not None:
+                clock.on_progress(
+                    Progress(
+                        step=int(state.global_step),
+                        total=clock.total,
+                        loss=clock.loss,
+                        tokens=int(state.num_input_tokens_seen) - clock.tokens_at_start,
+                        elapsed_s=clock.elapsed(),
+                    )
                 )
-            )
+
+    return Bounds()
