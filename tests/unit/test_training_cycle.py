@@ -137,3 +137,20 @@ def test_reconcile_loads_the_active_adapter_everywhere_and_unloads_old_ones(tmp_
     registry.rollback()  # v1 was never active: back to the base model
     asyncio.run(reconcile([restarted, stale], registry.active()))
     assert restarted.adapters == {} and stale.adapters == {"tone-x": "/x"}
+
+
+def test_settings_become_a_plan_and_a_bad_device_is_one_clear_sentence(tmp_path, monkeypatch):
+    import pydantic
+    import pytest
+
+    from training.settings import TrainingSettings, cycle_plan
+
+    monkeypatch.setenv("LEARNLOOP_TRAIN_AUDIENCES", "everyone, sales")
+    monkeypatch.setenv("LEARNLOOP_GATE_MIN_CITATION_GAIN", "0.2")
+    made = cycle_plan(TrainingSettings(), tmp_path / "base", BASE, tmp_path, "r1")
+    assert made.options.allowed_audiences == ("everyone", "sales")
+    assert made.rule.min_citation_gain == 0.2
+    assert made.train.run_dir == tmp_path / "training" / "runs" / "r1"
+    monkeypatch.setenv("LEARNLOOP_TRAIN_DEVICE", "tpu")
+    with pytest.raises(pydantic.ValidationError, match="'auto', 'cpu' or 'cuda'"):
+        TrainingSettings()
