@@ -31,6 +31,7 @@ class CyclePlan:
     rule: GateRule = DEFAULT_RULE
     heldout_share: float = 0.2
     min_examples: int = 20
+    heldout_limit: int = 200  # bounds the gate's time: two replies per held-out item
     promote: bool = True  # False: register and score only; an admin promotes
 
 
@@ -74,7 +75,8 @@ def run_cycle(
     record = registry.register(result.adapter, plan.served_base, PROMPT_VERSION, dataset.version)
     load_candidate(record)
     serving = registry.active()
-    items = held_out(heldout)
+    step = max(1, -(-len(heldout) // plan.heldout_limit))  # every k-th: refusals stay in
+    items = held_out(heldout[::step])
     verdict = judge(
         _score(items, complete, record.name),
         _score(items, complete, serving.name if serving else plan.served_base),
