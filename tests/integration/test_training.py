@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -11,6 +12,9 @@ import pytest
 from inference.models import SERVED_NAME
 from training.dataset import BuildOptions, build_dataset
 from training.examples import Passage
+from training.prompt import PROMPT_VERSION
+from training.registry import JsonRegistry
+from training.serving import HttpAdapterServer, reconcile
 from training.train import TrainConfig, train_adapter
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -38,7 +42,7 @@ def tiny(run_dir, base, **changes) -> TrainConfig:
     fields = dict(
         base_model=base,
         run_dir=run_dir,
-        max_steps=4,
+        max_steps=3,
         batch_size=1,
         max_length=320,
         save_steps=1,
@@ -69,9 +73,9 @@ def trained(tmp_path_factory, generation_model, dataset):
 
 def test_training_writes_a_peft_adapter_and_reports_progress(trained, generation_model):
     result, seen = trained
-    assert result.steps == 4 and result.stopped_by == "steps" and result.resumed_from == 0
+    assert result.steps == 3 and result.stopped_by == "steps" and result.resumed_from == 0
     assert result.tokens > 0
-    assert [p.step for p in seen] == [1, 2, 3, 4]
+    assert [p.step for p in seen] == [1, 2, 3]
     assert seen[-1].tokens == result.tokens and seen[-1].loss is not None
     config = json.loads((result.adapter / "adapter_config.json").read_text())
     assert config["peft_type"] == "LORA" and config["r"] == 4
@@ -110,11 +114,38 @@ def test_the_wall_time_bound_stops_with_a_checkpoint_and_a_rerun_resumes(
     tmp_path, generation_model, dataset
 ):
     stopped = train_adapter(
-        dataset.examples, tiny(tmp_path, generation_model, max_steps=3, max_seconds=0)
+        dataset.examples, tiny(tmp_path, generation_model, max_steps=2, max_seconds=0)
     )
     assert stopped.stopped_by == "time" and stopped.steps == 1
     assert (tmp_path / "checkpoints" / "checkpoint-1").is_dir()
 
-    resumed = train_adapter(dataset.examples, tiny(tmp_path, generation_model, max_steps=3))
-    assert resumed.resumed_from == 1 and resumed.steps == 3 and resumed.stopped_by == "steps"
+    resumed = train_adapter(dataset.examples, tiny(tmp_path, generation_model, max_steps=2))
+    assert resumed.resumed_from == 1 and resumed.steps == 2 and resumed.stopped_by == "steps"
     assert (resumed.adapter / "adapter_model.safetensors").is_file()
+
+
+def test_reconcile_puts_the_active_adapter_on_a_server_that_never_had_it_and_rollback_removes_it(
+    trained, inference_server, dataset, tmp_path
+):
+    # the session's server has not loaded this adapter: exactly a restarted replica's state
+    result, _ = trained
+    registry = JsonRegistry(tmp_path / "adapters", SERVED_NAME)
+    record = registry.promote(
+        registry.register(result.adapter, SERVED_NAME, PROMPT_VERSION, dataset.version).name
+    )
+    client = openai.OpenAI(base_url=inference_server, api_key="unused")
+    ask = {"messages": dataset.examples[0].messages(), "max_tokens": 4, "temperature": 0}
+
+    async def pass_once():
+        async with httpx.AsyncClient() as http:
+            return await reconcile([HttpAdapterServer(inference_server, http)], registry.active())
+
+    first = asyncio.run(pass_once())
+    assert first[0].loaded == (record.name,) and not first[0].error
+    assert client.chat.completions.create(model=record.name, **ask).choices
+    assert asyncio.run(pass_once())[0].loaded == ()  # already there: nothing to do
+
+    assert registry.rollback() is None
+    assert asyncio.run(pass_once())[0].unloaded == (record.name,)
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model=record.name, **ask)
