@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,10 +13,11 @@ from training.examples import EVERYONE, Example, FeedbackItem, Passage
 from training.feedback import feedback_examples
 from training.material import grounded_examples, refusal_examples
 from training.scrub import Identities, scrubber_for
-from training.sentences import sentences
 
-# A restricted sentence shorter than this is too generic to prove a leak ("Be verbose.").
-_LEAK_MIN_CHARS = 40
+# Eight words in a row from restricted material, found in no public passage, are a leak;
+# shorter runs are too generic to prove one ("is used to").
+_SHINGLE = 8
+_MARKER = re.compile(r"\s*\[\d{1,3}\]")
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def build_dataset(
     )
     learned = feedback_examples(feedback, allowed)
     scrub = scrubber_for(identities, (p.text for p in passages))
-    restricted = _restricted_sentences(passages, public)
+    restricted = _restricted_shingles(passages, public)
     kept = []
     for ex in (*grounded, *refusals, *learned):
         clean = replace(
@@ -92,22 +94,23 @@ def export_jsonl(dataset: Dataset, folder: Path) -> Path:
     return path
 
 
-def _restricted_sentences(passages: Sequence[Passage], public: Sequence[Passage]) -> frozenset[str]:
+def _restricted_shingles(
+    passages: Sequence[Passage], public: Sequence[Passage]
+) -> frozenset[tuple[str, ...]]:
     shown = set(public)
-    shared = {s for p in public for s in sentences(p.text)}
-    return frozenset(
-        s
-        for p in passages
-        if p not in shown
-        for s in sentences(p.text)
-        if len(s) >= _LEAK_MIN_CHARS and s not in shared
-    )
+    shared = {g for p in public for g in _shingles(p.text)}
+    return frozenset(g for p in passages if p not in shown for g in _shingles(p.text)) - shared
 
 
-def _leaks(ex: Example, restricted: frozenset[str]) -> bool:
-    text = " ".join(c for _, c in ex.prompt) + " " + ex.completion
-    flat = " ".join(text.split())
-    return any(s in flat for s in restricted)
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    """Every run of _SHINGLE words (citation markers dropped): a quote anywhere shares them."""
+    words = re.findall(r"\w+", _MARKER.sub("", text).lower())
+    return {tuple(words[i : i + _SHINGLE]) for i in range(len(words) - _SHINGLE + 1)}
+
+
+def _leaks(ex: Example, restricted: frozenset[tuple[str, ...]]) -> bool:
+    # set lookups, not substring scans: linear in the dataset, whatever the restricted corpus
+    return any(_shingles(t) & restricted for t in [c for _, c in ex.prompt] + [ex.completion])
 
 
 def split(examples: Sequence[Example], heldout_share: float) -> tuple[list[Example], list[Example]]:

@@ -54,12 +54,9 @@ def grounded_examples(
     """Each passage's questions with distractor passages; the answer cites the right number."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible shuffle, not a secret
     out: list[Example] = []
-    for i, target in enumerate(passages):
-        others = [p for p in passages if p.source != target.source] or [
-            p for j, p in enumerate(passages) if j != i
-        ]
+    for target in passages:
         for question, answer in question_answers(target)[:per_passage]:
-            shown = rng.sample(others, min(per_prompt - 1, len(others)))
+            shown = _distractors(passages, target, per_prompt - 1, rng)
             shown.insert(rng.randrange(len(shown) + 1), target)
             n = shown.index(target) + 1
             reply = " ".join(with_citation(s, n) for s in answer)
@@ -81,6 +78,24 @@ def refusal_examples(
         shown = rng.sample(list(passages), min(per_prompt, len(passages)))
         out.append(example(build_messages(usable[k], shown), REFUSAL, "refusal"))
     return out
+
+
+def _distractors(
+    passages: Sequence[Passage], target: Passage, count: int, rng: random.Random
+) -> list[Passage]:
+    """Up to `count` other passages, from other documents when there are any (drawn, not
+    filtered, so a large corpus costs the same per example)."""
+    picked: list[Passage] = []
+    for _ in range(count * 20):
+        if len(picked) == count:
+            break
+        other = passages[rng.randrange(len(passages))]
+        if other != target and other not in picked and other.source != target.source:
+            picked.append(other)
+    if len(picked) < count:  # one document only: passages from the same one will do
+        rest = [p for p in passages if p != target and p not in picked]
+        picked += rest[: count - len(picked)]
+    return picked
 
 
 def key_string(question: str, answer: Sequence[str]) -> tuple[str, ...]:

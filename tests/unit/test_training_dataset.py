@@ -109,10 +109,20 @@ def test_out_of_material_questions_get_the_refusal():
 
 def test_a_restricted_passage_never_appears_in_any_dataset(tmp_path):
     leaked = public_up(answer=f"{SECRET.text} [1]")  # a thumbs-up that quotes finance material
+    quoted = public_up(
+        rating="correction",
+        correction="Note: the executive bonus pool for this year is four point two million "
+        "euros in total [2]. Ask finance.",
+    )
     via_dm = public_up(place_public=False, passages=(SECRET,), answer="x")
     dataset = build_dataset(
         [STASH, SECRET, BRANCH],
-        feedback=[leaked, via_dm, public_up(passages=(SECRET,), answer="Four point two [1].")],
+        feedback=[
+            leaked,
+            quoted,
+            via_dm,
+            public_up(passages=(SECRET,), answer="Four point two [1]."),
+        ],
         options=BuildOptions(refusal_share=1.0),
     )
     text = all_text(dataset)
