@@ -129,6 +129,7 @@ def train_adapter(
         target_modules=list(config.target_modules),
         task_type="CAUSAL_LM",
     )
+    disable_progress_bars()  # dataset preparation happens in SFTTrainer's constructor
     bounds = _Clock(config.max_seconds, config.max_steps, on_progress)
     trainer = SFTTrainer(
         model=model,
@@ -140,7 +141,6 @@ def train_adapter(
     )
     # progress goes to on_progress and the log, not to stdout in a worker
     trainer.remove_callback(PrinterCallback)
-    disable_progress_bars()
     log.info("training %d examples on %s from step %d", len(rows), device, resumed_from)
     trainer.train(resume_from_checkpoint=last)
     adapter = _save(trainer, config, device)
