@@ -97,3 +97,47 @@ class FakeMaterial:
 
     def texts(self, doc_id):
         return frozenset(p.text for p in self.all if p.origin.doc_id == doc_id)
+
+
+class FakeAdapterServer:
+    """An inference server's LoRA endpoints in memory; `down` makes every call fail."""
+
+    def __init__(self, url: str, loaded: dict[str, str] | None = None) -> None:
+        self.url = url
+        self.adapters = dict(loaded or {})
+        self.down = False
+
+    def _check(self):
+        from training.serving import AdapterServerError
+
+        if self.down:
+            raise AdapterServerError(f"{self.url} cannot be reached")
+
+    async def loaded(self):
+        self._check()
+        return set(self.adapters)
+
+    async def load(self, name, path):
+        self._check()
+        self.adapters[name] = path
+
+    async def unload(self, name):
+        self._check()
+        self.adapters.pop(name, None)
+
+
+def fake_trainer(run_dir):
+    """A `training.cycle.Trainer` that writes a PEFT-shaped folder and records its examples."""
+    from training.train import TrainResult
+
+    seen = []
+
+    def train(examples, config, on_progress=None):
+        seen.append(list(examples))
+        adapter = run_dir / f"adapter-{len(seen)}"
+        adapter.mkdir(parents=True)
+        (adapter / "adapter_config.json").write_text('{"peft_type": "LORA"}')
+        return TrainResult(adapter, config.max_steps, 100, 1.0, "steps", 0, "cpu")
+
+    train.seen = seen
+    return train
