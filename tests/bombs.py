@@ -38,13 +38,32 @@ def _with_member(archive: bytes, name: str, deflated: bytes, crc: int, size: int
         nonlocal count
         offset = out.tell()
         out.write(
-            struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(data), usize,
-                        len(fname), 0)
+            struct.pack(
+                "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0, crc, len(data), usize, len(fname), 0
+            )
         )
         out.write(fname + data)
         central.write(
-            struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0, crc, len(data),
-                        usize, len(fname), 0, 0, 0, 0, 0, offset)
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                0,
+                0,
+                crc,
+                len(data),
+                usize,
+                len(fname),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
         )
         central.write(fname)
         count += 1
