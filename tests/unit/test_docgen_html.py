@@ -11,7 +11,6 @@ import pytest
 
 from retrieval.parse import parse
 
-
 CHROME_WORDS = (
     "Navigation",
     "Related",
