@@ -12,24 +12,26 @@ from tests.docs import make_docx
 _BLOCK = 16 * 1024 * 1024
 
 
-def _deflated_zeros(size: int) -> tuple[bytes, int]:
-    """Raw deflate of `size` zero bytes and its CRC, cheaply: one 16 MiB block compressed
-    once with a full flush (no back-references across it), then repeated."""
-    assert size % _BLOCK == 0
+def _deflated(prefix: bytes, fill: bytes, size: int) -> tuple[bytes, int]:
+    """Raw deflate of `prefix` then `fill` bytes up to `size`, and its CRC, cheaply: one
+    16 MiB block of fill compressed once with a full flush (no back-references across
+    it), then repeated."""
+    repeats = (size - len(prefix)) // _BLOCK
     compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
-    block = compressor.compress(b"\0" * _BLOCK) + compressor.flush(zlib.Z_FULL_FLUSH)
+    head = compressor.compress(prefix) + compressor.flush(zlib.Z_FULL_FLUSH)
+    filler = fill * _BLOCK
+    block = compressor.compress(filler) + compressor.flush(zlib.Z_FULL_FLUSH)
     tail = compressor.flush()
-    crc = 0
-    zeros = b"\0" * _BLOCK
-    for _ in range(size // _BLOCK):
-        crc = zlib.crc32(zeros, crc)
-    return block * (size // _BLOCK) + tail, crc
+    crc = zlib.crc32(prefix)
+    for _ in range(repeats):
+        crc = zlib.crc32(filler, crc)
+    return head + block * repeats + tail, crc
 
 
 def _with_member(archive: bytes, name: str, deflated: bytes, crc: int, size: int) -> bytes:
     """`archive` with one more deflated member whose bytes are given ready-made."""
     source = zipfile.ZipFile(io.BytesIO(archive))
-    entries = [(i, source.read(i.filename)) for i in source.infolist()]
+    entries = [(i, source.read(i.filename)) for i in source.infolist() if i.filename != name]
     out = io.BytesIO()
     central = io.BytesIO()
     count = 0
@@ -80,16 +82,13 @@ def _with_member(archive: bytes, name: str, deflated: bytes, crc: int, size: int
 
 
 def zip_bomb_docx(inflated: int = 1024 * 1024 * 1024) -> bytes:
-    """A small, valid .docx with a media part that inflates to `inflated` bytes of zeros."""
+    """A 1 MB .docx whose main part inflates to about `inflated` bytes: the document's
+    XML, then spaces (allowed after the root element)."""
     good = make_docx("Bomb", [("p", "Nothing to see.")])
-    deflated, crc = _deflated_zeros(inflated)
-    return _with_member(good, "word/media/image1.png", deflated, crc, inflated)
-
-
-def huge_xml_docx(inflated: int) -> bytes:
-    """A .docx whose main part itself inflates to `inflated` bytes (zeros after the XML
-    prolog would be invalid, so the part is a valid document followed by spaces)."""
-    return zip_bomb_docx(inflated)
+    xml = zipfile.ZipFile(io.BytesIO(good)).read("word/document.xml")
+    deflated, crc = _deflated(xml, b" ", inflated)
+    size = len(xml) + (inflated - len(xml)) // _BLOCK * _BLOCK
+    return _with_member(good, "word/document.xml", deflated, crc, size)
 
 
 def billion_laughs_docx() -> bytes:
