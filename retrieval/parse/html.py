@@ -162,7 +162,7 @@ def _is_chrome(tag: Tag) -> bool:
         return True  # an article's <header> holding its title stays
     if str(tag.get("role", "")).lower() in _CHROME_ROLES:
         return True
-    names = " ".join([*tag.get("class", []), str(tag.get("id", ""))]).lower()
+    names = " ".join([*tag.get_attribute_list("class"), str(tag.get("id", ""))]).lower()
     if names and _CHROME_NAMES.search(names):
         return True
     return tag.name == "a" and bool(_EDIT_LINK.match(tag.get_text(" ", strip=True)))
