@@ -101,6 +101,10 @@ def ingest(
             f"{len(done)} document(s), {sum(r.chunks for r in done)} chunk(s); "
             f"{len(skipped)} skipped"
         )
+        out.print(
+            "[dim]Files are named by their path under the folder given (a file given on its "
+            "own by its name); ingesting a name again makes a new version of it.[/]"
+        )
     if reports and not done:
         raise typer.Exit(1)
 
