@@ -194,6 +194,15 @@ def run(files: list[Path], parser: Any, embedder: Embedder, work: Path) -> dict[
     }
 
 
+def show(name: str, result: dict[str, Any]) -> None:
+    print(
+        f"{name}: {result['seconds']:.1f} s, {result['files_per_s']:.2f} files/s, "
+        f"crashes {result['crashes']}, partial index states {result['partial']}",
+        flush=True,
+    )
+    print(f"  statuses {result['statuses']}  codes {result['codes']}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=1000)
@@ -209,19 +218,15 @@ def main() -> None:
         corpus.mkdir()
         kinds = generate(corpus, args.files, args.seed)
         files = sorted(corpus.iterdir())
-        print(f"{len(files)} files: {dict(kinds)}")
+        print(f"{len(files)} files: {dict(kinds)}", flush=True)
         sandbox = SandboxParser(ParseLimits(), workers=args.workers)
         sandbox.parse("warm.md", MD)  # the pool starts before the clock, as in a worker
         boxed = run(files, sandbox, embedder, work / "sandboxed")
         sandbox.close()
+        show("sandboxed", boxed)
         inline = run(files, InlineParser(), embedder, work / "inline")
+        show("in-process", inline)
     self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    for name, result in (("sandboxed", boxed), ("in-process", inline)):
-        print(
-            f"{name}: {result['seconds']:.1f} s, {result['files_per_s']:.1f} files/s, "
-            f"crashes {result['crashes']}, partial index states {result['partial']}"
-        )
-        print(f"  statuses {result['statuses']}  codes {result['codes']}")
     print(
         f"throughput ratio sandboxed / in-process: "
         f"{boxed['files_per_s'] / inline['files_per_s']:.2f}"
