@@ -18,7 +18,7 @@ from inference.client import ChatClient
 from inference.models import SERVED_NAME, served_name
 from inference.settings import InferenceSettings
 from retrieval.embedding import Embedder, LearnLoopEmbeddingFunction, resolve_embedding_path
-from retrieval.ingest import Ingestor
+from retrieval.ingest import Ingestor, parser_from_settings
 from retrieval.relevance import RelevancePolicy
 from retrieval.search import HybridSearcher
 from retrieval.settings import RetrievalSettings
@@ -87,6 +87,7 @@ def build_retrieval_from(
         max_bytes=int(rs.max_upload_mb * 1024 * 1024),
         chunk_size=rs.chunk_size,
         chunk_overlap=rs.chunk_overlap,
+        parser=parser_from_settings(rs),
     )
     searcher = HybridSearcher(
         store,

@@ -40,7 +40,8 @@ def ingest(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from retrieval.errors import RetrievalError
-    from retrieval.ingest import IngestReport, expand_paths
+    from retrieval.identity import expand_sources
+    from retrieval.ingest import IngestReport
     from retrieval.store import normalise_audiences
 
     missing = [str(p) for p in paths if not p.exists()]
@@ -50,9 +51,9 @@ def ingest(
         groups = normalise_audiences(audience or ["everyone"])
     except RetrievalError as exc:
         _fail(exc.message)
-    files = expand_paths(paths)
+    files = expand_sources(paths)  # each with its document name (path under its folder)
     if queue:
-        cli_jobs.enqueue(files, groups, as_json)
+        cli_jobs.enqueue([f.path for f in files], groups, as_json, [f.identity for f in files])
         return
     rt = _retrieval()
     reports: list[IngestReport] = []
@@ -99,6 +100,10 @@ def ingest(
         out.print(
             f"{len(done)} document(s), {sum(r.chunks for r in done)} chunk(s); "
             f"{len(skipped)} skipped"
+        )
+        out.print(
+            "[dim]Files are named by their path under the folder given (a file given on its "
+            "own by its name); ingesting a name again makes a new version of it.[/]"
         )
     if reports and not done:
         raise typer.Exit(1)
@@ -170,12 +175,19 @@ def stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @app.command()
-def delete(source: Annotated[str, typer.Argument(help="File name as shown by `stats`.")]) -> None:
-    """Remove a document and all its chunks."""
-    removed = _retrieval().store.remove(source)
+def delete(
+    source: Annotated[str, typer.Argument(help="Document name as shown by `stats`.")],
+) -> None:
+    """Remove a document and all its chunks (a bare file name will do if it is unique)."""
+    from retrieval.errors import RetrievalError
+
+    try:
+        removed = _retrieval().store.remove(source)
+    except RetrievalError as exc:
+        _fail(exc.message)
     if removed is None:
         _fail(f"no document named {source!r}; `learnloop stats` lists them")
-    out.print(f"Deleted {lit(source)} ({removed.chunks} chunks)")
+    out.print(f"Deleted {lit(removed.source)} ({removed.chunks} chunks)")
 
 
 @app.command("eval")

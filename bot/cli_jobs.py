@@ -54,14 +54,14 @@ def job_json(job: Job) -> dict[str, Any]:
     }
 
 
-def enqueue(files: list[Path], audiences: tuple[str, ...], as_json: bool) -> None:
-    """`ingest --queue`: one job for the files; print its id."""
+def enqueue(files: list[Path], audiences: tuple[str, ...], as_json: bool, names: list[str]) -> None:
+    """`ingest --queue`: one job for the files (`names`: their document names); print its id."""
     from bot.core.errors import BrokerUnavailable, LearnLoopError
 
     service = _service()
     who = os.environ.get("USER", "cli")
     try:
-        job = asyncio.run(service.enqueue_ingest(files, audiences, requested_by=who))
+        job = asyncio.run(service.enqueue_ingest(files, audiences, requested_by=who, names=names))
     except BrokerUnavailable as exc:
         _fail(
             f"{exc.message}: `learnloop jobs retry {exc.job_id}` (or the sweeper) sends it "

@@ -67,9 +67,12 @@ class JobService:
         *,
         requested_by: str = "",
         reply_to: ReplyTo | None = None,
+        names: Sequence[str] = (),
     ) -> Job:
-        """One job ingesting these files (the worker reads them from the same paths)."""
-        files = [{"path": str(p.resolve()), "source": p.name} for p in paths]
+        """One job ingesting these files (the worker reads them from the same paths);
+        `names` are their document names (retrieval.identity), by default file names."""
+        named = names or [p.name for p in paths]
+        files = [{"path": str(p.resolve()), "source": n} for p, n in zip(paths, named, strict=True)]
         job = await asyncio.to_thread(
             self.jobs.create,
             "ingest",

@@ -24,6 +24,18 @@ class CorruptFile(RetrievalError):
     code = "corrupt_file"
 
 
+class OverLimit(RetrievalError):
+    """A file would take more memory, CPU time or output than parsing is allowed."""
+
+    code = "over_limit"
+
+
+class NameConflict(RetrievalError):
+    """Two different files in one batch would be the same document."""
+
+    code = "name_conflict"
+
+
 class EmptyDocument(RetrievalError):
     code = "empty_document"
 

@@ -5,18 +5,28 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 import numpy as np
 
 from retrieval.chunking import chunk_document, split_pieces
 from retrieval.embedding import TextEmbedder
-from retrieval.errors import FileTooLarge, RetrievalError
+from retrieval.errors import CorruptFile, FileTooLarge, RetrievalError
+from retrieval.identity import (
+    Refusal,
+    SourceFile,
+    clean_identity,
+    expand_sources,
+    same_name_refusals,
+)
 from retrieval.parse import check_supported, parse
+from retrieval.parse.limits import MiB, ParseLimits
+from retrieval.settings import RetrievalSettings
 from retrieval.store import ChunkStore, document_id, normalise_audiences
 from retrieval.types import Chunk, DocumentRecord, ParsedDocument, Piece
 
@@ -31,6 +41,49 @@ class Enricher(Protocol):
     """A step between chunking and embedding (the knowledge graph hooks in here)."""
 
     def enrich(self, doc: ParsedDocument, chunks: list[Chunk]) -> list[Chunk]: ...
+
+
+class DocumentParser(Protocol):
+    """Turns files into documents: in this process, or in sandboxed children."""
+
+    def parse(self, name: str, data: bytes) -> ParsedDocument: ...
+
+    def parse_many(
+        self, items: Iterable[tuple[str, bytes]]
+    ) -> Iterator[ParsedDocument | RetrievalError]: ...
+
+
+class InlineParser:
+    """Parses in the calling process (tests, and measuring what the sandbox costs)."""
+
+    def __init__(self, limits: ParseLimits | None = None) -> None:
+        self.limits = limits or ParseLimits()
+
+    def parse(self, name: str, data: bytes) -> ParsedDocument:
+        return parse(name, data, self.limits)
+
+    def parse_many(
+        self, items: Iterable[tuple[str, bytes]]
+    ) -> Iterator[ParsedDocument | RetrievalError]:
+        for name, data in items:
+            try:
+                yield parse(name, data, self.limits)
+            except RetrievalError as exc:
+                yield exc
+
+
+def parser_from_settings(rs: RetrievalSettings) -> DocumentParser:
+    """The sandboxed parser pool, unless LEARNLOOP_PARSE_SANDBOX turns it off."""
+    limits = ParseLimits(
+        memory_bytes=rs.parse_memory_mb * MiB,
+        cpu_seconds=rs.parse_cpu_seconds,
+        wall_seconds=2.0 * rs.parse_cpu_seconds,
+    )
+    if not rs.parse_sandbox:
+        return InlineParser(limits)
+    from retrieval.parse.sandbox import SandboxParser
+
+    return SandboxParser(limits, workers=rs.parse_workers)
 
 
 @dataclass(frozen=True)
@@ -61,6 +114,7 @@ class Ingestor:
         chunk_overlap: int = 150,
         enrichers: Sequence[Enricher] = (),
         embed_batch: int = 256,
+        parser: DocumentParser | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -69,14 +123,17 @@ class Ingestor:
         self.chunk_overlap = chunk_overlap
         self.enrichers = tuple(enrichers)
         self.embed_batch = embed_batch
+        self.parser: DocumentParser = parser or InlineParser()
 
     def ingest_bytes(
         self, name: str, data: bytes, audiences: Sequence[str] = ("everyone",), url: str = ""
     ) -> IngestReport:
-        """Index one document; raise a coded `RetrievalError` if it cannot be."""
-        prepared = self._prepare(name, data, audiences, url)
-        if isinstance(prepared, IngestReport):
-            return prepared
+        """Index one document named `name` (its identity); raise a coded `RetrievalError`
+        if it cannot be."""
+        checked = self._check(clean_identity(name), data, audiences, url)
+        if isinstance(checked, IngestReport):
+            return checked
+        prepared = self._prepare(checked, self.parser.parse(checked.source, data))
         return self._publish(prepared, self.embedder.embed(prepared.texts))
 
     def ingest_file(self, path: Path, audiences: Sequence[str] = ("everyone",)) -> IngestReport:
@@ -84,17 +141,26 @@ class Ingestor:
 
     def ingest_paths(
         self,
-        paths: Iterable[Path],
+        paths: Iterable[Path | SourceFile],
         audiences: Sequence[str] = ("everyone",),
         progress: Progress | None = None,
+        batch: Sequence[SourceFile] = (),
     ) -> list[IngestReport]:
         """Ingest files and folders (recursively); a bad file is reported, never fatal.
 
-        Chunks of several documents are embedded together (fuller batches run faster);
-        each document is still published on its own, so each switches atomically."""
+        `batch` is the whole job when `paths` is one part of it: same-named files are
+        judged across it. Files are parsed a few ahead (in the parser's children) and
+        chunks of several documents are embedded together; each document is still
+        published on its own, so each switches atomically."""
         normalise_audiences(audiences)  # a bad audience fails the batch before any work
+        sources = expand_sources(paths)
+        whole = list(batch) or sources
+        refused = same_name_refusals(whole)
+        base_names = Counter(PurePosixPath(s.identity).name for s in whole)
+        identities = {s.identity for s in whole}
         reports: list[IngestReport] = []
         pending: list[_Prepared] = []
+        waiting: deque[_Checked] = deque()
 
         def report(item: IngestReport) -> None:
             reports.append(item)
@@ -110,27 +176,55 @@ class Ingestor:
                 start = end
             pending.clear()
 
-        for path in expand_paths(paths):
-            try:
-                prepared = self._prepare(path.name, self._read(path), audiences, "")
-            except RetrievalError as exc:
-                log.warning("skipped file code=%s", exc.code)
-                report(IngestReport(path.name, "skipped", code=exc.code, reason=exc.message))
+        def to_parse() -> Iterator[tuple[str, bytes]]:
+            for source in sources:
+                if (refusal := refused.get(source.path)) is not None:
+                    report(_refused(refusal))
+                    continue
+                try:
+                    data = self._read(source.path, source.identity)
+                    checked = self._check(source.identity, data, audiences, "")
+                except RetrievalError as exc:
+                    log.warning("skipped file code=%s", exc.code)
+                    report(
+                        IngestReport(source.identity, "skipped", code=exc.code, reason=exc.message)
+                    )
+                    continue
+                if isinstance(checked, IngestReport):
+                    report(checked)
+                    continue
+                # a document filed under its base name before folders gave it a path
+                base = PurePosixPath(source.identity).name
+                if checked.previous is None and base_names[base] == 1 and base not in identities:
+                    checked = replace(checked, legacy=self.store.legacy_document(base))
+                waiting.append(checked)
+                yield source.identity, data
+
+        for result in self.parser.parse_many(to_parse()):
+            checked = waiting.popleft()
+            if isinstance(result, RetrievalError):
+                log.warning("skipped file code=%s", result.code)
+                report(
+                    IngestReport(checked.source, "skipped", code=result.code, reason=result.message)
+                )
                 continue
-            if isinstance(prepared, IngestReport):
-                report(prepared)
-                continue
-            pending.append(prepared)
+            pending.append(self._prepare(checked, result))
             if sum(len(p.texts) for p in pending) >= self.embed_batch:
                 flush()
         if pending:
             flush()
         return reports
 
-    def _read(self, path: Path) -> bytes:
-        check_supported(path.name)
-        self._check_size(path.name, path.stat().st_size)  # before reading a huge file
-        return path.read_bytes()
+    def _read(self, path: Path, name: str = "") -> bytes:
+        name = name or path.name
+        check_supported(name)
+        try:
+            self._check_size(name, path.stat().st_size)  # before reading a huge file
+            return path.read_bytes()
+        except OSError as exc:
+            raise CorruptFile(
+                f"{name}: cannot read the file ({exc.strerror})", source=name
+            ) from exc
 
     def _check_size(self, name: str, size: int) -> None:
         if size > self.max_bytes:
@@ -139,46 +233,67 @@ class Ingestor:
                 source=name,
             )
 
-    def _prepare(
-        self, name: str, data: bytes, audiences: Sequence[str], url: str
-    ) -> _Prepared | IngestReport:
-        """Parse, chunk and enrich; an unchanged document comes back as its report."""
+    def _check(
+        self, source: str, data: bytes, audiences: Sequence[str], url: str
+    ) -> _Checked | IngestReport:
+        """Size and version; an unchanged document comes back as its report."""
         started = time.perf_counter()
-        source = Path(name).name
+        check_supported(source)
         groups = normalise_audiences(audiences)
         self._check_size(source, len(data))
         version = _version(data, groups)
         previous = self.store.document(source)
         if previous is not None and previous.version == version:
             return IngestReport(source, "unchanged", previous.chunks)
-        doc = parse(source, data)
+        return _Checked(source, version, groups, url, previous, None, started)
+
+    def _prepare(self, checked: _Checked, doc: ParsedDocument) -> _Prepared:
+        """Chunk and enrich a parsed document into what is embedded and published."""
         chunks = chunk_document(doc, self.chunk_size, self.chunk_overlap)
         for enricher in self.enrichers:
             chunks = enricher.enrich(doc, chunks)
         context = _context(doc)
         pieces = split_pieces(chunks)
         record = DocumentRecord(
-            doc_id=document_id(source),
-            source=source,
+            doc_id=document_id(checked.source),
+            source=checked.source,
             title=doc.title,
-            version=version,
-            audiences=groups,
+            version=checked.version,
+            audiences=checked.audiences,
             chunks=len(chunks),
             ingested_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            url=url,
+            url=checked.url,
             context=context,
         )
         texts = embedded_texts(doc.title, context, chunks, pieces)
-        return _Prepared(record, chunks, pieces, texts, previous is not None, started)
+        return _Prepared(record, chunks, pieces, texts, checked)
 
     def _publish(self, prepared: _Prepared, vectors: np.ndarray) -> IngestReport:
-        record = prepared.record
+        record, checked = prepared.record, prepared.checked
         n = len(prepared.chunks)
         self.store.publish(record, prepared.chunks, vectors[:n], prepared.pieces, vectors[n:])
-        elapsed = time.perf_counter() - prepared.started
+        reason = ""
+        if checked.legacy is not None:  # the new name is live: the old one can go
+            self.store.remove(checked.legacy.source)
+            reason = f"replaces {checked.legacy.source!r} (files in folders are now named by path)"
+        elapsed = time.perf_counter() - checked.started
         log.info("ingested doc=%s chunks=%d in %.2fs", record.doc_id, record.chunks, elapsed)
-        status = "updated" if prepared.replaces else "added"
-        return IngestReport(record.source, status, record.chunks, seconds=elapsed)
+        replaced = checked.previous is not None or checked.legacy is not None
+        status = "updated" if replaced else "added"
+        return IngestReport(record.source, status, record.chunks, reason=reason, seconds=elapsed)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A file that needs (re)indexing, before it is parsed."""
+
+    source: str  # the document's identity
+    version: str
+    audiences: tuple[str, ...]
+    url: str
+    previous: DocumentRecord | None
+    legacy: DocumentRecord | None  # the same document under its pre-path name, if any
+    started: float
 
 
 @dataclass(frozen=True)
@@ -187,23 +302,18 @@ class _Prepared:
     chunks: list[Chunk]
     pieces: list[Piece]
     texts: list[str]  # what is embedded: one text per chunk, then one per piece
-    replaces: bool
-    started: float
+    checked: _Checked
+
+
+def _refused(refusal: Refusal) -> IngestReport:
+    return IngestReport(
+        refusal.source.identity, refusal.status, code=refusal.code, reason=refusal.reason
+    )
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(
-                p
-                for p in sorted(path.rglob("*"))
-                if p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-        else:
-            files.append(path)
-    return files
+    """The files under `paths` (see `retrieval.identity.expand_sources` for their names)."""
+    return [s.path for s in expand_sources(paths)]
 
 
 def embedded_texts(

@@ -19,3 +19,8 @@ class RetrievalSettings(BaseSettings):
     relevance_max_rare_missing: int = 0
     # Another process's ingest or delete reaches this process's searches within this bound.
     index_check_ms: int = Field(default=500, ge=0)
+    # Parsing in sandboxed child processes (retrieval/parse/sandbox.py); off: in-process.
+    parse_sandbox: bool = True
+    parse_workers: int = Field(default=2, ge=1, le=32)
+    parse_memory_mb: int = Field(default=1024, ge=128)
+    parse_cpu_seconds: int = Field(default=60, ge=1)

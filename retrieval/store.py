@@ -18,13 +18,14 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
-from retrieval.errors import IndexUnavailable, InvalidAudience
+from retrieval.errors import IndexUnavailable, InvalidAudience, NameConflict
+from retrieval.identity import clean_identity
 from retrieval.types import Chunk, DocumentRecord, Piece
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ CHUNKS = "learnloop_chunks"
 PIECES = "learnloop_pieces"
 CATALOG = "learnloop_catalog"
 GENERATION_ID = "__generation__"
+# Marks catalog records named by the path rule (retrieval.identity); records without it
+# were named by their base name, and a file in a folder of that name takes them over.
+NAMING = "path/1"
 _AUDIENCE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 # Writes (publish, remove) made by any ChunkStore of this process, whatever its client.
@@ -134,6 +138,27 @@ class ChunkStore:
         metas = got["metadatas"] or []
         return _record(doc_id, metas[0]) if metas and metas[0] else None
 
+    def legacy_document(self, name: str) -> DocumentRecord | None:
+        """The record filed under base name `name` by the rule before paths named
+        documents in folders (it carries no naming mark), if there is one."""
+        got = self._catalog.get(ids=[document_id(name)], include=["metadatas"])
+        metas = got["metadatas"] or []
+        if not metas or not metas[0] or metas[0].get("naming") == NAMING:
+            return None
+        return _record(document_id(name), metas[0])
+
+    def resolve(self, name: str) -> DocumentRecord | None:
+        """The document called `name`, or else the one document whose file name it is;
+        `NameConflict` naming them when several folders hold a file of that name."""
+        found = self.document(clean_identity(name))
+        if found is not None:
+            return found
+        matches = [d for d in self.documents() if PurePosixPath(d.source).name == name]
+        if len(matches) > 1:
+            names = ", ".join(d.source for d in matches)
+            raise NameConflict(f"{name!r} could be any of {names}; give the full name")
+        return matches[0] if matches else None
+
     # -- writes --------------------------------------------------------------------
     def publish(
         self,
@@ -177,7 +202,8 @@ class ChunkStore:
         _count_write()
 
     def remove(self, source: str) -> DocumentRecord | None:
-        record = self.document(source)
+        """Delete the document `source` names (see `resolve`); None if there is none."""
+        record = self.resolve(source)
         if record is None:
             return None
         self._catalog.delete(ids=[record.doc_id])  # invisible from here on
@@ -255,6 +281,7 @@ def _meta(record: DocumentRecord) -> dict[str, Any]:
         "chunks": record.chunks,
         "ingested_at": record.ingested_at,
         "url": record.url,
+        "naming": NAMING,
     }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.core.jobs import Job, JobStatus
 from bot.store.jobs import JobRepository
+from retrieval.identity import SourceFile
 from retrieval.ingest import Ingestor, IngestReport
 
 log = logging.getLogger(__name__)
@@ -71,11 +72,12 @@ def run_ingest(
     audiences = job.payload.get("audiences") or ["everyone"]
     files: dict[str, Any] = dict(job.result.get("files", {}))
     pending = [f for f in job.payload.get("files", []) if f["path"] not in files]
+    batch = [_source(f) for f in job.payload.get("files", [])]  # same names judged job-wide
     with LeaseKeeper(jobs, job_id, worker, lease_seconds) as keeper:
         for start in range(0, len(pending), GROUP):
             group = tuple(pending[start : start + GROUP])
             keeper.check()
-            for item, report in _ingest_group(ingestor, group, audiences):
+            for item, report in _ingest_group(ingestor, group, audiences, batch):
                 files[item["path"]] = _file_result(report)
                 if report.ok:
                     record = ingestor.store.document(report.source)
@@ -98,8 +100,16 @@ def run_ingest(
     return jobs.get(job_id)
 
 
+def _source(item: dict[str, Any]) -> SourceFile:
+    """A job's file; jobs queued before paths named documents carry the file name."""
+    return SourceFile(Path(item["path"]), item.get("source") or Path(item["path"]).name)
+
+
 def _ingest_group(
-    ingestor: Ingestor, group: tuple[dict[str, Any], ...], audiences: list[str]
+    ingestor: Ingestor,
+    group: tuple[dict[str, Any], ...],
+    audiences: list[str],
+    batch: list[SourceFile],
 ) -> Iterator[tuple[dict[str, Any], IngestReport]]:
     """(file item, report) for each file; a vanished file is reported as skipped."""
     present: list[dict[str, Any]] = []
@@ -109,11 +119,12 @@ def _ingest_group(
         else:
             reason = f"{item['source']}: the file is gone (was it moved or deleted?)"
             yield item, IngestReport(item["source"], "skipped", code="file_missing", reason=reason)
-    # reports come in publishing order, not argument order: match them by file name
+    # reports come in publishing order, not argument order: match them by document name
     waiting: dict[str, list[dict[str, Any]]] = {}
-    for item in present:
-        waiting.setdefault(Path(item["path"]).name, []).append(item)
-    for report in ingestor.ingest_paths([Path(i["path"]) for i in present], audiences):
+    sources = [_source(item) for item in present]
+    for item, source in zip(present, sources, strict=True):
+        waiting.setdefault(source.identity, []).append(item)
+    for report in ingestor.ingest_paths(sources, audiences, batch=batch):
         yield waiting[report.source].pop(0), report
 
 

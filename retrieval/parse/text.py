@@ -4,21 +4,42 @@ from __future__ import annotations
 
 import re
 
+import charset_normalizer
+
 from retrieval.errors import CorruptFile
 from retrieval.types import ParsedDocument, Section
 
 _ATX = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SETEXT = re.compile(r"^\s*(=+|-+)\s*$")
+_SAMPLE = 256 * 1024  # enough to judge a file by; detection over 25 MB would be slow
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")  # Cc, less the whitespace ones
+_MAX_CONTROL_SHARE = 0.01
 
 
 def decode(data: bytes) -> str:
+    """The bytes as text, or `CorruptFile` when they are not text in any encoding."""
     if b"\x00" in data[:8192]:
         raise CorruptFile("the file looks binary, not text")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        text = data.decode(_legacy_encoding(data), errors="replace")
+    sample = text[:_SAMPLE]
+    if len(_CONTROL.findall(sample)) > len(sample) * _MAX_CONTROL_SHARE:
+        raise CorruptFile("the file looks binary, not text (control characters)")
+    return text
+
+
+def _legacy_encoding(data: bytes) -> str:
+    """cp1252 (the usual legacy file) when it reads as text, else the detector's pick."""
+    sample = data[:_SAMPLE]
+    if charset_normalizer.from_bytes(sample, cp_isolation=["cp1252"]).best() is not None:
+        return "cp1252"
+    best = charset_normalizer.from_bytes(sample).best()
+    if best is None:  # every encoding reads it as gibberish
+        raise CorruptFile("the file looks binary, not text in any known encoding")
+    return best.encoding
 
 
 def parse_text(data: bytes, fallback_title: str) -> ParsedDocument:

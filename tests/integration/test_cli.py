@@ -124,3 +124,23 @@ def test_clear_errors_instead_of_tracebacks(cli_env, tmp_path):
     assert unreachable.returncode == 1
     assert "cannot reach the Chroma index at http://127.0.0.1:9" in unreachable.stderr
     assert "Traceback" not in unreachable.stderr
+
+
+def test_same_named_files_in_folders_are_two_documents_and_delete_asks_which(cli_env, tmp_path):
+    folder = tmp_path / "handbook"
+    (folder / "ops").mkdir(parents=True)
+    (folder / "dev").mkdir()
+    (folder / "ops" / "runbook.md").write_text(GUIDE.replace("Release", "Ops"))
+    (folder / "dev" / "runbook.md").write_text(GUIDE.replace("Release", "Dev"))
+
+    summary = json.loads(run_cli(cli_env, "ingest", str(folder), "--json").stdout)
+    assert {f["source"]: f["status"] for f in summary["files"]} == {
+        "dev/runbook.md": "added",
+        "ops/runbook.md": "added",
+    }
+    ambiguous = run_cli(cli_env, "delete", "runbook.md", check=False)
+    assert ambiguous.returncode == 1
+    assert "dev/runbook.md, ops/runbook.md" in ambiguous.stderr
+    assert "Traceback" not in ambiguous.stderr
+    assert "Deleted ops/runbook.md" in run_cli(cli_env, "delete", "ops/runbook.md").stdout
+    assert "Deleted dev/runbook.md" in run_cli(cli_env, "delete", "runbook.md").stdout

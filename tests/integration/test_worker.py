@@ -156,3 +156,40 @@ def test_feedback_through_the_service_port_lands_in_postgres(stack, jobs, postgr
     asyncio.run(service.record_feedback(other))
     service.close()
     assert repo.events("answer-2") == [other]
+
+
+def test_hostile_files_in_a_job_are_skipped_and_the_worker_lives_on(stack, jobs, tmp_path):
+    from tests.bombs import billion_laughs_docx, markup_bomb_html, zip_bomb_docx
+
+    env, _ = stack
+    repo, _ = jobs
+    folder = tmp_path / "batch"
+    (folder / "sales").mkdir(parents=True)
+    (folder / "support").mkdir()
+    (folder / "zip-bomb.docx").write_bytes(zip_bomb_docx(1024 * 1024 * 1024))
+    (folder / "laughs.docx").write_bytes(billion_laughs_docx())
+    (folder / "markup-bomb.html").write_bytes(markup_bomb_html())
+    (folder / "sales" / "guide.md").write_text(GUIDE)
+    (folder / "support" / "guide.md").write_text(GUIDE.replace("Release", "Support"))
+
+    (job_id,) = json.loads(run_cli(env, "ingest", "--queue", str(folder), "--json").stdout)["jobs"]
+    job = wait_until(lambda: finished(repo, job_id), timeout=180, what="the hostile job")
+
+    assert job.status is JobStatus.DONE, job.error
+    files = {f["source"]: f for f in job.result["files"].values()}
+    assert {s: f["status"] for s, f in files.items()} == {
+        "zip-bomb.docx": "skipped",
+        "laughs.docx": "skipped",
+        "markup-bomb.html": "skipped",
+        "sales/guide.md": "added",
+        "support/guide.md": "added",
+    }
+    for name in ("zip-bomb.docx", "laughs.docx", "markup-bomb.html"):
+        assert files[name]["code"] == "over_limit" and files[name]["reason"].startswith(name)
+
+    # the same worker takes the next job
+    later = tmp_path / "later.md"
+    later.write_text(GUIDE.replace("Release", "Onboarding"))
+    (second,) = json.loads(run_cli(env, "ingest", "--queue", str(later), "--json").stdout)["jobs"]
+    done = wait_until(lambda: finished(repo, second), timeout=120, what="the next job")
+    assert done.status is JobStatus.DONE and done.result["documents"] == 1
