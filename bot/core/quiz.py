@@ -146,7 +146,75 @@ def problems(item: QuizItem) -> list[str]:
             found.append(f"the passage also supports option {i + 1}")
     if _norm(answer) and f" {_norm(answer)} " in f" {_norm(item.question)} ":
         found.append("the question gives the answer away")
+    elif _gives_away(answer, item.question):
+        found.append("the question gives the answer away by a word or its stem")
+    if any(o and not _content(o) for o in options):
+        found.append("an option is not a content phrase")
+    if len({_shape(o) for o in options if o}) > 1:
+        found.append("options are not of one kind")
+    elif _shape(answer) == "phrase" and not _similar_lengths(options):
+        found.append("options differ too much in length")
+    if any(_nonsense(o) for o in options):
+        found.append("an option is nonsense")
     return found
+
+
+# The longest content word that is still too short to be a quiz answer on its own ("on" and
+# "it" are stop words; "ok" is not, but is no answer either).
+_MIN_CONTENT = 3
+_IDENTIFIER = re.compile(
+    r"^(--?[\w][\w-]*|[\w]+(?:[-._/][\w]+)+|[a-z]+[A-Z]\w*|[A-Z][a-z]+[A-Z]\w*)$"
+)
+_NUMBER = re.compile(r"^[$€£]?\d[\d,.]*\s*(%|[a-zA-Z]{1,8})?$")
+
+
+def _stems(text: str) -> set[str]:
+    """Stems of the words of `text` and of the pieces of its joined words (`git-stash`)."""
+    import Stemmer  # PyStemmer: the Snowball stemmer the keyword index uses too
+
+    pieces = set(words(text))
+    pieces |= {p for w in list(pieces) for p in re.split(r"[-_.]", w) if len(p) > 1}
+    return set(Stemmer.Stemmer("english").stemWords(sorted(pieces - _STOP)))
+
+
+def _content(option: str) -> bool:
+    """A phrase worth asking for: an identifier, a number, or words not all stop words."""
+    if _shape(option) in ("identifier", "number"):
+        return True
+    return any(len(w) >= _MIN_CONTENT for w in words(option))
+
+
+def _gives_away(answer: str, question: str) -> bool:
+    """The question holds the answer: an identifier as a whole token, or every content word
+    of the answer by its stem (`stashes` gives away `stash`)."""
+    if _shape(answer) == "identifier":
+        tokens = re.findall(r"[\w][\w.-]*[\w]|\w", question.lower().replace("--", " --"))
+        return answer.lower().lstrip("-") in {t.lstrip("-") for t in tokens}
+    wanted = _stems(answer)
+    return bool(wanted) and wanted <= _stems(question)
+
+
+def _shape(option: str) -> str:
+    """An option's kind: the options of one item are all identifiers, all numbers, all single
+    words or all phrases, so none stands out by its form."""
+    option = option.strip()
+    if _NUMBER.match(option):
+        return "number"
+    if " " not in option and _IDENTIFIER.match(option):
+        return "identifier"
+    return "word" if " " not in option else "phrase"
+
+
+def _similar_lengths(options: Sequence[str]) -> bool:
+    lengths = [len(o.strip()) for o in options if o.strip()]
+    return not lengths or max(lengths) <= 3 * min(lengths)
+
+
+def _nonsense(option: str) -> bool:
+    """A long chain of joined pieces or one endless token: generated noise, not material."""
+    parts = re.split(r"[-_.]", option.strip().lstrip("-"))
+    longest = max((len(t) for t in option.split()), default=0)
+    return len(parts) > 5 or longest > 40
 
 
 @dataclass(frozen=True)

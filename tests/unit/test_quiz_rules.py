@@ -91,3 +91,103 @@ def test_ratings_follow_correctness_and_time():
     assert rating_for(True, 3) == "easy"
     assert rating_for(True, 20) == "good"
     assert rating_for(True, 90) == "hard"
+
+
+# -- items that must not pass: the three an independent check found, and some of our own -----
+GIVEAWAYS = [
+    # the section label holds the missing word, in another form
+    QuizItem(
+        "Fill in the blank (Rebasing › Interactive): Use git _____ -i to reorder commits.",
+        ("rebase", "commit", "revert", "bisect"),
+        0,
+        "The material says so.",
+        Passage("Use git rebase -i to reorder commits.", "r.md", "Rebasing › Interactive"),
+    ),
+    # the sentence repeats the missing word later
+    QuizItem(
+        "Fill in the blank (Worktree): Run git _____ add to check out a branch in new worktrees.",
+        ("worktree", "checkout", "stash", "switch"),
+        0,
+        "The material says so.",
+        Passage("Run git worktree add to check out a branch in new worktrees.", "w.md", "W"),
+    ),
+]
+NONSENSE = [
+    # a model-written item with options like "on" and a long nonsense hyphen chain
+    QuizItem(
+        "Which setting keeps the branch after a merge?",
+        ("on", "keep-merge-branch-after-ff-no-squash-rebase-pull-fetch", "off", "in"),
+        1,
+        "Because.",
+        Passage("The keep-merge-branch-after-ff-no-squash-rebase-pull-fetch is on.", "n.md", "N"),
+        origin="model",
+    ),
+    # options of different kinds: the odd one out is the answer
+    QuizItem(
+        "How many days do you have to file a receipt?",
+        ("45", "the finance desk", "Zephyr", "a receipt form"),
+        0,
+        "The material says 45 days.",
+        Passage("File receipts within 45 days at the finance desk.", "e.md", "E"),
+        origin="model",
+    ),
+    # phrases of very different lengths: the long one is the answer
+    QuizItem(
+        "What should you do before a deploy?",
+        (
+            "run the deploy with a dry run to preview every change",
+            "sleep late",
+            "eat lunch",
+            "go home",
+        ),
+        0,
+        "The material says so.",
+        Passage(
+            "Before a deploy, run the deploy with a dry run to preview every change.", "d", "D"
+        ),
+        origin="model",
+    ),
+    # the correct option is a stop word
+    QuizItem(
+        "Fill in the blank: Tags are pushed _____ request.",
+        ("on", "at", "by", "to"),
+        0,
+        "The material says so.",
+        Passage("Tags are pushed on request.", "t.md", "T"),
+    ),
+]
+
+
+def test_items_that_give_the_answer_away_by_a_word_or_stem_are_rejected():
+    for bad in GIVEAWAYS:
+        assert any("gives the answer away" in p for p in problems(bad)), bad.question
+
+
+def test_nonsense_and_odd_one_out_options_are_rejected():
+    reasons = [problems(bad) for bad in NONSENSE]
+    assert all(reasons), reasons
+    assert "an option is nonsense" in reasons[0]
+    assert "an option is not a content phrase" in reasons[0]
+    assert "options are not of one kind" in reasons[1]
+    assert "options differ too much in length" in reasons[2]
+    assert "an option is not a content phrase" in reasons[3]
+
+
+def test_fair_items_of_each_kind_still_pass():
+    numbers = QuizItem(
+        "Within how many days must receipts be filed?",
+        ("45", "30", "60", "90"),
+        0,
+        "The material says 45 days.",
+        Passage("File receipts within 45 days.", "e.md", "E"),
+        origin="model",
+    )
+    phrases = QuizItem(
+        "What does the dry run do?",
+        ("previews every change", "deletes old images", "restarts every host", "tags a release"),
+        0,
+        "The material says so.",
+        Passage("A dry run previews every change before it is made.", "d.md", "D"),
+        origin="model",
+    )
+    assert problems(numbers) == [] and problems(phrases) == []
