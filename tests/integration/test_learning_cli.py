@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.bootstrap import build_retrieval_from, chroma_path
 from bot.chat import ChatService
 from bot.core.answering import Source
 from bot.core.chat import Actor, Place
 from bot.core.ports import Findings
 from bot.learning import LearningService
+from bot.quiz import CatalogMaterial
 from bot.service import AnswerService
 from bot.store import FeedbackRepository, database_url, open_store
 from bot.store.access import AccessRepository
@@ -21,7 +23,7 @@ from bot.store.quiz import QuizRepository
 from bot.store.threads import ThreadRepository
 from tests.conftest import run_cli
 from tests.fakes import FakeChatModel, FakeRetriever
-from tests.unit.test_learning import visible
+from tests.unit.test_learning import MATERIAL
 
 pytestmark = pytest.mark.integration
 
@@ -36,13 +38,18 @@ class Records:
         self.repo.record_answer(record)
 
 
-def test_progress_and_report_on_seeded_history(tmp_path):
+def test_progress_and_report_on_seeded_history(tmp_path, embedder):
     _, sessions = open_store(database_url("", tmp_path))
+    # the material in the data dir's index: `learnloop progress` checks topics against it
+    rt = build_retrieval_from(embedder, path=chroma_path(tmp_path))
+    for passage in MATERIAL:
+        page = f"# {passage.section}\n\n{passage.text}\n".encode()
+        rt.ingestor.ingest_bytes(passage.source, page, passage.audience)
     now = datetime.now(UTC)
     learning = LearningService(
         QuizRepository(sessions),
         AccessRepository(sessions),
-        visible,
+        CatalogMaterial(rt),
         questions=4,
         clock=lambda: now,
     )
