@@ -197,6 +197,10 @@ class LearningService:
     def _shown_ids(self, item_ids: Sequence[str], audiences: Sequence[str]) -> set[str]:
         return {i.id for i in self._may_show(self.repo.items(item_ids).values(), audiences)}
 
+    def _shown_item(self, item_id: str, audiences: Sequence[str]) -> QuizItem | None:
+        shown = self._may_show(self.repo.items([item_id]).values(), audiences)
+        return shown[0] if shown else None
+
     def _shown_bank(self, audiences: Sequence[str]) -> list[QuizItem]:
         return self._may_show(self.repo.bank(audiences), audiences)
 
@@ -206,17 +210,15 @@ class LearningService:
         """The session's current question, passing over items that may no longer be shown
         (their material changed, went, or was narrowed); None when none is left."""
         while (item_id := session.current) is not None:
-            shown = await asyncio.to_thread(self._shown_ids, [item_id], audiences)
-            if item_id in shown:
-                item = await asyncio.to_thread(self.repo.item, item_id)
-                if item is not None:
-                    return Question(
-                        session.id,
-                        item,
-                        session.position + 1,
-                        len(session.items),
-                        item_id in (reviews or ()),
-                    )
+            item = await asyncio.to_thread(self._shown_item, item_id, audiences)
+            if item is not None:
+                return Question(
+                    session.id,
+                    item,
+                    session.position + 1,
+                    len(session.items),
+                    item_id in (reviews or ()),
+                )
             await asyncio.to_thread(self.repo.drop_card, session.learner_id, item_id)
             dropped = await asyncio.to_thread(self.repo.drop_from_session, session.id, item_id)
             if dropped is None:

@@ -9,6 +9,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
+
+import Stemmer
 
 OPTIONS = 4
 
@@ -168,13 +171,16 @@ _IDENTIFIER = re.compile(
 _NUMBER = re.compile(r"^[$€£]?\d[\d,.]*\s*(%|[a-zA-Z]{1,8})?$")
 
 
+@cache
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")  # the Snowball stemmer the keyword index uses too
+
+
 def _stems(text: str) -> set[str]:
     """Stems of the words of `text` and of the pieces of its joined words (`git-stash`)."""
-    import Stemmer  # PyStemmer: the Snowball stemmer the keyword index uses too
-
     pieces = set(words(text))
     pieces |= {p for w in list(pieces) for p in re.split(r"[-_.]", w) if len(p) > 1}
-    return set(Stemmer.Stemmer("english").stemWords(sorted(pieces - _STOP)))
+    return set(_stemmer().stemWords(sorted(pieces - _STOP)))
 
 
 def _content(option: str) -> bool:

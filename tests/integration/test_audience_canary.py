@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -81,7 +82,7 @@ def world(tmp_path, inference_server, monkeypatch):
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    cli_env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("SLACK_")}
+    cli_env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
     for name, text, audience in (("deploy", PUBLIC, ()), ("payroll", HR, ("--audience", "hr"))):
         folder = tmp_path / name
         folder.mkdir()
