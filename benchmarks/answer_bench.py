@@ -13,10 +13,11 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from bot.adapters import ClientChatModel, SearchRetriever
+from bot.adapters.model import ClientChatModel
+from bot.adapters.search import SearchRetriever
 from bot.bootstrap import build_retrieval_from, limit_blas_threads
-from bot.embedded import EmbeddedServer
-from bot.service import AnswerService
+from bot.runtime.inference import EmbeddedServer
+from bot.services.answers import AnswerService
 from inference.client import ChatClient
 from inference.models import SERVED_NAME
 from retrieval.embedding import Embedder, resolve_embedding_path

@@ -145,7 +145,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "bot.cli",
+                "bot.surfaces.cli.main",
                 "serve-inference",
                 "--port",
                 str(port),

@@ -31,9 +31,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the tests' document builders
 
+from bot.adapters.store import JobRepository, database_url, open_store  # noqa: E402
 from bot.bootstrap import build_retrieval_from, limit_blas_threads  # noqa: E402
-from bot.core.jobs import JobStatus  # noqa: E402
-from bot.store import JobRepository, database_url, open_store  # noqa: E402
+from bot.domain.jobs import JobStatus  # noqa: E402
 from retrieval.embedding import Embedder, resolve_embedding_path  # noqa: E402
 from retrieval.ingest import InlineParser  # noqa: E402
 from retrieval.parse.limits import MiB, ParseLimits  # noqa: E402

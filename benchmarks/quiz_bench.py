@@ -24,10 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the independent item check shared with the tests
 
+from bot.adapters.material import material_passages  # noqa: E402
+from bot.adapters.quiz_writer import ModelQuizWriter  # noqa: E402
 from bot.bootstrap import build_retrieval_from, limit_blas_threads  # noqa: E402
-from bot.core.quiz import Passage, QuizItem, problems, vocabulary_of  # noqa: E402
-from bot.embedded import EmbeddedServer  # noqa: E402
-from bot.quiz import GenerationReport, ModelQuizWriter, generate, material_passages  # noqa: E402
+from bot.domain.quiz import Passage, QuizItem, problems, vocabulary_of  # noqa: E402
+from bot.runtime.inference import EmbeddedServer  # noqa: E402
+from bot.services.quiz_writing import GenerationReport, generate  # noqa: E402
 from inference.client import ChatClient  # noqa: E402
 from inference.models import SERVED_NAME  # noqa: E402
 from retrieval.embedding import Embedder, resolve_embedding_path  # noqa: E402

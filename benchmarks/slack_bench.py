@@ -110,7 +110,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("LEARNLOOP_", "SLACK_"))}
         env["LEARNLOOP_DATA_DIR"] = str(Path(tmp) / "data")
-        cli = [sys.executable, "-m", "bot.cli"]
+        cli = [sys.executable, "-m", "bot"]
         # our own interpreter and CLI, fixed arguments
         subprocess.run(  # noqa: S603
             [*cli, "ingest", str(ROOT / "tests" / "data" / "corpus")], env=env, check=True

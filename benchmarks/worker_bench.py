@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the tests' helpers that find or start Redis, PostgreSQL, Chroma
 
 from bot.bootstrap import build_retrieval_from, limit_blas_threads  # noqa: E402
-from bot.core.jobs import JobStatus  # noqa: E402
-from bot.jobs import build_jobs  # noqa: E402
+from bot.domain.jobs import JobStatus  # noqa: E402
+from bot.services.jobs import build_jobs  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from retrieval.embedding import Embedder, resolve_embedding_path  # noqa: E402
 from tests.conftest import stop, wait_until  # noqa: E402

@@ -6,13 +6,14 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.adapters import ClientChatModel, SearchRetriever
-from bot.chat import ChatService
-from bot.embedded import EmbeddedServer, LazyModel, healthy
-from bot.jobs import JobService
-from bot.learning import LearningService
-from bot.reports import ReportService
-from bot.service import AnswerService
+from bot.adapters.model import ClientChatModel, LazyModel
+from bot.adapters.search import SearchRetriever
+from bot.runtime.inference import EmbeddedServer, healthy
+from bot.services.answers import AnswerService
+from bot.services.chat import ChatService
+from bot.services.jobs import JobService
+from bot.services.learning import LearningService
+from bot.services.reports import ReportService
 from bot.settings import Settings
 from inference.client import ChatClient
 from inference.models import SERVED_NAME, served_name
@@ -151,12 +152,13 @@ def build_chat(
     settings: Settings, rs: RetrievalSettings, isettings: InferenceSettings
 ) -> ChatStack:
     """The chat service over retrieval, the model, the SQL store and the job queue."""
-    from bot.jobs import build_jobs
-    from bot.quiz import CatalogMaterial, ModelQuizWriter
-    from bot.store import database_url, open_store
-    from bot.store.access import AccessRepository
-    from bot.store.quiz import QuizRepository
-    from bot.store.threads import ThreadRepository
+    from bot.adapters.material import CatalogMaterial
+    from bot.adapters.quiz_writer import ModelQuizWriter
+    from bot.adapters.store import database_url, open_store
+    from bot.adapters.store.access import AccessRepository
+    from bot.adapters.store.quiz import QuizRepository
+    from bot.adapters.store.threads import ThreadRepository
+    from bot.services.jobs import build_jobs
 
     retrieval = build_retrieval(settings, rs)
     answers, server = build_answering(retrieval, isettings, settings.search_threads)

@@ -47,7 +47,7 @@ def run_cli(
 ) -> subprocess.CompletedProcess[str]:
     """`learnloop ARGS...` in a child process, as a user runs it."""
     proc = subprocess.run(
-        [sys.executable, "-m", "bot.cli", *args],
+        [sys.executable, "-m", "bot", *args],
         env=env,
         input=stdin,
         capture_output=True,
@@ -104,7 +104,15 @@ def running_server(
     child.update(env or {})
     log = (tmp / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve-inference", "--port", str(port), *args],
+        [
+            sys.executable,
+            "-m",
+            "bot.surfaces.cli.main",
+            "serve-inference",
+            "--port",
+            str(port),
+            *args,
+        ],
         env=child,
         stdout=log,
         stderr=subprocess.STDOUT,

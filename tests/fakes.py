@@ -80,7 +80,7 @@ class FakeMaterial:
         self.all = list(passages)
 
     def passages(self, audiences, topic="", limit=200):
-        from bot.core.quiz import visible
+        from bot.domain.quiz import visible
 
         found = [
             p
@@ -91,7 +91,7 @@ class FakeMaterial:
         return found[:limit] if limit is not None else found
 
     def documents(self):
-        from bot.core.quiz import Live
+        from bot.domain.quiz import Live
 
         return {p.origin.doc_id: Live(p.version, p.audience) for p in self.all}
 

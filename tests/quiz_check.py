@@ -1,4 +1,4 @@
-"""A check of quiz items written apart from the generator's own rules (bot/core/quiz.py), so a
+"""A check of quiz items written apart from the generator's own rules (bot/domain/quiz.py), so a
 bug there cannot hide in both; shared by the integration tests and benchmarks/quiz_bench.py."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from bot.bootstrap import Retrieval
-    from bot.core.quiz import QuizItem
+    from bot.domain.quiz import QuizItem
 
 
 def independently_valid(item: dict[str, Any], corpus_texts: list[str]) -> bool:

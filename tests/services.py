@@ -220,7 +220,7 @@ def start_cli_process(env: dict[str, str], log: Path, *args: str) -> subprocess.
     and every child at once, as a machine dying would."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", *args],
+            [sys.executable, "-m", "bot", *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -1,7 +1,7 @@
 """The answer prompt exactly as the service builds it, so adapters learn what they will see.
 
 training/ may not import bot/, so the prompt lives here as a copy; a unit test holds it equal
-to bot/core/answering.py (any drift fails CI), and PROMPT_VERSION changes with its text.
+to bot/domain/answering.py (any drift fails CI), and PROMPT_VERSION changes with its text.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import Celery
 
-from bot.queue import ROUTES, broker_config
+from bot.adapters.queue import ROUTES, broker_config
 from bot.settings import Settings
 from worker.beat import beat_schedule
 from worker.context import WorkerContext

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.queue import FORGET_THREADS, REMIND, SWEEP
+from bot.adapters.queue import FORGET_THREADS, REMIND, SWEEP
 from bot.settings import Settings
 
 FORGET_EVERY = 3600.0

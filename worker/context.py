@@ -10,18 +10,18 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.jobs import JobPolicy, JobService
-from bot.notify import LogNotifier, Notifier
-from bot.queue import CelerySender, broker_config
+from bot.adapters.notify import LogNotifier, Notifier
+from bot.adapters.queue import CelerySender, broker_config
+from bot.adapters.store import FeedbackRepository, JobRepository, database_url, open_store
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.quiz import QuizRepository
+from bot.adapters.store.threads import ThreadRepository
+from bot.services.jobs import JobPolicy, JobService
 from bot.settings import Settings
-from bot.store import FeedbackRepository, JobRepository, database_url, open_store
-from bot.store.access import AccessRepository
-from bot.store.quiz import QuizRepository
-from bot.store.threads import ThreadRepository
 
 if TYPE_CHECKING:
     from bot.bootstrap import Retrieval
-    from bot.nudges import DirectMessenger
+    from bot.services.reminders import DirectMessenger
 
 
 class WorkerContext:
@@ -32,16 +32,22 @@ class WorkerContext:
         # where job progress goes, and who can DM review reminders, per platform
         self.notifiers: dict[str, Notifier] = {"cli": LogNotifier()}
         self.messengers: dict[str, DirectMessenger] = {}
-        from bot.slack.notifier import SlackMessenger, SlackNotifier  # slack_sdk on start only
-        from bot.slack.settings import SlackSettings
-        from bot.slack.tokens import slack_tokens
+        from bot.adapters.slack.notifier import (  # slack_sdk on start only
+            SlackMessenger,
+            SlackNotifier,
+        )
+        from bot.adapters.slack.settings import SlackSettings
+        from bot.adapters.slack.tokens import slack_tokens
 
         slack = SlackSettings()
         # SLACK_BOT_TOKEN, or each workspace's installation (SLACK_CLIENT_ID)
         if (tokens := slack_tokens(slack, lambda: self._store[0])) is not None:
             self.notifiers["slack"] = SlackNotifier(tokens, slack.api_url)
             self.messengers["slack"] = SlackMessenger(tokens, slack.api_url, self._slack_team)
-        from bot.teams.notify import teams_messenger, teams_notifier  # botbuilder: on first use
+        from bot.adapters.teams.notify import (  # botbuilder: on first use
+            teams_messenger,
+            teams_notifier,
+        )
 
         self.notifiers["teams"] = teams_notifier(settings)
         if (teams := teams_messenger(settings)) is not None:  # MICROSOFT_APP_ID set

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bot.core.jobs import Job, JobStatus
-from bot.store.jobs import JobRepository
+from bot.adapters.store.jobs import JobRepository
+from bot.domain.jobs import Job, JobStatus
 from retrieval.identity import SourceFile
 from retrieval.ingest import Ingestor, IngestReport
 

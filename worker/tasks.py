@@ -12,12 +12,12 @@ import httpx
 from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
 
-from bot.core.errors import BrokerUnavailable, LearnLoopError, StoreUnavailable
-from bot.core.feedback import Feedback
-from bot.core.jobs import Job
-from bot.notify import notifier_for
-from bot.queue import FEEDBACK, FORGET_THREADS, INGEST, NOTIFY, REMIND, SWEEP
-from bot.store.models import utcnow
+from bot.adapters.notify import notifier_for
+from bot.adapters.queue import FEEDBACK, FORGET_THREADS, INGEST, NOTIFY, REMIND, SWEEP
+from bot.adapters.store.models import utcnow
+from bot.domain.errors import BrokerUnavailable, LearnLoopError, StoreUnavailable
+from bot.domain.feedback import Feedback
+from bot.domain.jobs import Job
 from retrieval.errors import IndexUnavailable
 from worker.context import WorkerContext
 from worker.ingest import LeaseLost, run_ingest
@@ -116,7 +116,7 @@ def register(app: Celery, ctx: WorkerContext) -> None:
 
     @app.task(name=REMIND, autoretry_for=TRANSIENT, max_retries=MAX_RETRIES, retry_backoff=True)
     def remind() -> int:
-        from bot.nudges import remind_due
+        from bot.services.reminders import remind_due
 
         return len(remind_due(ctx.quiz, ctx.access, ctx.messengers))
 

@@ -7,7 +7,7 @@ from importlib import metadata
 import pytest
 from typer.testing import CliRunner
 
-from bot.cli import app
+from bot.main import app
 from tests.deploy.artefacts import (
     OVERLAYS,
     PENDING_COMMANDS,

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from bot.store import database_url, open_store
-from bot.store.access import AccessRepository
+from bot.adapters.store import database_url, open_store
+from bot.adapters.store.access import AccessRepository
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.integration

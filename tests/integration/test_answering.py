@@ -10,9 +10,10 @@ import socket
 import openai
 import pytest
 
-from bot.adapters import ClientChatModel, SearchRetriever
-from bot.core.errors import ModelUnavailable
-from bot.service import AnswerService
+from bot.adapters.model import ClientChatModel
+from bot.adapters.search import SearchRetriever
+from bot.domain.errors import ModelUnavailable
+from bot.services.answers import AnswerService
 from inference.client import ChatClient
 from inference.models import SERVED_NAME
 from tests.conftest import DATA, free_port, run_cli

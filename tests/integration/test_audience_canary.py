@@ -176,10 +176,10 @@ def _quiz_buttons(call) -> dict[str, str]:
 async def slack_flows(stack, later) -> str:
     """Everything the outsider can do in Slack, after the hr learner quizzed; all the
     outsider received, as text."""
-    from bot.slack.app import build_app
-    from bot.slack.once import MemoryOnce
-    from bot.slack.server import start_http
-    from bot.slack.settings import SlackSettings
+    from bot.adapters.slack.settings import SlackSettings
+    from bot.surfaces.slack.app import build_app
+    from bot.surfaces.slack.once import MemoryOnce
+    from bot.surfaces.slack.server import start_http
 
     slack = await FakeSlack(dms={"UHR": "D8", "UOUT": "D9"}).start()
     settings = SlackSettings(bot_token=TOKEN, signing_secret=SECRET, api_url=slack.api_url)
@@ -233,9 +233,9 @@ async def slack_flows(stack, later) -> str:
 
 # -- Teams -----------------------------------------------------------------------------------
 def teams_app(stack, tmp_path) -> TeamsHarness:
-    from bot.teams.app import build_app
-    from bot.teams.conversations import ConversationStore
-    from bot.teams.settings import TeamsSettings
+    from bot.adapters.teams.conversations import ConversationStore
+    from bot.adapters.teams.settings import TeamsSettings
+    from bot.surfaces.teams.app import build_app
 
     settings = TeamsSettings(update_seconds=0.0, reply_seconds=10.0)
     store = ConversationStore(tmp_path / "conversations")
@@ -308,11 +308,11 @@ def test_restricted_material_reaches_no_one_outside_its_audience(world, tmp_path
         outputs["teams"] = teams_flows(teams)
         teams.run(stack.chat.answers.aclose())
 
-    from bot.nudges import remind_due
+    from bot.adapters.store import database_url, open_store
+    from bot.adapters.store.access import AccessRepository
+    from bot.adapters.store.quiz import QuizRepository
+    from bot.services.reminders import remind_due
     from bot.settings import Settings
-    from bot.store import database_url, open_store
-    from bot.store.access import AccessRepository
-    from bot.store.quiz import QuizRepository
 
     settings = Settings()
     engine, sessions = open_store(database_url(settings.database_url, settings.data_dir))

@@ -10,8 +10,8 @@ import asyncio
 
 import pytest
 
-from bot.core.evaluation import parse_qa
-from bot.evaluation import run_eval
+from bot.domain.scoring import parse_qa
+from bot.services.evaluation import run_eval
 from tests.conftest import DATA
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

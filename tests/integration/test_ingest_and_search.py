@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from bot.adapters import SearchRetriever
+from bot.adapters.search import SearchRetriever
 from retrieval.errors import FileTooLarge, InvalidAudience
 from retrieval.search import HybridSearcher
 from retrieval.store import document_id

@@ -9,18 +9,18 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.adapters.material import CatalogMaterial
+from bot.adapters.store import FeedbackRepository, database_url, open_store
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.quiz import QuizRepository
+from bot.adapters.store.threads import ThreadRepository
 from bot.bootstrap import build_retrieval_from, chroma_path
-from bot.chat import ChatService
-from bot.core.answering import Source
-from bot.core.chat import Actor, Place
-from bot.core.ports import Findings
-from bot.learning import LearningService
-from bot.quiz import CatalogMaterial
-from bot.service import AnswerService
-from bot.store import FeedbackRepository, database_url, open_store
-from bot.store.access import AccessRepository
-from bot.store.quiz import QuizRepository
-from bot.store.threads import ThreadRepository
+from bot.domain.answering import Source
+from bot.domain.conversation import Actor, Place
+from bot.domain.ports import Findings
+from bot.services.answers import AnswerService
+from bot.services.chat import ChatService
+from bot.services.learning import LearningService
 from tests.conftest import run_cli
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.unit.test_learning import MATERIAL

@@ -12,9 +12,9 @@ from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.integration
 
-HEAD = sorted(p.stem.split("_")[0] for p in (ROOT / "bot/store/migrations/versions").glob("0*.py"))[
-    -1
-]
+HEAD = sorted(
+    p.stem.split("_")[0] for p in (ROOT / "bot/adapters/store/migrations/versions").glob("0*.py")
+)[-1]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,8 +6,10 @@ import asyncio
 
 import pytest
 
-from bot.core.quiz import vocabulary_of
-from bot.quiz import ModelQuizWriter, generate, material_passages
+from bot.adapters.material import material_passages
+from bot.adapters.quiz_writer import ModelQuizWriter
+from bot.domain.quiz import vocabulary_of
+from bot.services.quiz_writing import generate
 from inference.client import ChatClient
 from inference.models import SERVED_NAME
 from tests.quiz_check import as_json, corpus_texts, independently_valid

@@ -42,7 +42,10 @@ def spawn(env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]
     """`learnloop ARGS` as its own process, output to `log`."""
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", *args], env=env, stdout=out, stderr=subprocess.STDOUT
+            [sys.executable, "-m", "bot", *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
 
 

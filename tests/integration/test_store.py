@@ -10,9 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from bot.core.feedback import AnswerRecord, Feedback
-from bot.core.jobs import JobStatus, ReplyTo
-from bot.store import (
+from bot.adapters.store import (
     FeedbackRepository,
     JobRepository,
     database_url,
@@ -21,9 +19,11 @@ from bot.store import (
     open_store,
     upgrade,
 )
-from bot.store.db import current_revision, sessions
-from bot.store.models import Base, utcnow
-from bot.store.threads import ThreadRepository
+from bot.adapters.store.db import current_revision, sessions
+from bot.adapters.store.models import Base, utcnow
+from bot.adapters.store.threads import ThreadRepository
+from bot.domain.feedback import AnswerRecord, Feedback
+from bot.domain.jobs import JobStatus, ReplyTo
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
@@ -57,9 +57,9 @@ def url(request, tmp_path):
         yield database_url(pg, tmp_path)
 
 
-HEAD = sorted(p.stem.split("_")[0] for p in (ROOT / "bot/store/migrations/versions").glob("0*.py"))[
-    -1
-]
+HEAD = sorted(
+    p.stem.split("_")[0] for p in (ROOT / "bot/adapters/store/migrations/versions").glob("0*.py")
+)[-1]
 
 
 def test_migrations_upgrade_an_empty_database_and_downgrade_cleanly(url):
@@ -183,7 +183,7 @@ def test_items_banked_before_provenance_are_left_unchecked_by_the_migration(url)
     the learning service re-checks each before it is shown again."""
     from sqlalchemy import text
 
-    from bot.store.quiz import QuizRepository
+    from bot.adapters.store.quiz import QuizRepository
 
     engine = make_engine(url)
     upgrade(engine, "0006")

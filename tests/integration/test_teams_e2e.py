@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from bot.adapters import ClientChatModel, SearchRetriever
-from bot.chat import ChatService
-from bot.jobs import JobPolicy, JobService
-from bot.service import AnswerService
-from bot.store import FeedbackRepository, JobRepository, database_url, open_store
-from bot.store.access import AccessRepository
-from bot.store.threads import ThreadRepository
-from bot.teams.app import build_app
-from bot.teams.conversations import ConversationStore
-from bot.teams.settings import TeamsSettings
+from bot.adapters.model import ClientChatModel
+from bot.adapters.search import SearchRetriever
+from bot.adapters.store import FeedbackRepository, JobRepository, database_url, open_store
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.threads import ThreadRepository
+from bot.adapters.teams.conversations import ConversationStore
+from bot.adapters.teams.settings import TeamsSettings
+from bot.services.answers import AnswerService
+from bot.services.chat import ChatService
+from bot.services.jobs import JobPolicy, JobService
+from bot.surfaces.teams.app import build_app
 from inference.client import ChatClient
 from inference.models import SERVED_NAME
 from tests.teams_server import TeamsHarness

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.adapters.store import FeedbackRepository, JobRepository, database_url, open_store
+from bot.adapters.store.models import DocumentRow
 from bot.bootstrap import build_retrieval_from
-from bot.core.feedback import Feedback
-from bot.core.jobs import JobStatus
-from bot.jobs import build_jobs
+from bot.domain.feedback import Feedback
+from bot.domain.jobs import JobStatus
+from bot.services.jobs import build_jobs
 from bot.settings import Settings
-from bot.store import FeedbackRepository, JobRepository, database_url, open_store
-from bot.store.models import DocumentRow
 from tests.conftest import free_port, run_cli, stop, wait_until
 from tests.services import chroma_server, start_worker
 

@@ -12,11 +12,11 @@ from urllib.parse import urlparse
 
 import pytest
 
+from bot.adapters.store import JobRepository, database_url, open_store
 from bot.bootstrap import build_retrieval_from
-from bot.core.jobs import JobStatus
-from bot.local import LocalServices
+from bot.domain.jobs import JobStatus
+from bot.runtime.local import LocalServices
 from bot.settings import Settings
-from bot.store import JobRepository, database_url, open_store
 from tests.conftest import run_cli, wait_until
 
 pytestmark = pytest.mark.integration

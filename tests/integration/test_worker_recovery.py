@@ -11,8 +11,8 @@ import shutil
 import pytest
 
 from bot.bootstrap import build_retrieval_from
-from bot.core.jobs import JobStatus
-from bot.jobs import build_jobs
+from bot.domain.jobs import JobStatus
+from bot.services.jobs import build_jobs
 from bot.settings import Settings
 from retrieval.chunking import chunk_document
 from retrieval.parse import parse

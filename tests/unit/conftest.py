@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.store import database_url, open_store
+from bot.adapters.store import database_url, open_store
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import asyncio
 
 import pytest
 
-from bot.core.answering import (
+from bot.domain.answering import (
     SYSTEM_PROMPT,
     Answer,
     Source,
@@ -13,9 +13,9 @@ from bot.core.answering import (
     finish_answer,
     refusal,
 )
-from bot.core.errors import ModelUnavailable
-from bot.core.ports import Findings
-from bot.service import AnswerService
+from bot.domain.errors import ModelUnavailable
+from bot.domain.ports import Findings
+from bot.services.answers import AnswerService
 from tests.fakes import FakeChatModel, FakeRetriever
 
 SOURCES = (

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.evaluation import normalise, parse_qa
+from bot.domain.scoring import normalise, parse_qa
 from retrieval.chunking import chunk_document
 from retrieval.parse import parse
 

@@ -9,17 +9,23 @@ import logging
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from bot.chat import Answered, ChatService
-from bot.core.answering import Source
-from bot.core.chat import Actor, Place, audiences_for, friendly
-from bot.core.errors import NotAllowed, UnknownAnswer, UnsupportedUpload
-from bot.core.ports import Findings
-from bot.jobs import JobPolicy, JobService
-from bot.queue import FEEDBACK
-from bot.service import AnswerService
-from bot.store import FeedbackRepository, JobRepository, database_url, make_engine, open_store
-from bot.store.access import AccessRepository
-from bot.store.threads import ThreadRepository
+from bot.adapters.queue import FEEDBACK
+from bot.adapters.store import (
+    FeedbackRepository,
+    JobRepository,
+    database_url,
+    make_engine,
+    open_store,
+)
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.threads import ThreadRepository
+from bot.domain.answering import Source
+from bot.domain.conversation import Actor, Place, audiences_for, friendly
+from bot.domain.errors import NotAllowed, UnknownAnswer, UnsupportedUpload
+from bot.domain.ports import Findings
+from bot.services.answers import AnswerService
+from bot.services.chat import Answered, ChatService
+from bot.services.jobs import JobPolicy, JobService
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.unit.test_jobs_service import FakeSender
 from tests.unit.test_report_chart import Records
@@ -163,7 +169,7 @@ def test_with_thread_memory_unreachable_replies_are_not_follow_ups_and_asks_stil
         unreachable_threads(tmp_path),
     )
     place = Place("slack", "C1", "100.1")
-    with caplog.at_level(logging.WARNING, logger="bot.chat"):
+    with caplog.at_level(logging.WARNING, logger="bot.services.chat"):
         assert not asyncio.run(service.follows_up(place))
         events = collect(service.ask(ALICE, place, "How long is leave?"))
     assert isinstance(events[-1], Answered)  # answered, without the thread's context

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.core.evaluation import (
+from bot.domain.scoring import (
     ItemResult,
     QAItem,
     answer_contains,

@@ -16,7 +16,7 @@ import pytest
 CHILD = textwrap.dedent(
     """
     import os, sys, time
-    from bot.embedded import exit_with
+    from bot.runtime.inference import exit_with
     exit_with(int(sys.argv[1]), interval=0.05)
     print(os.getpid(), flush=True)
     time.sleep(120)
@@ -70,7 +70,7 @@ SLEEPER = "import os, time; print(os.getpid(), flush=True); time.sleep(120)"
 BOUND_PARENT = textwrap.dedent(
     """
     import subprocess, sys, time
-    from bot.parentbound import bound_to_this_process
+    from bot.runtime.children import bound_to_this_process
     command = bound_to_this_process([sys.executable, "-c", sys.argv[1]])
     child = subprocess.Popen(command, stdout=sys.stdout)
     time.sleep(120)
@@ -88,7 +88,7 @@ def test_a_parentbound_command_stops_when_its_parent_is_killed():
 def test_parentbound_does_not_start_a_command_whose_parent_is_already_gone():
     # this test's process is the parent, not pid 1: as if the real one had died meanwhile
     done = subprocess.run(
-        [sys.executable, "-m", "bot.parentbound", "1", "--", sys.executable, "-c", "exit(7)"],
+        [sys.executable, "-m", "bot.runtime.children", "1", "--", sys.executable, "-c", "exit(7)"],
         check=False,
     )
     assert done.returncode == (0 if sys.platform.startswith("linux") else 7)

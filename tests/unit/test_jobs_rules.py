@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.feedback import Feedback
-from bot.core.jobs import (
+from bot.adapters.notify import summary_text
+from bot.domain.feedback import Feedback
+from bot.domain.jobs import (
     Job,
     JobStatus,
     SweepAction,
@@ -16,7 +17,6 @@ from bot.core.jobs import (
     may_claim,
     sweep_action,
 )
-from bot.notify import summary_text
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 RUNNING = Job("j1", "ingest", JobStatus.RUNNING, attempts=1, lease_owner="w1")

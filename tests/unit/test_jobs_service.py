@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 
-from bot.core.errors import BrokerUnavailable
-from bot.core.feedback import Feedback
-from bot.core.jobs import JobStatus
-from bot.jobs import JobNotRetryable, JobPolicy, JobService
-from bot.queue import FEEDBACK, INGEST
-from bot.store import FeedbackRepository, JobRepository, database_url, open_store
-from bot.store.models import utcnow
+from bot.adapters.queue import FEEDBACK, INGEST
+from bot.adapters.store import FeedbackRepository, JobRepository, database_url, open_store
+from bot.adapters.store.models import utcnow
+from bot.domain.errors import BrokerUnavailable
+from bot.domain.feedback import Feedback
+from bot.domain.jobs import JobStatus
+from bot.services.jobs import JobNotRetryable, JobPolicy, JobService
 
 
 class FakeSender:

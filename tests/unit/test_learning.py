@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.chat import Actor
-from bot.core.errors import NoMaterial, StaleQuestion
-from bot.core.quiz import Passage
-from bot.learning import LearningService
-from bot.store import database_url, open_store
-from bot.store.access import AccessRepository
-from bot.store.quiz import QuizRepository
+from bot.adapters.store import database_url, open_store
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.quiz import QuizRepository
+from bot.domain.conversation import Actor
+from bot.domain.errors import NoMaterial, StaleQuestion
+from bot.domain.quiz import Passage
+from bot.services.learning import LearningService
 from tests.fakes import FakeMaterial
 
 MATERIAL = [

@@ -11,9 +11,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot.core.chat import Actor
-from bot.core.errors import NoMaterial, StaleQuestion
-from bot.core.quiz import (
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.models import QuizItemRow
+from bot.adapters.store.quiz import QuizRepository
+from bot.domain.conversation import Actor
+from bot.domain.errors import NoMaterial, StaleQuestion
+from bot.domain.quiz import (
     Live,
     Origin,
     Passage,
@@ -24,10 +27,7 @@ from bot.core.quiz import (
     servable,
     vocabulary_of,
 )
-from bot.learning import LearningService
-from bot.store.access import AccessRepository
-from bot.store.models import QuizItemRow
-from bot.store.quiz import QuizRepository
+from bot.services.learning import LearningService
 from tests.fakes import FakeMaterial
 from tests.unit.test_learning import Clock
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.core.quiz import Passage, QuizItem, cloze_items, problems, rating_for, vocabulary_of
-from bot.quiz import generate
+from bot.domain.quiz import Passage, QuizItem, cloze_items, problems, rating_for, vocabulary_of
+from bot.services.quiz_writing import generate
 
 PASSAGE = Passage(
     "Use git-stash to set aside local changes. The --keep-index option leaves staged "

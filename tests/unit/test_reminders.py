@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.nudges import reminder_text, should_remind
-from bot.nudges import remind_due
-from bot.store.access import AccessRepository
-from bot.store.models import QuizAttemptRow, QuizItemRow
-from bot.store.quiz import QuizRepository
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.models import QuizAttemptRow, QuizItemRow
+from bot.adapters.store.quiz import QuizRepository
+from bot.domain.reminders import reminder_text, should_remind
+from bot.services.reminders import remind_due
 
 NOON_UTC = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 

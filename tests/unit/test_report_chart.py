@@ -11,21 +11,21 @@ from datetime import UTC, datetime
 import pytest
 from PIL import Image
 
-from bot.charts import MAX_TOPICS, report_chart
-from bot.chat import ChatService
-from bot.core.chat import Actor, Place
-from bot.core.errors import NotAllowed
-from bot.core.ports import Findings
-from bot.core.router import route
-from bot.learning import LearningService
-from bot.reports import ReportService, days_of, summary
-from bot.service import AnswerService
-from bot.store import FeedbackRepository
-from bot.store.access import AccessRepository
-from bot.store.analytics import Report, TopicAccuracy
-from bot.store.analytics import report as build_report
-from bot.store.quiz import QuizRepository
-from bot.store.threads import ThreadRepository
+from bot.adapters.charts import MAX_TOPICS, report_chart
+from bot.adapters.store import FeedbackRepository
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.analytics import Report, TopicAccuracy
+from bot.adapters.store.analytics import report as build_report
+from bot.adapters.store.quiz import QuizRepository
+from bot.adapters.store.threads import ThreadRepository
+from bot.domain.conversation import Actor, Place
+from bot.domain.errors import NotAllowed
+from bot.domain.ports import Findings
+from bot.domain.router import route
+from bot.services.answers import AnswerService
+from bot.services.chat import ChatService
+from bot.services.learning import LearningService
+from bot.services.reports import ReportService, days_of, summary
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.unit.test_learning import visible
 

@@ -10,28 +10,28 @@ from contextlib import asynccontextmanager
 import pytest
 from aiohttp import ClientSession
 
-from bot.chat import ChatService
-from bot.core.answering import Source
-from bot.core.chat import HELP, Place
-from bot.core.ports import Findings
-from bot.core.router import Intent, route, topic_of
-from bot.jobs import JobPolicy, JobService
-from bot.learning import LearningService
-from bot.reports import ReportService, days_of
-from bot.service import AnswerService
-from bot.slack.app import build_app as build_slack
-from bot.slack.handlers_ask import UPLOAD_HOWTO
-from bot.slack.once import MemoryOnce
-from bot.slack.server import start_http
-from bot.slack.settings import SlackSettings
-from bot.store import FeedbackRepository, JobRepository
-from bot.store.access import AccessRepository
-from bot.store.quiz import QuizRepository
-from bot.store.threads import ThreadRepository
-from bot.teams.app import build_app as build_teams
-from bot.teams.bot import UPLOAD_HINT, markdown
-from bot.teams.conversations import ConversationStore
-from bot.teams.settings import TeamsSettings
+from bot.adapters.slack.settings import SlackSettings
+from bot.adapters.store import FeedbackRepository, JobRepository
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.quiz import QuizRepository
+from bot.adapters.store.threads import ThreadRepository
+from bot.adapters.teams.conversations import ConversationStore
+from bot.adapters.teams.settings import TeamsSettings
+from bot.domain.answering import Source
+from bot.domain.conversation import HELP, Place
+from bot.domain.ports import Findings
+from bot.domain.router import Intent, route, topic_of
+from bot.services.answers import AnswerService
+from bot.services.chat import ChatService
+from bot.services.jobs import JobPolicy, JobService
+from bot.services.learning import LearningService
+from bot.services.reports import ReportService, days_of
+from bot.surfaces.slack.app import build_app as build_slack
+from bot.surfaces.slack.handlers_ask import UPLOAD_HOWTO
+from bot.surfaces.slack.once import MemoryOnce
+from bot.surfaces.slack.server import start_http
+from bot.surfaces.teams.app import build_app as build_teams
+from bot.surfaces.teams.bot import UPLOAD_HINT, markdown
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.slack_server import SECRET, TOKEN, FakeSlack, event_body, message, post
 from tests.teams_server import TeamsHarness

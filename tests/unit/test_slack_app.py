@@ -14,27 +14,27 @@ import pytest
 from aiohttp import ClientSession
 from sqlalchemy.orm import sessionmaker
 
-from bot.chat import ChatService
-from bot.core.answering import Source
-from bot.core.chat import HELP, friendly
-from bot.core.errors import ModelUnavailable
-from bot.core.feedback import Feedback
-from bot.core.ports import Findings
-from bot.jobs import JobPolicy, JobService
-from bot.queue import FEEDBACK, INGEST
-from bot.render.slack import CORRECT, DOWN, UP
-from bot.service import AnswerService
-from bot.slack.app import build_app
-from bot.slack.once import MemoryOnce
-from bot.slack.server import start_http
-from bot.slack.settings import SlackSettings
-from bot.store import (
+from bot.adapters.queue import FEEDBACK, INGEST
+from bot.adapters.slack.settings import SlackSettings
+from bot.adapters.store import (
     FeedbackRepository,
     JobRepository,
     make_engine,
 )
-from bot.store.access import AccessRepository
-from bot.store.threads import ThreadRepository
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.threads import ThreadRepository
+from bot.domain.answering import Source
+from bot.domain.conversation import HELP, friendly
+from bot.domain.errors import ModelUnavailable
+from bot.domain.feedback import Feedback
+from bot.domain.ports import Findings
+from bot.services.answers import AnswerService
+from bot.services.chat import ChatService
+from bot.services.jobs import JobPolicy, JobService
+from bot.surfaces.slack.app import build_app
+from bot.surfaces.slack.once import MemoryOnce
+from bot.surfaces.slack.render import CORRECT, DOWN, UP
+from bot.surfaces.slack.server import start_http
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.slack_server import (
     SECRET,
@@ -281,7 +281,7 @@ def test_with_thread_memory_unreachable_a_reply_needs_a_mention_which_still_work
             ]
             assert not bot.slack.texts("C1")  # no error told to anyone
 
-    with caplog.at_level("WARNING", logger="bot.chat"):
+    with caplog.at_level("WARNING", logger="bot.services.chat"):
         run(scenario())
     assert any("follow-up check skipped" in r.getMessage() for r in caplog.records)
 

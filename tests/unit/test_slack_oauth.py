@@ -19,20 +19,26 @@ from aiohttp import ClientSession
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from sqlalchemy import Engine, inspect
 
-from bot.chat import ChatService
-from bot.core.answering import Source
-from bot.core.ports import Findings
-from bot.jobs import JobPolicy, JobService
-from bot.queue import INGEST
-from bot.service import AnswerService
-from bot.slack.app import build_app
-from bot.slack.oauth import oauth_settings
-from bot.slack.once import MemoryOnce
-from bot.slack.server import start_http
-from bot.slack.settings import MANIFEST_SCOPES, SlackSettings
-from bot.store import FeedbackRepository, JobRepository, database_url, make_engine, open_store
-from bot.store.access import AccessRepository
-from bot.store.threads import ThreadRepository
+from bot.adapters.queue import INGEST
+from bot.adapters.slack.settings import MANIFEST_SCOPES, SlackSettings
+from bot.adapters.store import (
+    FeedbackRepository,
+    JobRepository,
+    database_url,
+    make_engine,
+    open_store,
+)
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.threads import ThreadRepository
+from bot.domain.answering import Source
+from bot.domain.ports import Findings
+from bot.services.answers import AnswerService
+from bot.services.chat import ChatService
+from bot.services.jobs import JobPolicy, JobService
+from bot.surfaces.slack.app import build_app
+from bot.surfaces.slack.oauth import oauth_settings
+from bot.surfaces.slack.once import MemoryOnce
+from bot.surfaces.slack.server import start_http
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.slack_server import (
     SECRET,

@@ -13,13 +13,22 @@ from datetime import timedelta
 
 from aiohttp import ClientSession
 
-from bot.chat import ChatService
-from bot.core.chat import Actor, friendly
-from bot.core.ports import Findings
-from bot.core.quiz import Passage, QuizItem, TopicProgress
-from bot.jobs import JobPolicy, JobService
-from bot.learning import LearningService, Outcome, Progress, Question, Summary
-from bot.render.slack import (
+from bot.adapters.slack.settings import SlackSettings
+from bot.adapters.store import FeedbackRepository, JobRepository
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.quiz import QuizRepository
+from bot.adapters.store.threads import ThreadRepository
+from bot.domain.conversation import Actor, friendly
+from bot.domain.ports import Findings
+from bot.domain.quiz import Passage, QuizItem, TopicProgress
+from bot.services.answers import AnswerService
+from bot.services.chat import ChatService
+from bot.services.jobs import JobPolicy, JobService
+from bot.services.learning import LearningService, Outcome, Progress, Question, Summary
+from bot.surfaces.slack.app import build_app
+from bot.surfaces.slack.handlers_quiz import NOTHING_TO_STOP, OVER, SENT_TO_DM
+from bot.surfaces.slack.once import MemoryOnce
+from bot.surfaces.slack.render import (
     BUTTON_TEXT_LIMIT,
     QUIZ_ANSWER,
     QUIZ_STOP,
@@ -31,16 +40,7 @@ from bot.render.slack import (
     stopped_blocks,
     summary_blocks,
 )
-from bot.service import AnswerService
-from bot.slack.app import build_app
-from bot.slack.handlers_quiz import NOTHING_TO_STOP, OVER, SENT_TO_DM
-from bot.slack.once import MemoryOnce
-from bot.slack.server import start_http
-from bot.slack.settings import SlackSettings
-from bot.store import FeedbackRepository, JobRepository
-from bot.store.access import AccessRepository
-from bot.store.quiz import QuizRepository
-from bot.store.threads import ThreadRepository
+from bot.surfaces.slack.server import start_http
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.slack_server import (
     SECRET,
@@ -298,8 +298,8 @@ def test_stop_by_button_or_word_gives_the_score_so_far(store, tmp_path):
 
 
 def test_reminders_are_switched_off_and_on_in_a_dm(store, tmp_path):
-    from bot.core.chat import REMINDERS_SET
-    from bot.store.access import AccessRepository
+    from bot.adapters.store.access import AccessRepository
+    from bot.domain.conversation import REMINDERS_SET
 
     async def scenario():
         async with running(store, tmp_path) as bot:

@@ -7,9 +7,13 @@ import asyncio
 
 import pytest
 
-from bot.core.answering import Answer, Source
-from bot.core.jobs import Job, JobStatus, ReplyTo
-from bot.render.slack import (
+from bot.adapters.slack.notifier import SlackNotifier
+from bot.adapters.slack.settings import SlackSettings
+from bot.adapters.slack.tokens import OneToken
+from bot.domain.answering import Answer, Source
+from bot.domain.jobs import Job, JobStatus, ReplyTo
+from bot.surfaces.slack.once import MemoryOnce
+from bot.surfaces.slack.render import (
     CORRECT,
     DOWN,
     MAX_BLOCKS,
@@ -20,11 +24,7 @@ from bot.render.slack import (
     correction_modal,
     source_line,
 )
-from bot.slack.notifier import SlackNotifier
-from bot.slack.once import MemoryOnce
-from bot.slack.settings import SlackSettings
-from bot.slack.streaming import Pacer
-from bot.slack.tokens import OneToken
+from bot.surfaces.slack.streaming import Pacer
 from tests.slack_server import TOKEN, FakeSlack
 
 
@@ -145,7 +145,7 @@ def test_notifier_posts_progress_and_summary_in_the_uploads_thread():
 def test_socket_mode_handler_is_built_from_the_app_token(tmp_path):
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.slack.app import build_app
+    from bot.surfaces.slack.app import build_app
 
     async def scenario():
         app_token = "xapp-" + "1-test"
@@ -160,7 +160,7 @@ def test_socket_mode_handler_is_built_from_the_app_token(tmp_path):
 
 
 def test_the_slack_messenger_dms_reminders_and_reads_time_zones():
-    from bot.slack.notifier import SlackMessenger
+    from bot.adapters.slack.notifier import SlackMessenger
 
     async def scenario():
         slack = await FakeSlack(timezones={"U1": "Europe/Berlin"}).start()

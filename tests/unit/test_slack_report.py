@@ -12,18 +12,18 @@ from datetime import UTC, datetime
 
 from aiohttp import ClientSession
 
-from bot.chat import ChatService
-from bot.core.chat import REPORTS_IN_TERMINAL, friendly
-from bot.core.ports import Findings
-from bot.reports import CHART_NAME, ReportService
-from bot.service import AnswerService
-from bot.slack.app import build_app
-from bot.slack.handlers_report import SENT_TO_DM
-from bot.slack.once import MemoryOnce
-from bot.slack.server import start_http
-from bot.slack.settings import SlackSettings
-from bot.store.access import AccessRepository
-from bot.store.threads import ThreadRepository
+from bot.adapters.slack.settings import SlackSettings
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.threads import ThreadRepository
+from bot.domain.conversation import REPORTS_IN_TERMINAL, friendly
+from bot.domain.ports import Findings
+from bot.services.answers import AnswerService
+from bot.services.chat import ChatService
+from bot.services.reports import CHART_NAME, ReportService
+from bot.surfaces.slack.app import build_app
+from bot.surfaces.slack.handlers_report import SENT_TO_DM
+from bot.surfaces.slack.once import MemoryOnce
+from bot.surfaces.slack.server import start_http
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.slack_server import (
     SECRET,

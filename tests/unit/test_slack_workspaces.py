@@ -10,17 +10,17 @@ from datetime import timedelta
 
 import pytest
 
-from bot.core.chat import Actor
-from bot.core.jobs import JobStatus, ReplyTo
-from bot.core.nudges import reminder_text
-from bot.learning import LearningService
-from bot.nudges import remind_due
-from bot.queue import INGEST
+from bot.adapters.queue import INGEST
+from bot.adapters.slack.tokens import InstalledTokens
+from bot.adapters.store import database_url, open_store
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.quiz import QuizRepository
+from bot.domain.conversation import Actor
+from bot.domain.jobs import JobStatus, ReplyTo
+from bot.domain.reminders import reminder_text
+from bot.services.learning import LearningService
+from bot.services.reminders import remind_due
 from bot.settings import Settings
-from bot.slack.tokens import InstalledTokens
-from bot.store import database_url, open_store
-from bot.store.access import AccessRepository
-from bot.store.quiz import QuizRepository
 from tests.slack_server import TOKEN, installed_token, message
 from tests.unit.test_learning import visible
 from tests.unit.test_reminders import NOON_UTC, due_item
@@ -94,8 +94,8 @@ def test_an_upload_from_t2_gets_its_notices_with_t2s_token(tmp_path, worker_env,
 
 
 def _gone(ctx, team: str) -> bool:
-    from bot.slack.settings import SlackSettings
-    from bot.slack.tokens import installations
+    from bot.adapters.slack.settings import SlackSettings
+    from bot.adapters.slack.tokens import installations
 
     store = installations(SlackSettings(), ctx._store[0])
     return store.find_bot(enterprise_id=None, team_id=team) is None

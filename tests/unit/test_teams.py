@@ -12,23 +12,23 @@ from dataclasses import replace
 
 import pytest
 
-from bot.chat import ChatService
-from bot.core.answering import Source
-from bot.core.chat import Place
-from bot.core.errors import ModelUnavailable
-from bot.core.feedback import Feedback
-from bot.core.jobs import JobStatus
-from bot.core.ports import Findings
-from bot.jobs import JobPolicy, JobService
-from bot.queue import FEEDBACK, INGEST
-from bot.service import AnswerService
-from bot.store import FeedbackRepository, JobRepository, database_url, open_store
-from bot.store.access import AccessRepository
-from bot.store.threads import ThreadRepository
-from bot.teams.app import build_app
-from bot.teams.conversations import ConversationStore
-from bot.teams.notify import TeamsNotifier
-from bot.teams.settings import TeamsSettings
+from bot.adapters.queue import FEEDBACK, INGEST
+from bot.adapters.store import FeedbackRepository, JobRepository, database_url, open_store
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.threads import ThreadRepository
+from bot.adapters.teams.conversations import ConversationStore
+from bot.adapters.teams.notify import TeamsNotifier
+from bot.adapters.teams.settings import TeamsSettings
+from bot.domain.answering import Source
+from bot.domain.conversation import Place
+from bot.domain.errors import ModelUnavailable
+from bot.domain.feedback import Feedback
+from bot.domain.jobs import JobStatus
+from bot.domain.ports import Findings
+from bot.services.answers import AnswerService
+from bot.services.chat import ChatService
+from bot.services.jobs import JobPolicy, JobService
+from bot.surfaces.teams.app import build_app
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.teams_server import CONVERSATIONS, TeamsHarness
 from tests.unit.test_jobs_service import FakeSender
@@ -202,7 +202,7 @@ def test_updates_are_throttled_and_stop_when_the_person_presses_stop(stack, tmp_
 
 
 def test_a_slow_answer_continues_proactively_after_the_request_returns(stack, tmp_path, caplog):
-    caplog.set_level("INFO", logger="bot.teams")
+    caplog.set_level("INFO", logger="bot.surfaces.teams")
     chat = stack[0]
     chat.answers.model = SlowModel("Leave is 25 days [1].", delay=0.3)  # about 1.5 s
     with harness(chat, tmp_path, reply_seconds=0.2) as teams:

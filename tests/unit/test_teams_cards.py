@@ -8,9 +8,9 @@ import json
 from botbuilder.schema import Activity
 from botframework.connector.models import ErrorResponseException
 
-from bot.core.answering import Answer, Source
-from bot.render.teams import answer_card, feedback_card, notice_card, source_line
-from bot.teams.streaming import Stream, StreamInfo
+from bot.domain.answering import Answer, Source
+from bot.surfaces.teams.render import answer_card, feedback_card, notice_card, source_line
+from bot.surfaces.teams.streaming import Stream, StreamInfo
 
 CITED = Answer(
     "Use git stash [1].",

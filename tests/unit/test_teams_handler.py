@@ -11,12 +11,18 @@ from botbuilder.core import TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.schema import Activity, ChannelAccount
 
-from bot.core.chat import Actor, Place
-from bot.core.errors import ModelUnavailable
-from bot.teams.activities import actor_of, mentions_bot, place_of, question_text, shared_files
-from bot.teams.bot import LearnLoopBot, on_turn_error
-from bot.teams.conversations import ConversationStore
-from bot.teams.settings import TeamsConfigError, TeamsSettings
+from bot.adapters.teams.conversations import ConversationStore
+from bot.adapters.teams.settings import TeamsConfigError, TeamsSettings
+from bot.domain.conversation import Actor, Place
+from bot.domain.errors import ModelUnavailable
+from bot.surfaces.teams.activities import (
+    actor_of,
+    mentions_bot,
+    place_of,
+    question_text,
+    shared_files,
+)
+from bot.surfaces.teams.bot import LearnLoopBot, on_turn_error
 from tests.conftest import ROOT
 from tests.fakes import FakeChatModel
 from tests.unit.test_teams import stack  # noqa: F401 (the fixture)
@@ -162,8 +168,8 @@ def test_the_app_manifest_declares_the_bot_scopes_files_and_commands():
 
 
 def test_the_notifier_skips_jobs_whose_conversation_it_does_not_know(tmp_path, caplog):
-    from bot.core.jobs import Job, JobStatus, ReplyTo
-    from bot.teams.notify import TeamsNotifier
+    from bot.adapters.teams.notify import TeamsNotifier
+    from bot.domain.jobs import Job, JobStatus, ReplyTo
 
     notifier = TeamsNotifier(TeamsSettings(), ConversationStore(tmp_path / "none"))
     notifier.finished(Job("j1", "ingest", JobStatus.DONE, reply_to=ReplyTo("teams", "a:1")))

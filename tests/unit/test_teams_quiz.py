@@ -8,10 +8,17 @@ from datetime import timedelta
 
 import pytest
 
-from bot.core.chat import friendly
-from bot.core.quiz import Passage, QuizItem, TopicProgress
-from bot.learning import LearningService, Outcome, Progress, Question, Summary
-from bot.render.teams import (
+from bot.adapters.store import database_url, open_store
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.quiz import QuizRepository
+from bot.adapters.teams.conversations import ConversationStore
+from bot.adapters.teams.settings import TeamsSettings
+from bot.domain.conversation import friendly
+from bot.domain.quiz import Passage, QuizItem, TopicProgress
+from bot.services.learning import LearningService, Outcome, Progress, Question, Summary
+from bot.surfaces.teams.app import build_app
+from bot.surfaces.teams.quiz import NO_QUIZ, PERSONAL_ONLY, QUIZ_OVER
+from bot.surfaces.teams.render import (
     QUIZ_ANSWER_VERB,
     QUIZ_STOP_VERB,
     bar,
@@ -20,13 +27,6 @@ from bot.render.teams import (
     result_card,
     summary_card,
 )
-from bot.store import database_url, open_store
-from bot.store.access import AccessRepository
-from bot.store.quiz import QuizRepository
-from bot.teams.app import build_app
-from bot.teams.conversations import ConversationStore
-from bot.teams.quiz import NO_QUIZ, PERSONAL_ONLY, QUIZ_OVER
-from bot.teams.settings import TeamsSettings
 from tests.teams_server import CONVERSATIONS, TeamsHarness
 from tests.unit.test_learning import Clock, visible
 from tests.unit.test_teams import stack  # noqa: F401 (the fixture)
@@ -300,7 +300,7 @@ def test_the_progress_card_has_counts_bars_and_the_plan():
 
 
 def test_reminders_are_switched_off_and_on_in_the_personal_chat(chat):
-    from bot.core.chat import REMINDERS_SET
+    from bot.domain.conversation import REMINDERS_SET
 
     learner = chat.service.learners.learner_id("teams", "aad-alice")
     assert chat.write("reminders off").body["text"] == REMINDERS_SET[False]

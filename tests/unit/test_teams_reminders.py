@@ -8,17 +8,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.core.nudges import reminder_text
-from bot.nudges import remind_due
+from bot.adapters.slack.notifier import SlackMessenger
+from bot.adapters.slack.tokens import OneToken
+from bot.adapters.store import database_url, open_store
+from bot.adapters.store.access import AccessRepository
+from bot.adapters.store.quiz import QuizRepository
+from bot.adapters.teams.conversations import ConversationStore, PersonalChat
+from bot.adapters.teams.notify import TeamsMessenger
+from bot.adapters.teams.settings import TeamsSettings
+from bot.domain.reminders import reminder_text
+from bot.services.reminders import remind_due
 from bot.settings import Settings
-from bot.slack.notifier import SlackMessenger
-from bot.slack.tokens import OneToken
-from bot.store import database_url, open_store
-from bot.store.access import AccessRepository
-from bot.store.quiz import QuizRepository
-from bot.teams.conversations import ConversationStore, PersonalChat
-from bot.teams.notify import TeamsMessenger
-from bot.teams.settings import TeamsSettings
 from tests.conftest import free_port
 from tests.slack_server import TOKEN, FakeSlack
 from tests.teams_server import CONVERSATIONS, TeamsHarness
@@ -67,7 +67,7 @@ def reminders_in(teams: TeamsHarness) -> list[str]:
 
 
 def test_a_personal_message_keeps_the_chat_and_time_zone_written_once(teams, tmp_path, caplog):
-    caplog.set_level("INFO", logger="bot.teams.reminders")
+    caplog.set_level("INFO", logger="bot.surfaces.teams.reminders")
     store = store_of(tmp_path)
     say(teams, "help", "aad-berlin")
     chat = store.personal("aad-berlin")
@@ -144,7 +144,7 @@ def test_a_learner_on_slack_and_teams_gets_one_reminder(teams, tmp_path, repos):
 
 @pytest.mark.slow  # botbuilder retries the refused connection for a few seconds
 def test_no_chat_on_record_or_bot_service_unreachable_is_not_a_reminder(tmp_path, repos, caplog):
-    caplog.set_level("INFO", logger="bot.teams.notify")
+    caplog.set_level("INFO", logger="bot.adapters.teams.notify")
     _, access, quiz = repos
     store = ConversationStore(tmp_path / "conversations")
     messenger = TeamsMessenger(TeamsSettings(), store)

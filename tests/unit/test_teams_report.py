@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.core.chat import friendly
-from bot.reports import CHART_NAME, ReportService
-from bot.store import database_url, open_store
-from bot.teams.app import build_app
-from bot.teams.conversations import ConversationStore
-from bot.teams.report import REPORT_PERSONAL
-from bot.teams.settings import TeamsSettings
+from bot.adapters.store import database_url, open_store
+from bot.adapters.teams.conversations import ConversationStore
+from bot.adapters.teams.settings import TeamsSettings
+from bot.domain.conversation import friendly
+from bot.services.reports import CHART_NAME, ReportService
+from bot.surfaces.teams.app import build_app
+from bot.surfaces.teams.report import REPORT_PERSONAL
 from tests.teams_server import CONVERSATIONS, TeamsHarness
 from tests.unit.test_report_chart import GAP, PNG, seed
 from tests.unit.test_teams import ADMIN, stack  # noqa: F401 (the fixture)

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from bot.queue import FORGET_THREADS, ROUTES
+from bot.adapters.queue import FORGET_THREADS, ROUTES
+from bot.adapters.store import database_url, open_store
+from bot.adapters.store.models import ThreadTurnRow, utcnow
+from bot.adapters.store.threads import ThreadRepository
 from bot.settings import Settings
-from bot.store import database_url, open_store
-from bot.store.models import ThreadTurnRow, utcnow
-from bot.store.threads import ThreadRepository
 
 
 def test_beat_forgets_threads_idle_longer_than_the_setting(tmp_path, monkeypatch):

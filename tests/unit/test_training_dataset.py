@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from bot.core.answering import SYSTEM_PROMPT, Source, build_messages, cited_numbers, refusal
+from bot.domain.answering import SYSTEM_PROMPT, Source, build_messages, cited_numbers, refusal
 from training.dataset import BuildOptions, build_dataset, export_jsonl
 from training.examples import FeedbackItem, Passage
 from training.material import question_answers

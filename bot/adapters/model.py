@@ -1,0 +1,69 @@
+"""The `ChatModel` port over inference/'s client (errors translated), and its lazy form."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import ClassVar
+
+from bot.domain.errors import ModelUnavailable
+from bot.domain.ports import ChatModel
+from inference.client import ChatClient
+from inference.errors import InferenceError
+
+
+class ClientChatModel:
+    # A tiny model loops on its own words without it; vLLM takes the same parameter.
+    REPETITION_PENALTY: ClassVar[float] = 1.2
+
+    def __init__(self, client: ChatClient) -> None:
+        self.client = client
+        self.name = client.model
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+    async def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
+        try:
+            completion = await self.client.complete(
+                messages, max_tokens, repetition_penalty=self.REPETITION_PENALTY
+            )
+            return completion.text
+        except InferenceError as exc:
+            raise ModelUnavailable(exc.message) from exc
+
+    async def stream(self, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str]:
+        try:
+            async for piece in self.client.stream(
+                messages, max_tokens, repetition_penalty=self.REPETITION_PENALTY
+            ):
+                yield piece
+        except InferenceError as exc:
+            raise ModelUnavailable(exc.message) from exc
+
+
+class LazyModel:
+    """A ChatModel that reaches its server only when a question really needs the model:
+    refusals never start (or wait for) the embedded server."""
+
+    def __init__(self, connect: Callable[[], ChatModel], name: str) -> None:
+        self._connect = connect
+        self._model: ChatModel | None = None
+        self.name = name
+
+    def _get(self) -> ChatModel:
+        if self._model is None:
+            self._model = self._connect()
+        return self._model
+
+    async def aclose(self) -> None:
+        if self._model is not None:
+            await self._model.aclose()
+            self._model = None
+
+    async def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
+        return await self._get().complete(messages, max_tokens)
+
+    async def stream(self, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str]:
+        model = self._get()
+        async for piece in model.stream(messages, max_tokens):
+            yield piece

@@ -1,0 +1,53 @@
+"""Telling the originating conversation how a job is going (progress, then a summary).
+
+The Slack and Teams notifiers implement `Notifier`; the worker picks one by the job's
+`reply_to.platform`, falling back to the log."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Protocol
+
+from bot.domain.jobs import Job, JobStatus
+
+log = logging.getLogger(__name__)
+
+
+class Notifier(Protocol):
+    def progress(self, job: Job) -> None: ...
+
+    def finished(self, job: Job) -> None: ...
+
+
+def progress_text(job: Job) -> str:
+    return f"Ingesting: {job.progress_done} of {job.progress_total} file(s) done."
+
+
+def summary_text(job: Job) -> str:
+    """The final message: counts, and each skipped file with its reason."""
+    if job.status is JobStatus.FAILED:
+        return f"Ingestion failed: {job.error or 'unknown error'}"
+    result = job.result
+    lines = [
+        f"Ingested {result.get('documents', 0)} document(s), {result.get('chunks', 0)} "
+        f"chunk(s); {result.get('skipped', 0)} skipped."
+    ]
+    for item in result.get("files", {}).values():
+        if item.get("status") == "skipped":
+            lines.append(f"- {item.get('source')}: {item.get('reason')}")
+    return "\n".join(lines)
+
+
+class LogNotifier:
+    """Writes progress and summaries to the log (the CLI, and platforms without one)."""
+
+    def progress(self, job: Job) -> None:
+        log.info("job=%s %s", job.id, progress_text(job))
+
+    def finished(self, job: Job) -> None:
+        log.info("job=%s status=%s %s", job.id, job.status, summary_text(job))
+
+
+def notifier_for(job: Job, notifiers: Mapping[str, Notifier]) -> Notifier:
+    return notifiers.get(job.reply_to.platform) or LogNotifier()

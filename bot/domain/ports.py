@@ -1,0 +1,47 @@
+"""What the service needs from the outside world: small protocols, implemented elsewhere."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.domain.answering import Source
+from bot.domain.quiz import Live, Passage, QuizItem
+
+
+@dataclass(frozen=True)
+class Findings:
+    relevant: bool
+    sources: tuple[Source, ...]
+    topics: tuple[str, ...]
+
+
+class Retriever(Protocol):
+    async def find(self, question: str, audiences: Sequence[str], k: int) -> Findings: ...
+
+
+class ChatModel(Protocol):
+    name: str
+
+    async def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str: ...
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Material(Protocol):
+    """The training material as quizzes see it, and the catalog's current state."""
+
+    def passages(
+        self, audiences: Sequence[str] | None, topic: str = "", limit: int | None = 200
+    ) -> Sequence[Passage]: ...
+
+    def documents(self) -> Mapping[str, Live]: ...
+
+    def texts(self, doc_id: str) -> frozenset[str]: ...
+
+
+class QuizWriter(Protocol):
+    async def write(self, passage: Passage) -> QuizItem | None: ...

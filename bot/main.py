@@ -1,0 +1,190 @@
+"""The `learnloop` command: the CLI's commands, and the ones that start chat surfaces
+(`up`, `bot slack|teams`). The only module that may reach several surfaces: each surface
+knows none of the others."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from bot.surfaces.cli.chat import _answering, _converse
+from bot.surfaces.cli.common import _fail, _retrieval, console
+from bot.surfaces.cli.main import app
+
+if TYPE_CHECKING:
+    from bot.bootstrap import ChatStack
+
+SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample"
+
+bots_app = typer.Typer(help="Run LearnLoop in Slack or Microsoft Teams.", no_args_is_help=True)
+
+
+def _stack() -> ChatStack:
+    from bot.bootstrap import build_chat, configure_logging
+    from bot.settings import Settings
+    from inference.settings import InferenceSettings
+    from retrieval.settings import RetrievalSettings
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return build_chat(settings, RetrievalSettings(), InferenceSettings())
+
+
+@bots_app.command("slack")
+def slack(
+    http: Annotated[
+        bool,
+        typer.Option("--http", help="Serve POST /slack/events even if SLACK_APP_TOKEN is set."),
+    ] = False,
+    port: Annotated[int, typer.Option(help="HTTP mode port.")] = 3000,
+) -> None:
+    """Slack: Socket Mode when SLACK_APP_TOKEN is set, else HTTP on /slack/events."""
+    from bot.surfaces.slack import serve
+
+    serve(_stack(), http=http, port=port)
+
+
+@bots_app.command("teams")
+def teams(port: Annotated[int, typer.Option(help="Port for POST /api/messages.")] = 3978) -> None:
+    """Microsoft Teams: the Bot Framework endpoint POST /api/messages."""
+    from bot.surfaces.teams import serve
+
+    serve(_stack(), port=port)
+
+
+def up(
+    slack_port: Annotated[int, typer.Option(help="Slack HTTP mode port.")] = 3000,
+    teams_port: Annotated[int, typer.Option(help="Teams /api/messages port.")] = 3978,
+) -> None:
+    """Start LearnLoop on its embedded defaults: the inference server, a local index server
+    and worker, the sample material on first run, then the chat surfaces whose credentials
+    are set (Slack, Teams), or a terminal chat when none are."""
+    from bot.domain.errors import LearnLoopError
+    from bot.runtime.local import LocalServices
+    from bot.settings import Settings
+    from retrieval.settings import RetrievalSettings
+
+    # a local Chroma server and a worker on the server-free queue (README: Worker and store)
+    local = LocalServices(Settings(), RetrievalSettings().chroma_url)
+    try:
+        with console.status("Starting the local index server and worker"):
+            local.start()
+        _up(slack_port, teams_port)
+    except LearnLoopError as exc:
+        _fail(exc.message)
+    finally:
+        local.stop()
+
+
+def surfaces() -> list[str]:
+    """The chat platforms whose credentials are configured."""
+    from bot.adapters.slack.settings import SlackSettings
+    from bot.adapters.teams.settings import TeamsSettings
+
+    found = []
+    slack = SlackSettings()
+    if slack.bot_token.get_secret_value() or slack.client_id:
+        found.append("slack")
+    if TeamsSettings().app_id:
+        found.append("teams")
+    return found
+
+
+def _serve_surfaces(found: list[str], slack_port: int, teams_port: int) -> None:
+    """Slack and/or Teams until Ctrl-C; with both, Teams runs in a child process."""
+    import subprocess
+    import sys
+
+    from bot.main import _stack
+    from bot.runtime.children import bound_to_this_process
+
+    child = None
+    if found == ["slack", "teams"]:
+        teams = [
+            sys.executable,
+            "-m",
+            "bot.surfaces.cli.main",
+            "bot",
+            "teams",
+            "--port",
+            str(teams_port),
+        ]
+        child = subprocess.Popen(bound_to_this_process(teams))  # noqa: S603 - our own CLI
+    try:
+        if "slack" in found:
+            from bot.surfaces.slack import serve as serve_slack
+
+            serve_slack(_stack(), port=slack_port)
+        else:
+            from bot.surfaces.teams import serve as serve_teams
+
+            serve_teams(_stack(), port=teams_port)
+    finally:
+        if child is not None:
+            child.terminate()
+            child.wait(timeout=30)
+
+
+def _up(slack_port: int = 3000, teams_port: int = 3978) -> None:
+    service, server = _answering()
+    rt = _retrieval()
+    if rt.store.count() == 0 and SAMPLE_DIR.is_dir():
+        console.print(f"First run: indexing the sample material in {SAMPLE_DIR} ...")
+        reports = rt.ingestor.ingest_paths([SAMPLE_DIR])
+        chunks = sum(r.chunks for r in reports if r.ok)
+        console.print(f"Indexed {sum(r.ok for r in reports)} documents ({chunks} chunks).")
+    from bot.domain.errors import LearnLoopError
+
+    try:
+        if server is not None:
+            with console.status("Starting the embedded inference server"):
+                try:
+                    server.start()
+                except LearnLoopError as exc:
+                    _fail(exc.message)
+        docs = rt.store.documents()
+        found = surfaces()
+        if found:
+            console.print(
+                f"[bold]LearnLoop[/] is ready: {len(docs)} documents indexed, serving "
+                f"{' and '.join(found)} (Ctrl-C to stop)."
+            )
+            with suppress(KeyboardInterrupt):
+                _serve_surfaces(found, slack_port, teams_port)
+            return
+        console.print(
+            f"[bold]LearnLoop[/] is ready: {len(docs)} documents indexed. No Slack or Teams "
+            "credentials are set, so this terminal is the chat (Ctrl-D to quit)."
+        )
+        asyncio.run(_converse(service, ["everyone"]))
+    finally:
+        if server is not None:
+            server.stop()
+
+
+app.add_typer(bots_app, name="bot")
+app.command()(up)
+
+
+def main() -> None:
+    """Every command's error boundary: LearnLoop's own errors (the database, the index or
+    the model unreachable, a schema not migrated) end in one plain sentence, not a traceback."""
+    from rich.markup import escape
+
+    from bot.domain.errors import LearnLoopError
+    from inference.errors import InferenceError
+    from retrieval.errors import RetrievalError
+
+    try:
+        app()
+    except (LearnLoopError, RetrievalError, InferenceError) as exc:
+        console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

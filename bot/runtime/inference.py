@@ -1,0 +1,104 @@
+"""Finding or starting the embedded inference server for a command that needs a model."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from contextlib import AbstractContextManager
+from typing import IO
+
+from bot.domain.errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def healthy(base_url: str, timeout: float = 1.0) -> bool:
+    root = base_url.rstrip("/").removesuffix("/v1")
+    try:
+        with urllib.request.urlopen(f"{root}/health", timeout=timeout) as response:  # noqa: S310 - our own http URL
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def exit_with(parent: int, interval: float = 1.0) -> threading.Thread:
+    """Stop this process (SIGTERM to itself, a clean shutdown) once `parent` is gone.
+
+    The embedded server is a child of the command that needs it, which stops it on exit;
+    this covers the exits that run no cleanup (SIGKILL, a crash, the OOM killer), so a
+    1 GB model server is never left behind. A child outlives its parent by being
+    re-parented, so its parent pid changes."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        log.warning("parent process %d is gone: stopping", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
+class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
+    """`learnloop serve-inference` in a child process, stopped on exit."""
+
+    def __init__(self, port: int, startup_timeout: float = 300.0) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/v1"
+        self.startup_timeout = startup_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self) -> str:
+        if self._proc is not None:
+            return self.url
+        log.info("starting the embedded inference server on port %d", self.port)
+        # its output goes to a file, not a pipe: an unread pipe fills up and blocks it
+        self._log = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+            [
+                *(sys.executable, "-m", "bot", "serve-inference"),
+                *("--port", str(self.port), "--exit-with", str(os.getpid())),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
+        )
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                self._log.seek(0)
+                err = self._log.read().decode(errors="replace")[-800:].strip()
+                self._proc = None
+                raise ModelUnavailable(f"the embedded inference server failed to start: {err}")
+            if healthy(self.url):
+                return self.url
+            time.sleep(0.25)
+        self.stop()
+        raise ModelUnavailable(
+            f"the embedded inference server did not start within {self.startup_timeout:.0f}s"
+        )
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+        self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

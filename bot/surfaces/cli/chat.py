@@ -1,0 +1,190 @@
+"""`learnloop ask`, `chat` and `serve-inference`: answering from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import suppress
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from bot.surfaces.cli.common import _fail, _print_json, _retrieval, console, lit, out
+
+if TYPE_CHECKING:
+    from bot.domain.answering import Answer, Turn
+    from bot.services.answers import AnswerService
+
+
+def _answering() -> tuple[AnswerService, Any]:
+    from bot.bootstrap import build_answering
+    from inference.settings import InferenceSettings
+
+    return build_answering(_retrieval(), InferenceSettings())
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    def source(s: Any) -> dict[str, Any]:
+        return {"n": s.n, "source": s.source, "section": s.section, "text": s.text}
+
+    return {
+        "answer": answer.text,
+        "refused": answer.refused,
+        "citations": [source(s) for s in answer.citations],
+        "consulted": [source(s) for s in answer.consulted],
+    }
+
+
+def print_sources(answer: Answer) -> None:
+    listed = answer.citations or answer.consulted
+    if not listed:
+        return
+    out.print("[dim]Sources (" + ("cited" if answer.citations else "consulted") + "):[/]")
+    for s in listed:
+        where = f"{s.title} › {s.section}" if s.section else s.title
+        out.print(f"[dim]  \\[{s.n}] {lit(where)} ({lit(s.source)})[/]")
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    audience: Annotated[
+        list[str] | None, typer.Option("--audience", "-a", help="Ask as a member of GROUP.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Answer a question from the material, with citations (or refuse honestly)."""
+    from bot.domain.errors import LearnLoopError
+
+    service, server = _answering()
+    groups = sorted({"everyone", *(audience or [])})
+
+    async def run() -> Answer:
+        try:
+            return await service.ask(question, groups)
+        finally:
+            await service.aclose()
+
+    try:
+        answer = asyncio.run(run())
+    except LearnLoopError as exc:
+        _fail(exc.message)
+    finally:
+        if server is not None:
+            server.stop()
+    if as_json:
+        _print_json(answer_json(answer))
+        return
+    out.print(lit(answer.text))
+    print_sources(answer)
+
+
+async def _converse(service: AnswerService, audiences: list[str]) -> None:
+
+    try:
+        await _converse_loop(service, audiences)
+    finally:
+        await service.aclose()
+
+
+async def _converse_loop(service: AnswerService, audiences: list[str]) -> None:
+    from bot.domain.answering import Answer, Turn
+    from bot.domain.errors import LearnLoopError
+
+    history: list[Turn] = []
+    while True:
+        try:
+            question = (await asyncio.to_thread(console.input, "[bold cyan]you>[/] ")).strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if not question:
+            continue
+        final: Answer | None = None
+        out.print("[bold green]learnloop>[/] ", end="")
+        try:
+            async for event in service.ask_stream(question, audiences, history):
+                if isinstance(event, Answer):
+                    final = event
+                else:
+                    out.print(lit(event), end="", highlight=False)
+        except LearnLoopError as exc:
+            out.print()
+            console.print(f"[bold red]error:[/] {lit(exc.message)}")
+            continue
+        out.print()
+        if final is not None:
+            print_sources(final)
+            history += [Turn("user", question), Turn("assistant", final.text)]
+
+
+def chat(
+    audience: Annotated[list[str] | None, typer.Option("--audience", "-a")] = None,
+) -> None:
+    """A terminal conversation with the same service, streamed (Ctrl-D to quit)."""
+    service, server = _answering()
+    try:
+        asyncio.run(_converse(service, sorted({"everyone", *(audience or [])})))
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def serve_inference(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (LEARNLOOP_INFERENCE_PORT).")] = None,
+    api_key: Annotated[
+        str, typer.Option(help="Require this bearer key.", envvar="LEARNLOOP_INFERENCE_API_KEY")
+    ] = "",
+    lora_modules: Annotated[
+        list[str] | None,
+        typer.Option("--lora-modules", help="Serve a LoRA adapter: NAME=PATH (repeatable)."),
+    ] = None,
+    max_batch: Annotated[int, typer.Option(help="Requests decoded together.")] = 8,
+    max_waiting: Annotated[int, typer.Option(help="Queued requests before 503.")] = 64,
+    any_whitespace: Annotated[
+        bool,
+        typer.Option(
+            "--structured-any-whitespace",
+            envvar="LEARNLOOP_STRUCTURED_ANY_WHITESPACE",
+            help="Let structured JSON hold free whitespace unless a request forbids it.",
+        ),
+    ] = False,
+    exit_with: Annotated[
+        int, typer.Option(hidden=True, help="Stop when this parent process is gone.")
+    ] = 0,
+) -> None:
+    """Serve the packaged model over the OpenAI-compatible API (the embedded server).
+
+    Runtime LoRA loading (/v1/load_lora_adapter) is on when VLLM_ALLOW_RUNTIME_LORA_UPDATING=1,
+    as in vLLM."""
+    from bot.settings import Settings
+    from inference.errors import ModelNotFound
+    from inference.models import generation_model_path, served_name
+    from inference.server import serve
+    from inference.settings import InferenceSettings
+
+    if exit_with:
+        from bot.runtime.inference import exit_with as watch_parent
+
+        watch_parent(exit_with)
+    isettings = InferenceSettings()
+    try:
+        path = generation_model_path(isettings.generation_model, Settings().data_dir)
+    except ModelNotFound as exc:
+        _fail(exc.message)
+    name = served_name(isettings.generation_model)
+    modules = dict(m.split("=", 1) for m in lora_modules or [] if "=" in m)
+    if len(modules) != len(lora_modules or []):
+        _fail("--lora-modules takes NAME=PATH")
+    console.print(f"serving {name} on http://{host}:{port or isettings.inference_port}/v1")
+    with suppress(KeyboardInterrupt):
+        serve(
+            host,
+            port or isettings.inference_port,
+            path,
+            name,
+            api_key,
+            lora_modules=modules,
+            max_batch=max_batch,
+            max_waiting=max_waiting,
+            disable_any_whitespace=not any_whitespace,
+        )

@@ -1,0 +1,93 @@
+"""Running the Bolt app: HTTP on /slack/events, or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
+
+from bot.surfaces.slack.app import build_app
+from bot.surfaces.slack.early_ack import EarlyAck
+from bot.surfaces.slack.once import once_for
+
+if TYPE_CHECKING:
+    from bot.adapters.slack.settings import SlackSettings
+    from bot.bootstrap import ChatStack
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"  # Bolt's default; the redirect is /slack/oauth_redirect
+
+
+async def start_http(
+    app: AsyncApp, host: str, port: int, *, signing_secret: str
+) -> tuple[web.AppRunner, int]:
+    """Serve the app on POST /slack/events; returns the runner and the bound port.
+
+    Signed Events API deliveries are acknowledged before Bolt runs (`EarlyAck`)."""
+    web_app = app.web_app(path=EVENTS_PATH)
+    early = EarlyAck(app, signing_secret, EVENTS_PATH)
+    web_app.middlewares.append(early.middleware)
+
+    async def dispatch_acknowledged(_: web.Application) -> None:
+        await early.aclose()
+
+    web_app.on_shutdown.append(dispatch_acknowledged)
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner, int(runner.addresses[0][1])
+
+
+async def run(
+    stack: ChatStack, settings: Settings, slack: SlackSettings, *, http: bool, port: int
+) -> None:
+    once = once_for(settings.broker_url, slack.dedupe_seconds)
+    engine = None
+    oauth = None
+    if slack.multi_workspace:
+        from bot.adapters.store import database_url, make_engine
+        from bot.surfaces.slack.oauth import oauth_settings
+
+        engine = make_engine(database_url(settings.database_url, settings.data_dir))
+        oauth = oauth_settings(slack, engine)  # creates its tables in LearnLoop's database
+        log.info("slack: multi-workspace install on %s", INSTALL_PATH)
+    app = build_app(
+        stack.chat, slack, once, learning=stack.learning, reports=stack.reports, oauth=oauth
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly, and
+        loop.add_signal_handler(sig, stop.set)  # stop the embedded model server with us
+    try:
+        if slack.socket_mode and not http:
+            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+            log.info("slack: socket mode")
+            handler = AsyncSocketModeHandler(app, slack.app_token.get_secret_value())
+            await handler.connect_async()
+            try:
+                await stop.wait()
+            finally:
+                await handler.close_async()
+        else:
+            runner, bound = await start_http(
+                app, slack.host, port, signing_secret=slack.signing_secret.get_secret_value()
+            )
+            log.info("slack: listening on %s:%d%s", slack.host, bound, EVENTS_PATH)
+            try:
+                await stop.wait()
+            finally:
+                await runner.cleanup()
+    finally:
+        await once.aclose()
+        await stack.aclose()
+        if engine is not None:
+            engine.dispose()

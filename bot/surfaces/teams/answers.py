@@ -1,0 +1,76 @@
+"""Writing one answer into Teams: streamed in a 1:1 chat, sent then edited elsewhere."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from botbuilder.schema import Activity, ActivityTypes, Attachment
+
+from bot.domain.conversation import Actor, Place
+from bot.services.chat import Answered, ChatService
+from bot.surfaces.teams.outbox import Outbox
+from bot.surfaces.teams.render import CARD_TYPE, Card, answer_card
+from bot.surfaces.teams.streaming import Stream
+
+WORKING = "Looking through the training material…"
+
+
+def card_activity(card: Card, text: str | None = None) -> Activity:
+    return Activity(
+        type=ActivityTypes.message,
+        text=text,
+        attachments=[Attachment(content_type=CARD_TYPE, content=card)],
+    )
+
+
+async def stream_answer(
+    chat: ChatService,
+    outbox: Outbox,
+    actor: Actor,
+    place: Place,
+    question: str,
+    interval: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Teams streaming: a status line, the text as it grows, then the final message
+    with the answer as text and a card of sources and feedback actions."""
+    stream = Stream(outbox, interval, clock)
+    if not await stream.inform(WORKING):
+        return
+    text = ""
+    async for event in chat.ask(actor, place, question):
+        if isinstance(event, Answered):
+            card = answer_card(event.answer, event.answer_id, with_text=False)
+            await stream.finish(card_activity(card, event.answer.text))
+            return
+        text += event
+        if not await stream.update(text):
+            return  # stopped: the answer is not finished, so it is not recorded either
+
+
+async def edit_answer(
+    chat: ChatService,
+    outbox: Outbox,
+    actor: Actor,
+    place: Place,
+    question: str,
+    interval: float,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """Channels and group chats (no streaming there): post a status reply in the
+    thread, edit it as the text grows, and finally replace it with the answer card."""
+    reply_id = await outbox.send(WORKING)
+    last, text = clock(), ""
+    async for event in chat.ask(actor, place, question):
+        if isinstance(event, Answered):
+            card = card_activity(answer_card(event.answer, event.answer_id))
+            if reply_id:
+                await outbox.update(reply_id, card)
+            else:  # a channel that returned no id cannot be edited: post the card
+                await outbox.send(card)
+            return
+        text += event
+        if reply_id and text.strip() and clock() - last >= interval:
+            await outbox.update(reply_id, Activity(type=ActivityTypes.message, text=text + " …"))
+            last = clock()

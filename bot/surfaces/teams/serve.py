@@ -1,0 +1,53 @@
+"""`learnloop bot teams`: the settings checked, the app served, the stack closed."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.adapters.teams.conversations import conversation_store
+from bot.adapters.teams.settings import TeamsConfigError, TeamsSettings
+from bot.settings import Settings
+from bot.surfaces.teams.app import build_app
+
+if TYPE_CHECKING:
+    from bot.bootstrap import ChatStack
+
+log = logging.getLogger(__name__)
+
+
+def run(stack: ChatStack, port: int) -> None:
+    settings, teams = Settings(), TeamsSettings()
+    try:
+        teams.check(settings.env)
+    except TeamsConfigError as exc:
+        asyncio.run(stack.aclose())
+        raise SystemExit(f"learnloop bot teams: {exc}") from None
+    store = conversation_store(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly
+            loop.add_signal_handler(sig, stop.set)
+        app = build_app(stack.chat, teams, store, stack.learning, stack.reports)
+        runner = web.AppRunner(app, access_log=None)
+        try:
+            await runner.setup()
+            await web.TCPSite(runner, teams.host, port).start()
+            log.info(
+                "teams: listening on %s:%d/api/messages (auth %s)",
+                teams.host,
+                port,
+                "on" if teams.auth else "off: emulator mode",
+            )
+            await stop.wait()
+        finally:
+            await runner.cleanup()  # lets answers still being written finish
+            await stack.aclose()
+
+    asyncio.run(main())
