@@ -145,7 +145,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "bot.surfaces.cli.main",
+                "bot",
                 "serve-inference",
                 "--port",
                 str(port),

@@ -23,9 +23,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the tests' helpers that find or start Redis, PostgreSQL, Chroma
 
-from bot.bootstrap import build_retrieval_from, limit_blas_threads  # noqa: E402
+from bot.bootstrap import (  # noqa: E402
+    build_app,
+    build_retrieval_from,
+    limit_blas_threads,
+)
 from bot.domain.jobs import JobStatus  # noqa: E402
-from bot.services.jobs import build_jobs  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from retrieval.embedding import Embedder, resolve_embedding_path  # noqa: E402
 from tests.conftest import stop, wait_until  # noqa: E402
@@ -65,7 +68,8 @@ def queued(files: list[Path], workers: int, work: Path, redis: str, pg: str) -> 
             start_worker(env, work / f"worker-{workers}-{n}.log", "ingest,notify")
             for n in range(workers)
         ]
-        service = build_jobs(Settings(data_dir=data, database_url=pg, broker_url=redis))
+        app = build_app(Settings(data_dir=data, database_url=pg, broker_url=redis))
+        service = app.jobs
         try:
             started = time.perf_counter()
             ids = [asyncio.run(service.enqueue_ingest([f])).id for f in files]
@@ -77,7 +81,7 @@ def queued(files: list[Path], workers: int, work: Path, redis: str, pg: str) -> 
             elapsed = time.perf_counter() - started
             chunks = sum(service.jobs.get(i).result["chunks"] for i in ids)
         finally:
-            service.close()
+            app.close()
             for proc in procs:
                 stop(proc)
     return elapsed, chunks

@@ -1,37 +1,41 @@
-"""Wires the retrieval stack from settings; the one place that builds it."""
+"""The composition root: `build_app` is the one place that builds LearnLoop's parts."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import os
+from collections import Counter
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from bot.adapters.model import ClientChatModel, LazyModel
-from bot.adapters.search import SearchRetriever
-from bot.runtime.inference import EmbeddedServer, healthy
-from bot.services.answers import AnswerService
-from bot.services.chat import ChatService
-from bot.services.jobs import JobService
-from bot.services.learning import LearningService
-from bot.services.reports import ReportService
+from bot.domain.ports import ChatModel, Material, QuizWriter, Retriever
 from bot.settings import Settings
-from inference.client import ChatClient
-from inference.models import SERVED_NAME, served_name
-from inference.settings import InferenceSettings
-from retrieval.embedding import Embedder, LearnLoopEmbeddingFunction, resolve_embedding_path
-from retrieval.ingest import Ingestor, parser_from_settings
-from retrieval.relevance import RelevancePolicy
-from retrieval.search import HybridSearcher
-from retrieval.settings import RetrievalSettings
-from retrieval.store import ChunkStore, connect
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
-@dataclass(frozen=True)
-class Retrieval:
-    store: ChunkStore
-    embedder: Embedder
-    ingestor: Ingestor
-    searcher: HybridSearcher
+    from bot.adapters.notify import Notifier
+    from bot.adapters.queue import CelerySender
+    from bot.adapters.search import Retrieval
+    from bot.adapters.store import FeedbackRepository, JobRepository
+    from bot.adapters.store.access import AccessRepository
+    from bot.adapters.store.quiz import QuizRepository
+    from bot.adapters.store.threads import ThreadRepository
+    from bot.runtime.inference import EmbeddedServer
+    from bot.services.answers import AnswerService
+    from bot.services.chat import ChatService
+    from bot.services.jobs import JobService
+    from bot.services.learning import LearningService
+    from bot.services.reminders import DirectMessenger
+    from bot.services.reports import ReportService
+    from inference.client import ChatClient
+    from inference.settings import InferenceSettings
+    from retrieval.embedding import Embedder
+    from retrieval.settings import RetrievalSettings
+
+log = logging.getLogger(__name__)
 
 
 def configure_logging(level: str) -> None:
@@ -58,14 +62,6 @@ def limit_blas_threads() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
-def build_retrieval(settings: Settings, rs: RetrievalSettings) -> Retrieval:
-    limit_blas_threads()
-    embedder = Embedder(resolve_embedding_path(rs.embedding_model))
-    return build_retrieval_from(
-        embedder, path=chroma_path(settings.data_dir), url=rs.chroma_url, rs=rs
-    )
-
-
 def build_retrieval_from(
     embedder: Embedder,
     *,
@@ -74,6 +70,14 @@ def build_retrieval_from(
     rs: RetrievalSettings | None = None,
 ) -> Retrieval:
     """The retrieval stack over an already-built embedder (shared by tests and processes)."""
+    from bot.adapters.search import Retrieval
+    from retrieval.embedding import LearnLoopEmbeddingFunction
+    from retrieval.ingest import Ingestor, parser_from_settings
+    from retrieval.relevance import RelevancePolicy
+    from retrieval.search import HybridSearcher
+    from retrieval.settings import RetrievalSettings
+    from retrieval.store import ChunkStore, connect
+
     rs = rs or RetrievalSettings.model_construct()
     ef = LearnLoopEmbeddingFunction(str(embedder.model_path), embedder)
     store = ChunkStore(connect(path=path, url=url), ef)
@@ -104,90 +108,286 @@ def chroma_path(data_dir: Path) -> Path:
     return data_dir / "chroma"
 
 
-def model_endpoint(isettings: InferenceSettings) -> tuple[str, str, EmbeddedServer | None]:
-    """(base URL, model name, the embedded server to start on first need or None)."""
-    if isettings.inference_url:
-        return isettings.inference_url, isettings.inference_model or SERVED_NAME, None
-    url = f"http://127.0.0.1:{isettings.inference_port}/v1"
-    server = None if healthy(url) else EmbeddedServer(isettings.inference_port)
-    return url, served_name(isettings.generation_model), server
+class App:
+    """Everything a LearnLoop process uses, each part built at most once and only when it is
+    first used: `learnloop access grant` opens the store and loads no model, `learnloop
+    search` loads the embedder and no language model, a refusal starts no inference server.
 
+    Built by `build_app`; every entry point (the CLI, `up`, the Slack and Teams processes,
+    the worker) and the tests get their services here. A test replaces any part by name:
+    `build_app(settings, model=FakeChatModel(...), retriever=...)`."""
 
-def build_answering(
-    retrieval: Retrieval, isettings: InferenceSettings, search_threads: int = 1
-) -> tuple[AnswerService, EmbeddedServer | None]:
-    """The answering service; with no LEARNLOOP_INFERENCE_URL, over the embedded server
-    (reused when one already runs, else started on first need and returned for stopping)."""
-    key = isettings.inference_api_key.get_secret_value()
-    url, name, server = model_endpoint(isettings)
+    def __init__(
+        self,
+        settings: Settings,
+        retrieval_settings: RetrievalSettings,
+        inference_settings: InferenceSettings,
+    ) -> None:
+        self.settings = settings
+        self.retrieval_settings = retrieval_settings
+        self.inference_settings = inference_settings
+        self.loads: Counter[str] = Counter()  # heavy resources built, by name (the tests read it)
 
-    def connect() -> ClientChatModel:
-        base = server.start() if server is not None else url
-        return ClientChatModel(ChatClient(base, name, key, isettings.inference_timeout))
+    # -- the index and its model
+    @cached_property
+    def embedder(self) -> Embedder:
+        from retrieval.embedding import Embedder, resolve_embedding_path
 
-    model = LazyModel(connect, name)
-    retriever = SearchRetriever(retrieval.searcher, search_threads)
-    retriever.warm_up()
-    return AnswerService(retriever, model), server
+        limit_blas_threads()
+        self.loads["embedder"] += 1
+        log.info("loading the embedding model (pid %d)", os.getpid())
+        return Embedder(resolve_embedding_path(self.retrieval_settings.embedding_model))
 
+    @cached_property
+    def retrieval(self) -> Retrieval:
+        rs = self.retrieval_settings
+        return build_retrieval_from(
+            self.embedder, path=chroma_path(self.settings.data_dir), url=rs.chroma_url, rs=rs
+        )
 
-@dataclass
-class ChatStack:
-    """What a chat surface process needs: the chat service and what must be closed."""
+    @cached_property
+    def retriever(self) -> Retriever:
+        from bot.adapters.search import SearchRetriever
 
-    chat: ChatService
-    jobs: JobService
-    server: EmbeddedServer | None
-    learning: LearningService
-    reports: ReportService
+        found = SearchRetriever(self.retrieval.searcher, self.settings.search_threads)
+        found.warm_up()
+        return found
 
+    # -- the language model
+    @cached_property
+    def model_endpoint(self) -> tuple[str, str]:
+        """(base URL, served model name) of the inference server this process talks to."""
+        from inference.models import SERVED_NAME, served_name
+
+        isettings = self.inference_settings
+        if isettings.inference_url:
+            return isettings.inference_url, isettings.inference_model or SERVED_NAME
+        url = f"http://127.0.0.1:{isettings.inference_port}/v1"
+        return url, served_name(isettings.generation_model)
+
+    @cached_property
+    def model_server(self) -> EmbeddedServer | None:
+        """The embedded server this process starts on first need (None: an external one, or
+        an embedded one some other process already runs)."""
+        from bot.runtime.inference import EmbeddedServer, healthy
+
+        isettings = self.inference_settings
+        if isettings.inference_url or healthy(self.model_endpoint[0]):
+            return None
+        return EmbeddedServer(isettings.inference_port, on_start=self._count_server)
+
+    def _count_server(self) -> None:
+        self.loads["inference_server"] += 1
+
+    def model_base_url(self) -> str:
+        """The inference server's URL, starting the embedded one if it is this process's."""
+        server = self.model_server
+        return server.start() if server is not None else self.model_endpoint[0]
+
+    def chat_client(self) -> ChatClient:
+        from inference.client import ChatClient
+
+        isettings = self.inference_settings
+        return ChatClient(
+            self.model_base_url(),
+            self.model_endpoint[1],
+            isettings.inference_api_key.get_secret_value(),
+            isettings.inference_timeout,
+        )
+
+    @cached_property
+    def model(self) -> ChatModel:
+        """The answering model; reaches (or starts) its server only when a question needs it."""
+        from bot.adapters.model import ClientChatModel, LazyModel
+
+        return LazyModel(lambda: ClientChatModel(self.chat_client()), self.model_endpoint[1])
+
+    @cached_property
+    def quiz_writer(self) -> QuizWriter | None:
+        from bot.adapters.quiz_writer import ModelQuizWriter
+
+        s = self.settings
+        if s.quiz_writer == "cloze" or (
+            s.quiz_writer == "auto" and not self.inference_settings.inference_url
+        ):
+            return None
+        return ModelQuizWriter(self.chat_client())
+
+    # -- the store and the queue
+    @cached_property
+    def store(self) -> tuple[Engine, sessionmaker[Session]]:
+        from bot.adapters.store import database_url, open_store
+
+        s = self.settings
+        return open_store(database_url(s.database_url, s.data_dir), migrate=s.migrate_on_start)
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self.store[1]
+
+    @cached_property
+    def access(self) -> AccessRepository:
+        from bot.adapters.store.access import AccessRepository
+
+        return AccessRepository(self.sessions)
+
+    @cached_property
+    def threads(self) -> ThreadRepository:
+        from bot.adapters.store.threads import ThreadRepository
+
+        return ThreadRepository(self.sessions)
+
+    @cached_property
+    def quiz_items(self) -> QuizRepository:
+        from bot.adapters.store.quiz import QuizRepository
+
+        return QuizRepository(self.sessions)
+
+    @cached_property
+    def job_records(self) -> JobRepository:
+        from bot.adapters.store.jobs import JobRepository
+
+        return JobRepository(self.sessions)
+
+    @cached_property
+    def feedback(self) -> FeedbackRepository:
+        from bot.adapters.store.feedback import FeedbackRepository
+
+        return FeedbackRepository(self.sessions)
+
+    @cached_property
+    def sender(self) -> CelerySender:
+        from bot.adapters.queue import CelerySender, broker_config
+
+        return CelerySender(broker_config(self.settings.broker_url, self.settings.data_dir))
+
+    @cached_property
+    def material(self) -> Material:
+        from bot.adapters.material import CatalogMaterial
+
+        return CatalogMaterial(lambda: self.retrieval)
+
+    # -- the services
+    @cached_property
+    def answers(self) -> AnswerService:
+        from bot.services.answers import AnswerService
+
+        return AnswerService(self.retriever, self.model)
+
+    @cached_property
+    def jobs(self) -> JobService:
+        from bot.services.jobs import JobPolicy, JobService
+
+        s = self.settings
+        return JobService(
+            self.job_records,
+            self.feedback,
+            self.sender,
+            upload_dir=s.upload_dir or s.data_dir / "uploads",
+            policy=JobPolicy(
+                expires_seconds=s.job_expires_seconds, max_attempts=s.job_max_attempts
+            ),
+        )
+
+    @cached_property
+    def chat(self) -> ChatService:
+        from bot.services.chat import ChatService
+
+        return ChatService(
+            self.answers,
+            self.jobs,
+            self.access,
+            self.threads,
+            admins=self.settings.admin_keys(),
+            max_upload_bytes=int(self.retrieval_settings.max_upload_mb * 1024 * 1024),
+        )
+
+    @cached_property
+    def learning(self) -> LearningService:
+        from bot.services.learning import LearningService
+
+        return LearningService(self.quiz_items, self.access, self.material, self.quiz_writer)
+
+    @cached_property
+    def reports(self) -> ReportService:
+        from bot.services.reports import ReportService
+
+        return ReportService(self.sessions, admins=self.settings.admin_keys())
+
+    # -- where the worker sends job progress and review reminders, per platform
+    @cached_property
+    def notifiers(self) -> dict[str, Notifier]:
+        self._platforms()
+        return self.notifiers
+
+    @cached_property
+    def messengers(self) -> dict[str, DirectMessenger]:
+        self._platforms()
+        return self.messengers
+
+    def _platforms(self) -> None:
+        from bot.adapters.notify import LogNotifier
+        from bot.adapters.slack.notifier import SlackMessenger, SlackNotifier  # slack_sdk
+        from bot.adapters.slack.settings import SlackSettings
+        from bot.adapters.slack.tokens import slack_tokens
+        from bot.adapters.teams.notify import teams_messenger, teams_notifier  # botbuilder
+
+        notifiers: dict[str, Notifier] = {"cli": LogNotifier()}
+        messengers: dict[str, DirectMessenger] = {}
+        slack = SlackSettings()
+        # SLACK_BOT_TOKEN, or each workspace's installation (SLACK_CLIENT_ID)
+        if (tokens := slack_tokens(slack, lambda: self.store[0])) is not None:
+            notifiers["slack"] = SlackNotifier(tokens, slack.api_url)
+            messengers["slack"] = SlackMessenger(
+                tokens, slack.api_url, lambda user: self.access.account_team("slack", user)
+            )
+        notifiers["teams"] = teams_notifier(self.settings)
+        if (teams := teams_messenger(self.settings)) is not None:  # MICROSOFT_APP_ID set
+            messengers["teams"] = teams
+        self.__dict__["notifiers"], self.__dict__["messengers"] = notifiers, messengers
+
+    # -- the end
     async def aclose(self) -> None:
-        await self.chat.answers.aclose()
-        self.jobs.close()
-        if self.server is not None:
-            self.server.stop()
+        """Close what was opened, in reverse: the model's connections, the embedded server
+        this process started, the broker connection, the store."""
+        if "model" in self.__dict__:
+            await self.model.aclose()
+        self.close()
+
+    def close(self) -> None:
+        """The synchronous part of `aclose` (what a worker or a CLI command opened)."""
+        server = self.__dict__.pop("model_server", None)
+        if server is not None:
+            server.stop()
+        sender = self.__dict__.pop("sender", None)
+        if sender is not None:
+            sender.close()
+        store = self.__dict__.pop("store", None)
+        if store is not None:
+            store[0].dispose()
 
 
-def build_chat(
-    settings: Settings, rs: RetrievalSettings, isettings: InferenceSettings
-) -> ChatStack:
-    """The chat service over retrieval, the model, the SQL store and the job queue."""
-    from bot.adapters.material import CatalogMaterial
-    from bot.adapters.quiz_writer import ModelQuizWriter
-    from bot.adapters.store import database_url, open_store
-    from bot.adapters.store.access import AccessRepository
-    from bot.adapters.store.quiz import QuizRepository
-    from bot.adapters.store.threads import ThreadRepository
-    from bot.services.jobs import build_jobs
+PARTS = frozenset(name for name, value in vars(App).items() if isinstance(value, cached_property))
 
-    retrieval = build_retrieval(settings, rs)
-    answers, server = build_answering(retrieval, isettings, settings.search_threads)
-    jobs = build_jobs(settings)
-    _, sessions = open_store(
-        database_url(settings.database_url, settings.data_dir),
-        migrate=settings.migrate_on_start,
+
+def build_app(
+    settings: Settings | None = None,
+    *,
+    retrieval_settings: RetrievalSettings | None = None,
+    inference_settings: InferenceSettings | None = None,
+    **overrides: Any,
+) -> App:
+    """The one place that builds LearnLoop's parts; `overrides` replace parts by name."""
+    from inference.settings import InferenceSettings
+    from retrieval.settings import RetrievalSettings
+
+    unknown = set(overrides) - PARTS
+    if unknown:
+        raise TypeError(f"build_app: no part named {', '.join(sorted(unknown))}")
+    app = App(
+        settings or Settings(),
+        retrieval_settings or RetrievalSettings(),
+        inference_settings or InferenceSettings(),
     )
-    access = AccessRepository(sessions)
-    chat = ChatService(
-        answers,
-        jobs,
-        access,
-        ThreadRepository(sessions),
-        admins=settings.admin_keys(),
-        max_upload_bytes=int(rs.max_upload_mb * 1024 * 1024),
-    )
-    writer = None
-    if settings.quiz_writer == "model" or (
-        settings.quiz_writer == "auto" and isettings.inference_url
-    ):
-        key = isettings.inference_api_key.get_secret_value()
-        url, name, _ = model_endpoint(isettings)
-        writer = ModelQuizWriter(ChatClient(url, name, key, isettings.inference_timeout))
-    learning = LearningService(
-        QuizRepository(sessions),
-        access,
-        CatalogMaterial(retrieval),
-        writer,
-    )
-    reports = ReportService(sessions, admins=settings.admin_keys())
-    return ChatStack(chat, jobs, server, learning, reports)
+    app.__dict__.update(overrides)  # a cached_property reads the instance's dict first
+    return app

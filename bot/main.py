@@ -11,27 +11,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.surfaces.cli.chat import _answering, _converse
-from bot.surfaces.cli.common import _fail, _retrieval, console
+from bot.surfaces.cli.chat import _converse
+from bot.surfaces.cli.common import _fail, _retrieval, console, the_app
 from bot.surfaces.cli.main import app
 
 if TYPE_CHECKING:
-    from bot.bootstrap import ChatStack
+    from bot.bootstrap import App
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample"
 
 bots_app = typer.Typer(help="Run LearnLoop in Slack or Microsoft Teams.", no_args_is_help=True)
 
 
-def _stack() -> ChatStack:
-    from bot.bootstrap import build_chat, configure_logging
-    from bot.settings import Settings
-    from inference.settings import InferenceSettings
-    from retrieval.settings import RetrievalSettings
-
-    settings = Settings()
-    configure_logging(settings.log_level)
-    return build_chat(settings, RetrievalSettings(), InferenceSettings())
+def _stack() -> App:
+    """This process's parts (`the_app`), for a chat surface to serve."""
+    return the_app()
 
 
 @bots_app.command("slack")
@@ -99,7 +93,6 @@ def _serve_surfaces(found: list[str], slack_port: int, teams_port: int) -> None:
     import subprocess
     import sys
 
-    from bot.main import _stack
     from bot.runtime.children import bound_to_this_process
 
     child = None
@@ -107,7 +100,7 @@ def _serve_surfaces(found: list[str], slack_port: int, teams_port: int) -> None:
         teams = [
             sys.executable,
             "-m",
-            "bot.surfaces.cli.main",
+            "bot",
             "bot",
             "teams",
             "--port",
@@ -130,20 +123,20 @@ def _serve_surfaces(found: list[str], slack_port: int, teams_port: int) -> None:
 
 
 def _up(slack_port: int = 3000, teams_port: int = 3978) -> None:
-    service, server = _answering()
+    from bot.domain.errors import LearnLoopError
+
+    parts = the_app()
     rt = _retrieval()
     if rt.store.count() == 0 and SAMPLE_DIR.is_dir():
         console.print(f"First run: indexing the sample material in {SAMPLE_DIR} ...")
         reports = rt.ingestor.ingest_paths([SAMPLE_DIR])
         chunks = sum(r.chunks for r in reports if r.ok)
         console.print(f"Indexed {sum(r.ok for r in reports)} documents ({chunks} chunks).")
-    from bot.domain.errors import LearnLoopError
-
     try:
-        if server is not None:
+        if parts.model_server is not None:
             with console.status("Starting the embedded inference server"):
                 try:
-                    server.start()
+                    parts.model_base_url()
                 except LearnLoopError as exc:
                     _fail(exc.message)
         docs = rt.store.documents()
@@ -160,10 +153,9 @@ def _up(slack_port: int = 3000, teams_port: int = 3978) -> None:
             f"[bold]LearnLoop[/] is ready: {len(docs)} documents indexed. No Slack or Teams "
             "credentials are set, so this terminal is the chat (Ctrl-D to quit)."
         )
-        asyncio.run(_converse(service, ["everyone"]))
+        asyncio.run(_converse(parts.answers, ["everyone"]))
     finally:
-        if server is not None:
-            server.stop()
+        parts.close()
 
 
 app.add_typer(bots_app, name="bot")

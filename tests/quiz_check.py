@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Retrieval
+    from bot.adapters.search import Retrieval
     from bot.domain.quiz import QuizItem
 
 

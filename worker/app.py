@@ -9,7 +9,6 @@ from celery import Celery
 from bot.adapters.queue import ROUTES, broker_config
 from bot.settings import Settings
 from worker.beat import beat_schedule
-from worker.context import WorkerContext
 from worker.tasks import register, warm_on_start
 
 
@@ -48,7 +47,9 @@ def create_app(settings: Settings | None = None, *, warm_pool: str = "") -> Cele
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = Celery("learnloop", set_as_current=False)
     app.conf.update(celery_config(settings))
-    ctx = WorkerContext(settings)
+    from bot.bootstrap import build_app
+
+    ctx = build_app(settings)  # every part built on first use, after any fork
     register(app, ctx)
     if warm_pool:
         warm_on_start(ctx, warm_pool)

@@ -15,11 +15,12 @@ from sqlalchemy.exc import OperationalError
 from bot.adapters.notify import notifier_for
 from bot.adapters.queue import FEEDBACK, FORGET_THREADS, INGEST, NOTIFY, REMIND, SWEEP
 from bot.adapters.store.models import utcnow
+from bot.bootstrap import App
 from bot.domain.errors import BrokerUnavailable, LearnLoopError, StoreUnavailable
 from bot.domain.feedback import Feedback
 from bot.domain.jobs import Job
 from retrieval.errors import IndexUnavailable
-from worker.context import WorkerContext
+from worker.context import worker_id
 from worker.ingest import LeaseLost, run_ingest
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def backoff(retries: int) -> float:
     return float(min(60, 2 ** (retries + 1)))
 
 
-def warm_on_start(ctx: WorkerContext, pool: str) -> None:
+def warm_on_start(ctx: App, pool: str) -> None:
     """Load the embedding model and open the index when the worker starts (in each pool
     process), so the first job does not pay for it."""
     from celery.signals import worker_process_init, worker_ready
@@ -54,23 +55,23 @@ def warm_on_start(ctx: WorkerContext, pool: str) -> None:
     signal.connect(warm, weak=False)
 
 
-def register(app: Celery, ctx: WorkerContext) -> None:
+def register(app: Celery, ctx: App) -> None:
     def notify(job: Job, event: str) -> None:
         try:
-            ctx.sender.send(NOTIFY, [job.id, event], expires=ctx.expires)
+            ctx.sender.send(NOTIFY, [job.id, event], expires=ctx.settings.job_expires_seconds)
         except BrokerUnavailable:
             log.warning("could not queue a %s notice for job=%s", event, job.id)
 
     @app.task(name=INGEST, bind=True, max_retries=MAX_RETRIES)
     def ingest(self: Task, job_id: str) -> None:
-        worker = ctx.worker_id
+        worker = worker_id()
         try:
             job = run_ingest(
-                ctx.jobs,
+                ctx.job_records,
                 ctx.retrieval.ingestor,
                 job_id,
                 worker,
-                ctx.lease_seconds,
+                ctx.settings.lease_seconds,
                 on_progress=lambda j: notify(j, "progress"),
             )
         except LeaseLost:
@@ -78,18 +79,20 @@ def register(app: Celery, ctx: WorkerContext) -> None:
             return
         except TRANSIENT as exc:
             if self.request.retries >= MAX_RETRIES:
-                ctx.jobs.fail(job_id, f"gave up after retries: {exc}", "transient_exhausted")
-                notify(ctx.jobs.get(job_id), "finished")
+                ctx.job_records.fail(job_id, f"gave up after retries: {exc}", "transient_exhausted")
+                notify(ctx.job_records.get(job_id), "finished")
                 raise
             with suppress(Exception):  # the database may be what is down: retry anyway
-                ctx.jobs.requeue(job_id, worker)
+                ctx.job_records.requeue(job_id, worker)
             raise self.retry(
-                exc=exc, countdown=backoff(self.request.retries), expires=ctx.expires
+                exc=exc,
+                countdown=backoff(self.request.retries),
+                expires=ctx.settings.job_expires_seconds,
             ) from exc
         except Exception as exc:
             code = exc.code if isinstance(exc, LearnLoopError) else type(exc).__name__
-            ctx.jobs.fail(job_id, str(exc) or type(exc).__name__, code)
-            notify(ctx.jobs.get(job_id), "finished")
+            ctx.job_records.fail(job_id, str(exc) or type(exc).__name__, code)
+            notify(ctx.job_records.get(job_id), "finished")
             raise
         if job is not None:
             notify(job, "finished")
@@ -107,7 +110,7 @@ def register(app: Celery, ctx: WorkerContext) -> None:
 
     @app.task(name=NOTIFY, autoretry_for=TRANSIENT, max_retries=MAX_RETRIES, retry_backoff=True)
     def notify_task(job_id: str, event: str) -> None:
-        job = ctx.jobs.get(job_id)
+        job = ctx.job_records.get(job_id)
         notifier = notifier_for(job, ctx.notifiers)
         if event == "progress":
             notifier.progress(job)
@@ -118,11 +121,11 @@ def register(app: Celery, ctx: WorkerContext) -> None:
     def remind() -> int:
         from bot.services.reminders import remind_due
 
-        return len(remind_due(ctx.quiz, ctx.access, ctx.messengers))
+        return len(remind_due(ctx.quiz_items, ctx.access, ctx.messengers))
 
     @app.task(name=SWEEP)
     def sweep() -> dict[str, list[str]]:
-        report = ctx.service.sweep()
+        report = ctx.jobs.sweep()
         return {"resent": report.resent, "failed": report.failed, "unsent": report.unsent}
 
     @app.task(name=FORGET_THREADS)

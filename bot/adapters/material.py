@@ -3,21 +3,28 @@ state that banked quiz items are checked against."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.domain.quiz import Live, Passage
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Retrieval
+    from bot.adapters.search import Retrieval
 
 
 class CatalogMaterial:
     """The material as the quiz sees it: passages to ask about, and the catalog's current
     state, against which banked items are checked each time they are shown."""
 
-    def __init__(self, rt: Retrieval) -> None:
-        self.rt = rt
+    def __init__(self, rt: Retrieval | Callable[[], Retrieval]) -> None:
+        # a callable defers opening the index (and loading its model) to the first use
+        self._rt = rt
+
+    @property
+    def rt(self) -> Retrieval:
+        if callable(self._rt):
+            self._rt = self._rt()
+        return self._rt
 
     def passages(
         self, audiences: Sequence[str] | None, topic: str = "", limit: int | None = 200

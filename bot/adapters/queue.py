@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from bot.domain.errors import BrokerUnavailable
+from bot.domain.jobs import FEEDBACK, FORGET_THREADS, INGEST, NOTIFY, REMIND, SWEEP
 
 log = logging.getLogger(__name__)
 
-INGEST = "learnloop.ingest"
-FEEDBACK = "learnloop.feedback"
-NOTIFY = "learnloop.notify"
-SWEEP = "learnloop.sweep"
-REMIND = "learnloop.remind"
-FORGET_THREADS = "learnloop.forget_threads"
 QUEUES = ("ingest", "feedback", "notify", "training")
 ROUTES = {
     INGEST: "ingest",
@@ -57,10 +52,6 @@ def broker_config(broker_url: str, data_dir: Path) -> dict[str, Any]:
             "polling_interval": 0.1,
         },
     }
-
-
-class TaskSender(Protocol):
-    def send(self, name: str, args: list[Any], *, expires: float) -> None: ...
 
 
 class CelerySender:

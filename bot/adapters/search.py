@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from bot.domain.answering import Source
 from bot.domain.errors import IndexUnavailable
@@ -13,6 +15,21 @@ from bot.domain.ports import Findings
 from retrieval.errors import RetrievalError
 from retrieval.search import HybridSearcher
 from retrieval.types import SearchResult
+
+if TYPE_CHECKING:
+    from retrieval.embedding import Embedder
+    from retrieval.ingest import Ingestor
+    from retrieval.store import ChunkStore
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """The index and what reads and writes it, built once per process by `build_app`."""
+
+    store: ChunkStore
+    embedder: Embedder
+    ingestor: Ingestor
+    searcher: HybridSearcher
 
 
 class SearchRetriever:

@@ -9,7 +9,7 @@ both follow, and tests call without any server.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -124,3 +124,16 @@ def sweep_action(
 
 def lease_until(now: datetime, seconds: float) -> datetime:
     return now + timedelta(seconds=seconds)
+
+
+# The worker's tasks, named by string: the bot sends them without importing worker/.
+INGEST = "learnloop.ingest"
+FEEDBACK = "learnloop.feedback"
+NOTIFY = "learnloop.notify"
+SWEEP = "learnloop.sweep"
+REMIND = "learnloop.remind"
+FORGET_THREADS = "learnloop.forget_threads"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

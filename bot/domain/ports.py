@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.domain.answering import Source
 from bot.domain.quiz import Live, Passage, QuizItem
@@ -45,3 +45,7 @@ class Material(Protocol):
 
 class QuizWriter(Protocol):
     async def write(self, passage: Passage) -> QuizItem | None: ...
+
+
+class TaskSender(Protocol):
+    def send(self, name: str, args: list[Any], *, expires: float) -> None: ...

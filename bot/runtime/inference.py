@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import IO
 
@@ -28,30 +27,17 @@ def healthy(base_url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def exit_with(parent: int, interval: float = 1.0) -> threading.Thread:
-    """Stop this process (SIGTERM to itself, a clean shutdown) once `parent` is gone.
-
-    The embedded server is a child of the command that needs it, which stops it on exit;
-    this covers the exits that run no cleanup (SIGKILL, a crash, the OOM killer), so a
-    1 GB model server is never left behind. A child outlives its parent by being
-    re-parented, so its parent pid changes."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(interval)
-        log.warning("parent process %d is gone: stopping", parent)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    thread = threading.Thread(target=watch, name="exit-with-parent", daemon=True)
-    thread.start()
-    return thread
-
-
 class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
     """`learnloop serve-inference` in a child process, stopped on exit."""
 
-    def __init__(self, port: int, startup_timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        port: int,
+        startup_timeout: float = 300.0,
+        on_start: Callable[[], None] | None = None,
+    ) -> None:
         self.port = port
+        self.on_start = on_start  # told each time a server process is started
         self.url = f"http://127.0.0.1:{port}/v1"
         self.startup_timeout = startup_timeout
         self._proc: subprocess.Popen[bytes] | None = None
@@ -61,6 +47,8 @@ class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
         if self._proc is not None:
             return self.url
         log.info("starting the embedded inference server on port %d", self.port)
+        if self.on_start is not None:
+            self.on_start()
         # its output goes to a file, not a pipe: an unread pipe fills up and blocks it
         self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments

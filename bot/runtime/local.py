@@ -50,7 +50,7 @@ class LocalServices:
                 [
                     sys.executable,
                     "-m",
-                    "bot.surfaces.cli.main",
+                    "bot",
                     "worker",
                     "--beat",
                     "--loglevel",

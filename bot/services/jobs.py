@@ -14,14 +14,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.adapters.queue import FEEDBACK, INGEST, TaskSender
 from bot.adapters.store.feedback import FeedbackRepository
 from bot.adapters.store.jobs import JobRepository
-from bot.adapters.store.models import utcnow
 from bot.domain.errors import BrokerUnavailable, LearnLoopError
 from bot.domain.feedback import AnswerRecord, Feedback
-from bot.domain.jobs import RETRYABLE, Job, JobStatus, ReplyTo, SweepAction, sweep_action
-from bot.settings import Settings
+from bot.domain.jobs import (
+    FEEDBACK,
+    INGEST,
+    RETRYABLE,
+    Job,
+    JobStatus,
+    ReplyTo,
+    SweepAction,
+    sweep_action,
+    utcnow,
+)
+from bot.domain.ports import TaskSender
 
 log = logging.getLogger(__name__)
 
@@ -186,26 +194,3 @@ class SweepReport:
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-
-
-def build_jobs(settings: Settings) -> JobService:
-    """The job/feedback port over the SQL store (migrated on open) and the broker.
-    Light on purpose: no model or index is loaded to enqueue or list jobs."""
-    from bot.adapters.queue import CelerySender, broker_config
-    from bot.adapters.store import database_url, open_store
-
-    engine, sessions = open_store(
-        database_url(settings.database_url, settings.data_dir),
-        migrate=settings.migrate_on_start,
-    )
-    sender = CelerySender(broker_config(settings.broker_url, settings.data_dir))
-    return JobService(
-        JobRepository(sessions),
-        FeedbackRepository(sessions),
-        sender,
-        upload_dir=settings.upload_dir or settings.data_dir / "uploads",
-        policy=JobPolicy(
-            expires_seconds=settings.job_expires_seconds, max_attempts=settings.job_max_attempts
-        ),
-        closers=(sender.close, engine.dispose),
-    )

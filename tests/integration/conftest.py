@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bootstrap import Retrieval, build_retrieval_from
+from bot.adapters.search import Retrieval
+from bot.bootstrap import build_retrieval_from
 from tests.conftest import DATA
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,7 @@ endpoints (local fakes of their platform servers), the review reminder job and t
 learner commands — after an hr learner has used the same question bank. Any canary word in
 any output fails the test.
 
-The chat stack is the one the bot processes build (`build_chat`) over real Chroma, the
+The chat stack is the one the bot processes build (`build_app`) over real Chroma, the
 packaged embedding model and the real embedded inference server."""
 
 from __future__ import annotations
@@ -88,18 +88,15 @@ def world(tmp_path, inference_server, monkeypatch):
         folder.mkdir()
         (folder / f"{name}.md").write_text(text)
         run_cli(cli_env, "ingest", str(folder), *audience, "--json")
-    from bot.bootstrap import build_chat
-    from bot.settings import Settings
-    from inference.settings import InferenceSettings
-    from retrieval.settings import RetrievalSettings
+    from bot.bootstrap import build_app
 
-    stack = build_chat(Settings(), RetrievalSettings(), InferenceSettings())
+    stack = build_app()
     # what is cited and which passages the model saw matter here, not the prose: keep the
     # packaged model's answers short
     stack.chat.answers.max_answer_tokens = 24
     stack.chat.access.grant("slack", "UHR", "hr")
     yield stack, cli_env
-    stack.jobs.close()  # the model client is closed on the loop that used it (the test's)
+    stack.close()  # the model client is closed on the loop that used it (the test's)
 
 
 # -- Slack -----------------------------------------------------------------------------------
@@ -177,14 +174,16 @@ async def slack_flows(stack, later) -> str:
     """Everything the outsider can do in Slack, after the hr learner quizzed; all the
     outsider received, as text."""
     from bot.adapters.slack.settings import SlackSettings
-    from bot.surfaces.slack.app import build_app
+    from bot.surfaces.slack.app import build_slack_app
     from bot.surfaces.slack.once import MemoryOnce
     from bot.surfaces.slack.server import start_http
 
     slack = await FakeSlack(dms={"UHR": "D8", "UOUT": "D9"}).start()
     settings = SlackSettings(bot_token=TOKEN, signing_secret=SECRET, api_url=slack.api_url)
     once = MemoryOnce(60)
-    app = build_app(stack.chat, settings, once, learning=stack.learning, reports=stack.reports)
+    app = build_slack_app(
+        stack.chat, settings, once, learning=stack.learning, reports=stack.reports
+    )
     runner, port = await start_http(app, "127.0.0.1", 0, signing_secret=SECRET)
     try:
         async with ClientSession() as http:
@@ -235,11 +234,11 @@ async def slack_flows(stack, later) -> str:
 def teams_app(stack, tmp_path) -> TeamsHarness:
     from bot.adapters.teams.conversations import ConversationStore
     from bot.adapters.teams.settings import TeamsSettings
-    from bot.surfaces.teams.app import build_app
+    from bot.surfaces.teams.app import build_teams_app
 
     settings = TeamsSettings(update_seconds=0.0, reply_seconds=10.0)
     store = ConversationStore(tmp_path / "conversations")
-    return TeamsHarness(lambda: build_app(stack.chat, settings, store, stack.learning))
+    return TeamsHarness(lambda: build_teams_app(stack.chat, settings, store, stack.learning))
 
 
 def teams_flows(teams: TeamsHarness) -> str:

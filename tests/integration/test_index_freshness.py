@@ -12,7 +12,8 @@ from dataclasses import replace
 
 import pytest
 
-from bot.bootstrap import Retrieval, build_retrieval_from
+from bot.adapters.search import Retrieval
+from bot.bootstrap import build_retrieval_from
 from retrieval.search import HybridSearcher
 from retrieval.settings import RetrievalSettings
 from tests.conftest import run_cli

@@ -15,7 +15,7 @@ from bot.adapters.teams.settings import TeamsSettings
 from bot.services.answers import AnswerService
 from bot.services.chat import ChatService
 from bot.services.jobs import JobPolicy, JobService
-from bot.surfaces.teams.app import build_app
+from bot.surfaces.teams.app import build_teams_app
 from inference.client import ChatClient
 from inference.models import SERVED_NAME
 from tests.teams_server import TeamsHarness
@@ -46,7 +46,7 @@ def test_a_personal_question_gets_a_real_cited_answer(tmp_path, corpus, inferenc
     settings = TeamsSettings(update_seconds=0.2, reply_seconds=30)
     store = ConversationStore(tmp_path / "conversations")
     try:
-        with TeamsHarness(lambda: build_app(chat, settings, store)) as teams:
+        with TeamsHarness(lambda: build_teams_app(chat, settings, store)) as teams:
             question = "How do I remove untracked files from my working tree?"
             assert teams.post(teams.activity(question))[0] == 201
             sent = teams.capture.wait_for(

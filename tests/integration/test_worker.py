@@ -14,10 +14,9 @@ from sqlalchemy import select
 
 from bot.adapters.store import FeedbackRepository, JobRepository, database_url, open_store
 from bot.adapters.store.models import DocumentRow
-from bot.bootstrap import build_retrieval_from
+from bot.bootstrap import build_app, build_retrieval_from
 from bot.domain.feedback import Feedback
 from bot.domain.jobs import JobStatus
-from bot.services.jobs import build_jobs
 from bot.settings import Settings
 from tests.conftest import free_port, run_cli, stop, wait_until
 from tests.services import chroma_server, start_worker
@@ -142,9 +141,9 @@ def test_feedback_through_the_service_port_lands_in_postgres(stack, jobs, postgr
         learner="U0123",
         platform="slack",
     )
-    service = build_jobs(settings)
-    asyncio.run(service.record_feedback(event))
-    service.close()
+    app = build_app(settings)
+    asyncio.run(app.jobs.record_feedback(event))
+    app.close()
     repo = FeedbackRepository(sessions)
     stored = wait_until(lambda: repo.events("answer-1"), timeout=60, what="stored feedback")
     assert stored == [event]
@@ -152,9 +151,9 @@ def test_feedback_through_the_service_port_lands_in_postgres(stack, jobs, postgr
     # broker down: the event is stored directly, never dropped
     down = settings.model_copy(update={"broker_url": f"redis://127.0.0.1:{free_port()}/0"})
     other = Feedback("answer-2", "up", learner="U0456", platform="teams")
-    service = build_jobs(down)
-    asyncio.run(service.record_feedback(other))
-    service.close()
+    app = build_app(down)
+    asyncio.run(app.jobs.record_feedback(other))
+    app.close()
     assert repo.events("answer-2") == [other]
 
 

@@ -10,9 +10,8 @@ import shutil
 
 import pytest
 
-from bot.bootstrap import build_retrieval_from
+from bot.bootstrap import build_app, build_retrieval_from
 from bot.domain.jobs import JobStatus
-from bot.services.jobs import build_jobs
 from bot.settings import Settings
 from retrieval.chunking import chunk_document
 from retrieval.parse import parse
@@ -49,7 +48,8 @@ def test_killed_worker_s_job_is_finished_by_another_without_loss_or_duplicates(
         settings = Settings(
             data_dir=tmp_path / "data", database_url=postgres_url, broker_url=redis_url
         )
-        service = build_jobs(settings)
+        app = build_app(settings)
+        service = app.jobs
         beat = start_cli_process(env, tmp_path / "beat.log", "beat")
         workers = {}
         try:
@@ -83,7 +83,7 @@ def test_killed_worker_s_job_is_finished_by_another_without_loss_or_duplicates(
             for proc in workers.values():
                 if proc.poll() is None:
                     stop(proc)
-            service.close()
+            app.close()
 
         assert done.lease_owner == "" and done.attempts == 2  # taken over once
         assert done.result["documents"] == len(paths) and done.result["skipped"] == 0

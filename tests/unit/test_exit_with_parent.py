@@ -16,8 +16,8 @@ import pytest
 CHILD = textwrap.dedent(
     """
     import os, sys, time
-    from bot.runtime.inference import exit_with
-    exit_with(int(sys.argv[1]), interval=0.05)
+    from bot.runtime.children import watch_parent
+    watch_parent(int(sys.argv[1]), interval=0.05)
     print(os.getpid(), flush=True)
     time.sleep(120)
     """
@@ -80,9 +80,22 @@ BOUND_PARENT = textwrap.dedent(
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 def test_a_parentbound_command_stops_when_its_parent_is_killed():
-    """`learnloop up` starts `chroma run` (not ours: no --exit-with) through bot.parentbound;
-    the pid printed is the command's own (exec kept it)."""
+    """`learnloop up` starts `chroma run` (not ours: no --exit-with) through
+    bot.runtime.children; the pid printed is the command's own (exec kept it)."""
     assert_child_stops_with_parent(BOUND_PARENT, SLEEPER)
+
+
+POLLING_PARENT = BOUND_PARENT.replace(
+    'bound_to_this_process([sys.executable, "-c", sys.argv[1]])',
+    'bound_to_this_process([sys.executable, "-c", sys.argv[1]], poll=True)',
+)
+
+
+def test_a_command_bound_by_polling_stops_when_its_parent_is_killed():
+    """The path for systems without prctl, forced here on Linux: the binder polls its
+    parent and terminates the command once the parent is gone."""
+    assert "poll=True" in POLLING_PARENT
+    assert_child_stops_with_parent(POLLING_PARENT, SLEEPER)
 
 
 def test_parentbound_does_not_start_a_command_whose_parent_is_already_gone():
@@ -91,4 +104,9 @@ def test_parentbound_does_not_start_a_command_whose_parent_is_already_gone():
         [sys.executable, "-m", "bot.runtime.children", "1", "--", sys.executable, "-c", "exit(7)"],
         check=False,
     )
-    assert done.returncode == (0 if sys.platform.startswith("linux") else 7)
+    assert done.returncode == 0
+    polled = subprocess.run(
+        [sys.executable, "-m", "bot.runtime.children", "--poll", "1", "--", "false"],
+        check=False,
+    )
+    assert polled.returncode == 0

@@ -26,11 +26,11 @@ from bot.services.chat import ChatService
 from bot.services.jobs import JobPolicy, JobService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService, days_of
-from bot.surfaces.slack.app import build_app as build_slack
+from bot.surfaces.slack.app import build_slack_app as build_slack
 from bot.surfaces.slack.handlers_ask import UPLOAD_HOWTO
 from bot.surfaces.slack.once import MemoryOnce
 from bot.surfaces.slack.server import start_http
-from bot.surfaces.teams.app import build_app as build_teams
+from bot.surfaces.teams.app import build_teams_app as build_teams
 from bot.surfaces.teams.bot import UPLOAD_HINT, markdown
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.slack_server import SECRET, TOKEN, FakeSlack, event_body, message, post

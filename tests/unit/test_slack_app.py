@@ -31,7 +31,7 @@ from bot.domain.ports import Findings
 from bot.services.answers import AnswerService
 from bot.services.chat import ChatService
 from bot.services.jobs import JobPolicy, JobService
-from bot.surfaces.slack.app import build_app
+from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.once import MemoryOnce
 from bot.surfaces.slack.render import CORRECT, DOWN, UP
 from bot.surfaces.slack.server import start_http
@@ -131,7 +131,7 @@ async def running(
     )
     once = MemoryOnce(60)
     runner, port = await start_http(
-        build_app(chat, settings, once), "127.0.0.1", 0, signing_secret=SECRET
+        build_slack_app(chat, settings, once), "127.0.0.1", 0, signing_secret=SECRET
     )
     try:
         async with ClientSession() as http:

@@ -35,7 +35,7 @@ from bot.domain.ports import Findings
 from bot.services.answers import AnswerService
 from bot.services.chat import ChatService
 from bot.services.jobs import JobPolicy, JobService
-from bot.surfaces.slack.app import build_app
+from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.oauth import oauth_settings
 from bot.surfaces.slack.once import MemoryOnce
 from bot.surfaces.slack.server import start_http
@@ -125,7 +125,7 @@ async def running(tmp_path, *, multi: bool = True) -> AsyncIterator[Bot]:
     oauth_engine = make_engine(url)
     oauth = oauth_settings(settings, oauth_engine) if multi else None
     once = MemoryOnce(60)
-    app = build_app(chat, settings, once, oauth=oauth)
+    app = build_slack_app(chat, settings, once, oauth=oauth)
     runner, port = await start_http(app, "127.0.0.1", 0, signing_secret=SECRET)
     try:
         async with ClientSession() as http:

@@ -25,7 +25,7 @@ from bot.services.answers import AnswerService
 from bot.services.chat import ChatService
 from bot.services.jobs import JobPolicy, JobService
 from bot.services.learning import LearningService, Outcome, Progress, Question, Summary
-from bot.surfaces.slack.app import build_app
+from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.handlers_quiz import NOTHING_TO_STOP, OVER, SENT_TO_DM
 from bot.surfaces.slack.once import MemoryOnce
 from bot.surfaces.slack.render import (
@@ -160,7 +160,7 @@ async def running(store, tmp_path) -> AsyncIterator[Bot]:
     slack = await FakeSlack().start()
     settings = SlackSettings(bot_token=TOKEN, signing_secret=SECRET, api_url=slack.api_url)
     once = MemoryOnce(60)
-    app = build_app(chat, settings, once, learning=learning)
+    app = build_slack_app(chat, settings, once, learning=learning)
     runner, port = await start_http(app, "127.0.0.1", 0, signing_secret=SECRET)
     try:
         async with ClientSession() as http:

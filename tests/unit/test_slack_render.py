@@ -145,13 +145,13 @@ def test_notifier_posts_progress_and_summary_in_the_uploads_thread():
 def test_socket_mode_handler_is_built_from_the_app_token(tmp_path):
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from bot.surfaces.slack.app import build_app
+    from bot.surfaces.slack.app import build_slack_app
 
     async def scenario():
         app_token = "xapp-" + "1-test"
         settings = SlackSettings(bot_token=TOKEN, app_token=app_token, api_url="http://x/")
         assert settings.socket_mode
-        app = build_app(None, settings, MemoryOnce(1))  # type: ignore[arg-type]
+        app = build_slack_app(None, settings, MemoryOnce(1))  # type: ignore[arg-type]
         handler = AsyncSocketModeHandler(app, settings.app_token.get_secret_value())
         assert handler.client.app_token == app_token
         await handler.close_async()  # never connected: nothing reaches Slack

@@ -20,7 +20,7 @@ from bot.domain.ports import Findings
 from bot.services.answers import AnswerService
 from bot.services.chat import ChatService
 from bot.services.reports import CHART_NAME, ReportService
-from bot.surfaces.slack.app import build_app
+from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.handlers_report import SENT_TO_DM
 from bot.surfaces.slack.once import MemoryOnce
 from bot.surfaces.slack.server import start_http
@@ -76,7 +76,7 @@ async def running(store, *, reports: bool = True) -> AsyncIterator[Bot]:
     slack.owners.add(OWNER)
     settings = SlackSettings(bot_token=TOKEN, signing_secret=SECRET, api_url=slack.api_url)
     once = MemoryOnce(60)
-    app = build_app(chat, settings, once, reports=service)
+    app = build_slack_app(chat, settings, once, reports=service)
     runner, port = await start_http(app, "127.0.0.1", 0, signing_secret=SECRET)
     try:
         async with ClientSession() as http:

@@ -39,7 +39,7 @@ def worker_env(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
 
     def context(api_url: str, *, multi: bool, cache_seconds: float = 300):
-        from worker.context import WorkerContext
+        from bot.bootstrap import build_app
 
         if multi:
             monkeypatch.setenv("SLACK_CLIENT_ID", CLIENT_ID)
@@ -48,7 +48,7 @@ def worker_env(monkeypatch, tmp_path):
             monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
         monkeypatch.setenv("LEARNLOOP_SLACK_API_URL", api_url)
         monkeypatch.setenv("LEARNLOOP_SLACK_TOKEN_CACHE_SECONDS", str(cache_seconds))
-        return WorkerContext(Settings(data_dir=tmp_path, database_url=""))
+        return build_app(Settings(data_dir=tmp_path, database_url=""))
 
     return context
 
@@ -97,7 +97,7 @@ def _gone(ctx, team: str) -> bool:
     from bot.adapters.slack.settings import SlackSettings
     from bot.adapters.slack.tokens import installations
 
-    store = installations(SlackSettings(), ctx._store[0])
+    store = installations(SlackSettings(), ctx.store[0])
     return store.find_bot(enterprise_id=None, team_id=team) is None
 
 
@@ -119,7 +119,7 @@ def test_a_reminder_to_a_t2_learner_goes_with_t2s_token(tmp_path, worker_env):
             ctx = worker_env(bot.slack.api_url, multi=True)
             now = NOON_UTC
             sent = await asyncio.to_thread(
-                remind_due, ctx.quiz, ctx.access, ctx.messengers, lambda: now
+                remind_due, ctx.quiz_items, ctx.access, ctx.messengers, lambda: now
             )
             assert [r.account for r in sent] == ["slack:UT2"]
             calls = bot.slack.named("users.info", "conversations.open", "chat.postMessage")

@@ -28,7 +28,7 @@ from bot.domain.ports import Findings
 from bot.services.answers import AnswerService
 from bot.services.chat import ChatService
 from bot.services.jobs import JobPolicy, JobService
-from bot.surfaces.teams.app import build_app
+from bot.surfaces.teams.app import build_teams_app
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.teams_server import CONVERSATIONS, TeamsHarness
 from tests.unit.test_jobs_service import FakeSender
@@ -98,7 +98,7 @@ def harness(chat: ChatService, tmp_path, **settings) -> TeamsHarness:
     values = {"update_seconds": 0.0, "reply_seconds": 10.0, **settings}
     teams = TeamsSettings(**values)
     store = ConversationStore(tmp_path / "conversations")
-    return TeamsHarness(lambda: build_app(chat, teams, store))
+    return TeamsHarness(lambda: build_teams_app(chat, teams, store))
 
 
 @pytest.fixture

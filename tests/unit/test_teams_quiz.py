@@ -16,7 +16,7 @@ from bot.adapters.teams.settings import TeamsSettings
 from bot.domain.conversation import friendly
 from bot.domain.quiz import Passage, QuizItem, TopicProgress
 from bot.services.learning import LearningService, Outcome, Progress, Question, Summary
-from bot.surfaces.teams.app import build_app
+from bot.surfaces.teams.app import build_teams_app
 from bot.surfaces.teams.quiz import NO_QUIZ, PERSONAL_ONLY, QUIZ_OVER
 from bot.surfaces.teams.render import (
     QUIZ_ANSWER_VERB,
@@ -49,7 +49,7 @@ def learning(tmp_path):
 def teams(stack, learning, tmp_path):  # noqa: F811 (the fixture)
     settings = TeamsSettings(update_seconds=0.0, reply_seconds=10.0)
     store = ConversationStore(tmp_path / "conversations")
-    with TeamsHarness(lambda: build_app(stack[0], settings, store, learning[0])) as running:
+    with TeamsHarness(lambda: build_teams_app(stack[0], settings, store, learning[0])) as running:
         yield running
 
 

@@ -169,11 +169,11 @@ def test_no_chat_on_record_or_bot_service_unreachable_is_not_a_reminder(tmp_path
 
 
 def test_the_worker_dms_in_teams_only_with_the_bots_credentials(tmp_path, monkeypatch):
-    from worker.context import WorkerContext
+    from bot.bootstrap import build_app
 
     for name in ("MICROSOFT_APP_ID", "SLACK_BOT_TOKEN", "SLACK_CLIENT_ID"):
         monkeypatch.delenv(name, raising=False)
     settings = Settings(data_dir=tmp_path)
-    assert "teams" not in WorkerContext(settings).messengers
+    assert "teams" not in build_app(settings).messengers
     monkeypatch.setenv("MICROSOFT_APP_ID", "app-id")
-    assert isinstance(WorkerContext(settings).messengers["teams"], TeamsMessenger)
+    assert isinstance(build_app(settings).messengers["teams"], TeamsMessenger)

@@ -14,7 +14,7 @@ from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.settings import TeamsSettings
 from bot.domain.conversation import friendly
 from bot.services.reports import CHART_NAME, ReportService
-from bot.surfaces.teams.app import build_app
+from bot.surfaces.teams.app import build_teams_app
 from bot.surfaces.teams.report import REPORT_PERSONAL
 from tests.teams_server import CONVERSATIONS, TeamsHarness
 from tests.unit.test_report_chart import GAP, PNG, seed
@@ -31,7 +31,7 @@ def teams(stack, tmp_path):  # noqa: F811 (the fixture)
     reports = ReportService(sessions, admins=chat.admins)
     settings = TeamsSettings(update_seconds=0.0, reply_seconds=10.0)
     store = ConversationStore(tmp_path / "conversations")
-    with TeamsHarness(lambda: build_app(chat, settings, store, None, reports)) as running:
+    with TeamsHarness(lambda: build_teams_app(chat, settings, store, None, reports)) as running:
         yield running
     engine.dispose()
 

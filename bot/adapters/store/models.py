@@ -23,9 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from bot.domain.jobs import utcnow
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -23,9 +23,9 @@ async def post(settings: TeamsSettings, reference: dict[str, Any], text: str) ->
     from botbuilder.schema import ConversationReference, ErrorResponseException
     from msrest.exceptions import ClientRequestError
 
-    from bot.surfaces.teams.app import build_adapter
+    from bot.adapters.teams.auth import cloud_adapter
 
-    adapter = build_adapter(settings, reply_errors=False)
+    adapter = cloud_adapter(settings)  # errors reach the caller: a worker task retries them
     ref = ConversationReference().deserialize(reference)
     ref.activity_id = None  # a new message in the chat, not a reply to an earlier one
 

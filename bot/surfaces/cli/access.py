@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from bot.surfaces.cli.common import _fail, _print_json, out
+from bot.surfaces.cli.common import _fail, _print_json, out, the_app
 
 if TYPE_CHECKING:
     from bot.adapters.store.access import AccessRepository
@@ -20,16 +20,7 @@ PLATFORMS = ("slack", "teams")
 
 
 def _repo() -> AccessRepository:
-    from bot.adapters.store import database_url, open_store
-    from bot.adapters.store.access import AccessRepository
-    from bot.settings import Settings
-
-    settings = Settings()
-    _, sessions = open_store(
-        database_url(settings.database_url, settings.data_dir),
-        migrate=settings.migrate_on_start,
-    )
-    return AccessRepository(sessions)
+    return the_app().access
 
 
 def _split(key: str) -> tuple[str, str]:

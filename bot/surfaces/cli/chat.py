@@ -8,18 +8,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from bot.surfaces.cli.common import _fail, _print_json, _retrieval, console, lit, out
+from bot.surfaces.cli.common import _fail, _print_json, _retrieval, console, lit, out, the_app
 
 if TYPE_CHECKING:
     from bot.domain.answering import Answer, Turn
     from bot.services.answers import AnswerService
 
 
-def _answering() -> tuple[AnswerService, Any]:
-    from bot.bootstrap import build_answering
-    from inference.settings import InferenceSettings
-
-    return build_answering(_retrieval(), InferenceSettings())
+def _answering() -> AnswerService:
+    """The answering service; its model server starts only when a question needs it."""
+    _retrieval()  # exit with a sentence if the index cannot be opened
+    return the_app().answers
 
 
 def answer_json(answer: Answer) -> dict[str, Any]:
@@ -54,22 +53,19 @@ def ask(
     """Answer a question from the material, with citations (or refuse honestly)."""
     from bot.domain.errors import LearnLoopError
 
-    service, server = _answering()
+    service = _answering()
     groups = sorted({"everyone", *(audience or [])})
 
     async def run() -> Answer:
         try:
             return await service.ask(question, groups)
         finally:
-            await service.aclose()
+            await the_app().aclose()
 
     try:
         answer = asyncio.run(run())
     except LearnLoopError as exc:
         _fail(exc.message)
-    finally:
-        if server is not None:
-            server.stop()
     if as_json:
         _print_json(answer_json(answer))
         return
@@ -78,11 +74,10 @@ def ask(
 
 
 async def _converse(service: AnswerService, audiences: list[str]) -> None:
-
     try:
         await _converse_loop(service, audiences)
     finally:
-        await service.aclose()
+        await the_app().aclose()
 
 
 async def _converse_loop(service: AnswerService, audiences: list[str]) -> None:
@@ -120,12 +115,7 @@ def chat(
     audience: Annotated[list[str] | None, typer.Option("--audience", "-a")] = None,
 ) -> None:
     """A terminal conversation with the same service, streamed (Ctrl-D to quit)."""
-    service, server = _answering()
-    try:
-        asyncio.run(_converse(service, sorted({"everyone", *(audience or [])})))
-    finally:
-        if server is not None:
-            server.stop()
+    asyncio.run(_converse(_answering(), sorted({"everyone", *(audience or [])})))
 
 
 def serve_inference(
@@ -163,7 +153,7 @@ def serve_inference(
     from inference.settings import InferenceSettings
 
     if exit_with:
-        from bot.runtime.inference import exit_with as watch_parent
+        from bot.runtime.children import watch_parent
 
         watch_parent(exit_with)
     isettings = InferenceSettings()

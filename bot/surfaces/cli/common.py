@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import cache
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -11,23 +12,30 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Retrieval
+    from bot.adapters.search import Retrieval
+    from bot.bootstrap import App
 
 console = Console(stderr=True)
 out = Console(soft_wrap=True)
 
 
-def _retrieval() -> Retrieval:
-    """Build the retrieval stack, or exit with the reason it cannot be built."""
-    from bot.bootstrap import build_retrieval, configure_logging
+@cache
+def the_app() -> App:
+    """This command's parts, each built on first use (one per process)."""
+    from bot.bootstrap import build_app, configure_logging
     from bot.settings import Settings
-    from retrieval.errors import RetrievalError
-    from retrieval.settings import RetrievalSettings
 
     settings = Settings()
     configure_logging(settings.log_level)
+    return build_app(settings)
+
+
+def _retrieval() -> Retrieval:
+    """The retrieval stack, or exit with the reason it cannot be built."""
+    from retrieval.errors import RetrievalError
+
     try:
-        return build_retrieval(settings, RetrievalSettings())
+        return the_app().retrieval
     except RetrievalError as exc:
         _fail(exc.message)
 

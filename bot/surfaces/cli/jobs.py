@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from bot.surfaces.cli.common import _fail, _print_json, console, lit, out
+from bot.surfaces.cli.common import _fail, _print_json, console, lit, out, the_app
 
 if TYPE_CHECKING:
     from bot.domain.jobs import Job
@@ -25,15 +25,11 @@ jobs_app = typer.Typer(help="Background jobs: list, inspect failures, retry.")
 
 
 def _service() -> JobService:
+    """The job service over the store and the queue (no model or index is loaded)."""
     from bot.domain.errors import LearnLoopError
-    from bot.services.jobs import build_jobs
-    from bot.settings import Settings
 
-    settings = Settings()
-    # not bootstrap.configure_logging: that imports the model stack, which this never needs
-    logging.basicConfig(level=settings.log_level.upper())
     try:
-        return build_jobs(settings)
+        return the_app().jobs
     except LearnLoopError as exc:
         _fail(exc.message)
 

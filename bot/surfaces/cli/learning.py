@@ -13,18 +13,11 @@ if TYPE_CHECKING:
 
     from bot.domain.quiz import TopicProgress
 
-from bot.surfaces.cli.common import _fail, _print_json, console, lit, out
+from bot.surfaces.cli.common import _fail, _print_json, console, lit, out, the_app
 
 
 def _sessions() -> sessionmaker[Session]:
-    from bot.adapters.store import database_url, open_store
-    from bot.settings import Settings
-
-    settings = Settings()
-    return open_store(
-        database_url(settings.database_url, settings.data_dir),
-        migrate=settings.migrate_on_start,
-    )[1]
+    return the_app().sessions
 
 
 def bar(mastery: float, width: int = 10) -> str:
@@ -37,21 +30,13 @@ def progress(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """A learner's progress: answers, due reviews, mastery per topic, and what to learn next."""
-    from bot.adapters.material import CatalogMaterial
-    from bot.adapters.store.access import AccessRepository
-    from bot.adapters.store.quiz import QuizRepository
     from bot.domain.conversation import Actor
-    from bot.services.learning import LearningService
-    from bot.surfaces.cli.common import _retrieval
 
     platform, _, user = person.partition(":")
     if platform not in ("slack", "teams") or not user:
         _fail(f"{person!r}: write PLATFORM:USER_ID, e.g. slack:U0123")
-    sessions = _sessions()
     # topics are checked against the current catalog, as in chat
-    material = CatalogMaterial(_retrieval())
-    service = LearningService(QuizRepository(sessions), AccessRepository(sessions), material)
-    shown = asyncio.run(service.progress(Actor(platform, user)))
+    shown = asyncio.run(the_app().learning.progress(Actor(platform, user)))
 
     def topic(t: TopicProgress) -> dict[str, object]:
         return {

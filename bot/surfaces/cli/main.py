@@ -13,7 +13,7 @@ from bot.surfaces.cli import access, chat, jobs, learning, quiz
 from bot.surfaces.cli.common import _fail, _print_json, _retrieval, console, lit, out
 
 if TYPE_CHECKING:
-    from bot.bootstrap import Retrieval
+    from bot.adapters.search import Retrieval
     from bot.domain.scoring import QAItem
 
 app = typer.Typer(
@@ -294,16 +294,15 @@ app.command()(jobs.beat)
 
 async def _evaluate(rt: Retrieval, items: list[QAItem], k: int, generate: bool) -> dict[str, Any]:
     from bot.adapters.search import findings_of
-    from bot.bootstrap import build_answering
     from bot.domain.answering import Answer
     from bot.domain.errors import LearnLoopError
     from bot.services.evaluation import run_eval
-    from inference.settings import InferenceSettings
+    from bot.surfaces.cli.common import the_app
     from retrieval.types import SearchResult
 
     if not generate:
         return await run_eval(items, rt.searcher, k=k)
-    service, server = build_answering(rt, InferenceSettings())
+    service = the_app().answers
 
     async def answer(question: str, found: SearchResult) -> str:
         async for event in service.answer(question, findings_of(found)):
@@ -316,6 +315,4 @@ async def _evaluate(rt: Retrieval, items: list[QAItem], k: int, generate: bool) 
     except LearnLoopError as exc:
         _fail(exc.message)
     finally:
-        await service.aclose()
-        if server is not None:
-            server.stop()
+        await the_app().aclose()

@@ -9,7 +9,7 @@ import typer
 
 from bot.domain.quiz import QuizItem
 from bot.services.quiz_writing import GenerationReport
-from bot.surfaces.cli.common import _fail, _print_json, _retrieval, console, lit, out
+from bot.surfaces.cli.common import _fail, _print_json, _retrieval, console, lit, out, the_app
 
 quiz_app = typer.Typer(help="Quizzes from the material.", no_args_is_help=True)
 
@@ -26,26 +26,18 @@ def generate_items(
     """Generate quiz items; the model's where they pass the checks, cloze items otherwise."""
     from bot.adapters.material import material_passages
     from bot.adapters.quiz_writer import ModelQuizWriter
-    from bot.bootstrap import model_endpoint
     from bot.domain.quiz import vocabulary_of
     from bot.services.quiz_writing import generate, item_json
-    from inference.client import ChatClient
-    from inference.settings import InferenceSettings
 
     rt = _retrieval()
     passages = material_passages(rt, topic)
     if not passages:
         _fail("no material to ask about: ingest some first (learnloop ingest PATH)")
     vocabulary = vocabulary_of(material_passages(rt)) if topic else None
-    isettings = InferenceSettings()
-    url, name, server = model_endpoint(isettings) if model else ("", "", None)
+    app = the_app()
 
     async def run() -> tuple[list[QuizItem], GenerationReport]:
-        client = None
-        if model:
-            base = server.start() if server is not None else url
-            key = isettings.inference_api_key.get_secret_value()
-            client = ChatClient(base, name, key, isettings.inference_timeout)
+        client = app.chat_client() if model else None
         try:
             writer = ModelQuizWriter(client) if client is not None else None
             return await generate(passages, count, writer, vocabulary)
@@ -60,8 +52,7 @@ def generate_items(
             with console.status("Writing quiz items"):
                 items, report = asyncio.run(run())
     finally:
-        if server is not None:
-            server.stop()
+        app.close()
     summary = {
         "kept": len(items),
         "model_tried": report.model_tried,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.bootstrap import ChatStack
+    from bot.bootstrap import App
 
 __all__ = ["serve"]
 
 
-def serve(stack: ChatStack, *, http: bool = False, port: int = 3000) -> None:
+def serve(stack: App, *, http: bool = False, port: int = 3000) -> None:
     """Socket Mode when SLACK_APP_TOKEN is set (unless `http`), else POST /slack/events."""
     import asyncio
 

@@ -34,7 +34,7 @@ def make_client(settings: SlackSettings) -> AsyncWebClient:
     return client
 
 
-def build_app(
+def build_slack_app(
     chat: ChatService,
     settings: SlackSettings,
     once: Once,

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
-from bot.surfaces.slack.app import build_app
+from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.early_ack import EarlyAck
 from bot.surfaces.slack.once import once_for
 
 if TYPE_CHECKING:
     from bot.adapters.slack.settings import SlackSettings
-    from bot.bootstrap import ChatStack
+    from bot.bootstrap import App
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ async def start_http(
 
 
 async def run(
-    stack: ChatStack, settings: Settings, slack: SlackSettings, *, http: bool, port: int
+    stack: App, settings: Settings, slack: SlackSettings, *, http: bool, port: int
 ) -> None:
     once = once_for(settings.broker_url, slack.dedupe_seconds)
     engine = None
@@ -59,7 +59,7 @@ async def run(
         engine = make_engine(database_url(settings.database_url, settings.data_dir))
         oauth = oauth_settings(slack, engine)  # creates its tables in LearnLoop's database
         log.info("slack: multi-workspace install on %s", INSTALL_PATH)
-    app = build_app(
+    app = build_slack_app(
         stack.chat, slack, once, learning=stack.learning, reports=stack.reports, oauth=oauth
     )
     stop = asyncio.Event()

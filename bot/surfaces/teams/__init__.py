@@ -8,12 +8,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.bootstrap import ChatStack
+    from bot.bootstrap import App
 
 __all__ = ["serve"]
 
 
-def serve(stack: ChatStack, port: int = 3978) -> None:
+def serve(stack: App, port: int = 3978) -> None:
     """Serve POST /api/messages until interrupted, then close the stack."""
     from bot.surfaces.teams.serve import run
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
-from botbuilder.integration.aiohttp import (
-    CloudAdapter,
-    ConfigurationBotFrameworkAuthentication,
-)
+from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 
+from bot.adapters.teams.auth import cloud_adapter
 from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.settings import TeamsSettings
 from bot.services.chat import ChatService
@@ -26,35 +23,16 @@ log = logging.getLogger(__name__)
 BOT = web.AppKey("bot", LearnLoopBot)
 
 
-@dataclass(frozen=True)
-class BotConfig:
-    """The attribute names botbuilder's configuration classes read."""
-
-    APP_ID: str
-    APP_PASSWORD: str
-    APP_TYPE: str
-    APP_TENANTID: str | None
-
-
-def bot_config(settings: TeamsSettings) -> BotConfig:
-    return BotConfig(
-        APP_ID=settings.app_id,
-        APP_PASSWORD=settings.app_password.get_secret_value(),
-        APP_TYPE=settings.app_type,
-        APP_TENANTID=settings.tenant_id or None,
-    )
-
-
 def build_adapter(settings: TeamsSettings, *, reply_errors: bool = True) -> CloudAdapter:
     """JWT validation of every request when an app id is set; none without one.
     `reply_errors=False` lets errors reach the caller (a worker task retries them)."""
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(bot_config(settings)))
+    adapter = cloud_adapter(settings)
     if reply_errors:
         adapter.on_turn_error = on_turn_error
     return adapter
 
 
-def build_app(
+def build_teams_app(
     chat: ChatService,
     settings: TeamsSettings,
     conversations: ConversationStore,

@@ -12,15 +12,15 @@ from aiohttp import web
 from bot.adapters.teams.conversations import conversation_store
 from bot.adapters.teams.settings import TeamsConfigError, TeamsSettings
 from bot.settings import Settings
-from bot.surfaces.teams.app import build_app
+from bot.surfaces.teams.app import build_teams_app
 
 if TYPE_CHECKING:
-    from bot.bootstrap import ChatStack
+    from bot.bootstrap import App
 
 log = logging.getLogger(__name__)
 
 
-def run(stack: ChatStack, port: int) -> None:
+def run(stack: App, port: int) -> None:
     settings, teams = Settings(), TeamsSettings()
     try:
         teams.check(settings.env)
@@ -34,7 +34,7 @@ def run(stack: ChatStack, port: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly
             loop.add_signal_handler(sig, stop.set)
-        app = build_app(stack.chat, teams, store, stack.learning, stack.reports)
+        app = build_teams_app(stack.chat, teams, store, stack.learning, stack.reports)
         runner = web.AppRunner(app, access_log=None)
         try:
             await runner.setup()
