@@ -1,6 +1,6 @@
-"""The channel-agnostic chat service every adapter calls (Slack, Teams, the terminal).
+"""The channel-agnostic chat service every surface calls (Slack, Teams, the terminal).
 
-Adapters translate a platform's payload into an `Actor`, a `Place` and text, call one
+Surfaces translate a platform's payload into an `Actor`, a `Place` and text, call one
 method here, and render what comes back. Audience rules, thread memory, answer records,
 feedback and uploads are decided here once, for every surface.
 """

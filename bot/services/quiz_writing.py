@@ -1,4 +1,4 @@
-"""Quiz generation: the model writes items under a JSON schema, the core's rules judge them,
+"""Quiz generation: the model writes items under a JSON schema, the domain's rules judge them,
 and the cloze generator stands in whenever the model's item is not fair."""
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ Work = Callable[[Outbox], Awaitable[None]]
 
 
 def markdown(text: str) -> str:
-    """Teams joins single line breaks in message text; the core's texts use them."""
+    """Teams joins single line breaks in message text; the domain's texts use them."""
     return text.replace("\n", "\n\n")
 
 
