@@ -40,8 +40,9 @@ log = logging.getLogger(__name__)
 
 def configure_logging(level: str) -> None:
     # bm25s sets its own logger to DEBUG when imported: import it before setting levels
+    import sys
+
     import bm25s  # noqa: F401
-    from transformers.utils import logging as hf_logging
 
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -49,7 +50,15 @@ def configure_logging(level: str) -> None:
     quiet = max(logging.WARNING, logging.getLogger().level)
     for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "bm25s"):
         logging.getLogger(noisy).setLevel(quiet)
-    hf_logging.disable_progress_bar()  # "Loading weights" bars would garble the chat
+    # "Loading weights" bars would garble the chat. Through the environment when transformers
+    # is not imported yet: importing it only to switch its bars off costs seconds in every
+    # command, most of which never load a model
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    else:
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def limit_blas_threads() -> None:
@@ -98,7 +107,7 @@ def build_retrieval_from(
         store,
         embedder,
         policy,
-        common_words=embedder.common_words(),
+        common_words=embedder.common_words,  # read on the first search
         check_interval=rs.index_check_ms / 1000,
     )
     return Retrieval(store, embedder, ingestor, searcher)

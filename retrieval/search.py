@@ -39,21 +39,29 @@ class HybridSearcher:
         store: ChunkStore,
         embedder: TextEmbedder,
         policy: RelevancePolicy | None = None,
-        common_words: frozenset[str] = frozenset(),
+        common_words: frozenset[str] | Callable[[], frozenset[str]] = frozenset(),
         check_interval: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.policy = policy or RelevancePolicy()
-        # Words common enough to be mere phrasing when absent from the material.
-        self.common_words = common_words
+        # Words common enough to be mere phrasing when absent from the material; a callable
+        # (the embedder's vocabulary) is read on the first search, so a command that never
+        # searches never loads the embedding model
+        self._common_words = common_words
         self.check_interval = check_interval
         self._clock = clock
         self._snapshot: Snapshot | None = None
         self._checked_at = -float("inf")
         self._checked_writes = -1
         self._lock = threading.Lock()
+
+    @property
+    def common_words(self) -> frozenset[str]:
+        if callable(self._common_words):
+            self._common_words = self._common_words()
+        return self._common_words
 
     def _common(self, word: str) -> bool:
         """A word of everyday English (or a compound of such words, like "half-finished")."""
