@@ -204,3 +204,50 @@ def test_items_banked_before_provenance_are_left_unchecked_by_the_migration(url)
     repo.set_sources("old1", [])  # re-checked, could not be placed
     assert repo.unchecked(["old1"]) == set()
     engine.dispose()
+
+
+def test_a_learners_first_two_messages_at_once_make_one_learner(tmp_path):
+    """Two requests see no account and both insert one: the second's insert waits on the
+    unique key, fails when the first commits, and must read the first's learner instead of
+    failing the message."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from bot.adapters.store.access import AccessRepository
+    from bot.adapters.store.models import LearnerRow, PlatformAccountRow
+    from tests.services import postgres_database
+
+    with postgres_database() as pg:
+        engine, sessions = open_store(database_url(pg, tmp_path))
+        first = sessions()
+        first.add(LearnerRow(id="L-first", display_name="", email=""))
+        first.flush()
+        first.add(PlatformAccountRow(learner_id="L-first", platform="slack", external_id="U9"))
+        first.flush()  # inserted, not committed: the first request is mid-transaction
+        result: dict[str, object] = {}
+
+        def second() -> None:
+            try:
+                result["id"] = AccessRepository(sessions).learner_id("slack", "U9")
+            except Exception as exc:  # the test reports it below
+                result["error"] = exc
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        deadline = time.monotonic() + 30
+        with engine.connect() as watch:  # wait until the second insert waits on the key
+            while time.monotonic() < deadline:
+                waiting = watch.execute(
+                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                ).scalar()
+                if waiting:
+                    break
+                time.sleep(0.05)
+        first.commit()
+        first.close()
+        thread.join(timeout=30)
+        engine.dispose()
+    assert "error" not in result, result
+    assert result["id"] == "L-first"

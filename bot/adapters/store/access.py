@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.store.models import (
@@ -37,6 +38,14 @@ class AccessRepository:
         """The learner behind a platform account, created on first sight; an account whose
         e-mail matches a known learner's joins that learner (one person on Slack and Teams).
         `team` (the account's workspace) is recorded when given."""
+        try:
+            return self._learner_id(platform, user_id, name, email, team)
+        except IntegrityError:
+            # someone's first two messages at once: the other request created the account
+            # (the unique key on platform + id) between our read and our insert; read it
+            return self._learner_id(platform, user_id, name, email, team)
+
+    def _learner_id(self, platform: str, user_id: str, name: str, email: str, team: str) -> str:
         email = email.strip().lower()
         with self._sessions.begin() as session:
             found = _account(session, platform, user_id)
