@@ -88,8 +88,8 @@ async def running(app: App, *, reports: bool = True) -> AsyncIterator[Bot]:
         await once.aclose()
 
 
-def test_an_admin_gets_the_summary_and_the_chart_in_the_dm(app):
-    asyncio.run(seed(app.sessions, datetime.now(UTC)))
+def test_an_admin_gets_the_summary_and_the_chart_in_the_dm(make_app, app):
+    asyncio.run(seed(make_app, datetime.now(UTC)))
 
     async def scenario():
         async with running(app) as bot:
@@ -109,8 +109,8 @@ def test_an_admin_gets_the_summary_and_the_chart_in_the_dm(app):
     asyncio.run(scenario())
 
 
-def test_anyone_else_is_refused_and_nothing_is_uploaded(app):
-    asyncio.run(seed(app.sessions, datetime.now(UTC)))
+def test_anyone_else_is_refused_and_nothing_is_uploaded(make_app, app):
+    asyncio.run(seed(make_app, datetime.now(UTC)))
 
     async def scenario():
         async with running(app) as bot:
@@ -124,8 +124,8 @@ def test_anyone_else_is_refused_and_nothing_is_uploaded(app):
     asyncio.run(scenario())
 
 
-def test_a_workspace_owner_gets_it_in_the_dm_via_learn_and_a_mention(app):
-    asyncio.run(seed(app.sessions, datetime.now(UTC)))
+def test_a_workspace_owner_gets_it_in_the_dm_via_learn_and_a_mention(make_app, app):
+    asyncio.run(seed(make_app, datetime.now(UTC)))
 
     async def scenario():
         async with running(app) as bot:
