@@ -1,4 +1,5 @@
-"""Shared fixtures: the real packaged embedding model, Chroma (embedded or server)."""
+"""Shared fixtures: the app as `build_app` makes it, the real packaged embedding model,
+Chroma (embedded or server), Redis, PostgreSQL and the embedded inference server."""
 
 from __future__ import annotations
 
@@ -8,11 +9,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FunctionType
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from bot.bootstrap import App
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -65,6 +71,49 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture
+def make_app(tmp_path) -> Iterator[Callable[..., App]]:
+    """`make_app(admins="slack:U9", model=FakeChatModel(...), sender=lambda app: ...)`: an
+    App from `build_app` over a SQLite store in the test's folder; what it built is closed
+    at teardown (the parts a test gave are the test's).
+
+    A keyword naming a part of the App replaces that part: a value as it is, a function
+    (a lambda or a def) is called with the app and builds the part from its other parts
+    (`sender=lambda app: FakeSender(app.job_records)`). Any other keyword is a Settings
+    field, or a RetrievalSettings one (`max_upload_mb`). `quiz_writer` names the part;
+    the setting of that name is left at its default. Each call builds a new App over the
+    same folder, as a restart or a second replica would."""
+    from bot.bootstrap import PARTS, build_app
+    from bot.settings import Settings
+    from retrieval.settings import RetrievalSettings
+
+    apps: list[tuple[App, set[str]]] = []
+
+    def make(**keywords: Any) -> App:
+        parts = {k: v for k, v in keywords.items() if k in PARTS}
+        fields = {k: v for k, v in keywords.items() if k not in PARTS}
+        retrieval = {k: fields.pop(k) for k in list(fields) if k in RetrievalSettings.model_fields}
+        unknown = set(fields) - set(Settings.model_fields)
+        if unknown:
+            raise TypeError(f"make_app: no part or setting named {', '.join(sorted(unknown))}")
+        later = {k: v for k, v in parts.items() if isinstance(v, FunctionType)}
+        app = build_app(
+            Settings(**{"data_dir": tmp_path, "database_url": "", **fields}),
+            retrieval_settings=RetrievalSettings(**retrieval),
+            **{k: v for k, v in parts.items() if k not in later},
+        )
+        apps.append((app, set(parts)))
+        for name, build in later.items():  # in the order given, before anything uses them
+            setattr(app, name, build(app))  # a cached_property yields to the instance's value
+        return app
+
+    yield make
+    for app, given in reversed(apps):
+        for name in given:  # the test's own parts are the test's to close
+            vars(app).pop(name, None)
+        app.close()
 
 
 @pytest.fixture(scope="session")

@@ -9,17 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.adapters.material import CatalogMaterial
-from bot.adapters.store import FeedbackRepository, database_url, open_store
-from bot.adapters.store.access import AccessRepository
-from bot.adapters.store.quiz import QuizRepository
-from bot.adapters.store.threads import ThreadRepository
+from bot.adapters.store import FeedbackRepository
 from bot.bootstrap import build_retrieval_from, chroma_path
 from bot.domain.answering import Source
 from bot.domain.conversation import Actor, Place
 from bot.domain.ports import Findings
-from bot.services.answers import AnswerService
-from bot.services.chat import ChatService
 from bot.services.learning import LearningService
 from tests.conftest import run_cli
 from tests.fakes import FakeChatModel, FakeRetriever
@@ -38,21 +32,19 @@ class Records:
         self.repo.record_answer(record)
 
 
-def test_progress_and_report_on_seeded_history(tmp_path, embedder):
-    _, sessions = open_store(database_url("", tmp_path))
+def test_progress_and_report_on_seeded_history(make_app, tmp_path, embedder):
     # the material in the data dir's index: `learnloop progress` checks topics against it
     rt = build_retrieval_from(embedder, path=chroma_path(tmp_path))
     for passage in MATERIAL:
         page = f"# {passage.section}\n\n{passage.text}\n".encode()
         rt.ingestor.ingest_bytes(passage.source, page, passage.audience)
     now = datetime.now(UTC)
-    learning = LearningService(
-        QuizRepository(sessions),
-        AccessRepository(sessions),
-        CatalogMaterial(rt),
-        questions=4,
-        clock=lambda: now,
-    )
+    learning = make_app(
+        retrieval=rt,  # the app's material is the catalog of this index
+        learning=lambda app: LearningService(
+            app.quiz_items, app.access, app.material, questions=4, clock=lambda: now
+        ),
+    ).learning
     alice, bob = Actor("slack", "UA"), Actor("teams", "aad-b")
 
     async def quiz(actor: Actor, right: set[int]) -> None:
@@ -68,12 +60,11 @@ def test_progress_and_report_on_seeded_history(tmp_path, embedder):
     refused = Findings(False, (), ("git-clean",))
     answered = Findings(True, (Source(1, "a.md", "A", "A", "Text."),), ())
     for findings, question in ((refused, "What is the VPN address?"), (answered, "What is A?")):
-        chat = ChatService(
-            AnswerService(FakeRetriever(findings), FakeChatModel("Text [1].")),
-            Records(sessions),
-            AccessRepository(sessions),
-            ThreadRepository(sessions),
-        )
+        chat = make_app(
+            retriever=FakeRetriever(findings),
+            model=FakeChatModel("Text [1]."),
+            jobs=lambda app: Records(app.sessions),
+        ).chat
 
         async def ask(chat=chat, question=question) -> None:
             async for _ in chat.ask(alice, Place("slack", "C1", "1"), question):

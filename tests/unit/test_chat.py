@@ -11,21 +11,16 @@ from sqlalchemy.orm import sessionmaker
 
 from bot.adapters.queue import FEEDBACK
 from bot.adapters.store import (
-    FeedbackRepository,
-    JobRepository,
     database_url,
     make_engine,
     open_store,
 )
-from bot.adapters.store.access import AccessRepository
 from bot.adapters.store.threads import ThreadRepository
 from bot.domain.answering import Source
 from bot.domain.conversation import Actor, Place, audiences_for, friendly
 from bot.domain.errors import NotAllowed, UnknownAnswer, UnsupportedUpload
 from bot.domain.ports import Findings
-from bot.services.answers import AnswerService
 from bot.services.chat import Answered, ChatService
-from bot.services.jobs import JobPolicy, JobService
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.unit.test_jobs_service import FakeSender
 from tests.unit.test_report_chart import Records
@@ -51,31 +46,18 @@ def test_error_codes_become_friendly_words():
 
 
 @pytest.fixture
-def chat(tmp_path):
-    engine, sessions = open_store(database_url("", tmp_path))
-    jobs_repo = JobRepository(sessions)
-    sender = FakeSender(jobs_repo)
-    jobs = JobService(
-        jobs_repo,
-        FeedbackRepository(sessions),
-        sender,
-        upload_dir=tmp_path / "uploads",
-        policy=JobPolicy(expires_seconds=600),
-        closers=(engine.dispose,),
-    )
-    access = AccessRepository(sessions)
+def chat(make_app):
     retriever = FakeRetriever(Findings(True, SOURCES, ()))
     model = FakeChatModel("Leave is 25 days [1].")
-    service = ChatService(
-        AnswerService(retriever, model),
-        jobs,
-        access,
-        ThreadRepository(sessions),
-        admins={ADMIN.key},
-        max_upload_bytes=1000,
+    app = make_app(
+        admins=ADMIN.key,
+        max_upload_mb=1000 / 2**20,  # 1000 bytes
+        job_expires_seconds=600,
+        retriever=retriever,
+        model=model,
+        sender=lambda app: FakeSender(app.job_records),
     )
-    yield service, retriever, model, sender, access
-    jobs.close()
+    return app.chat, retriever, model, app.sender, app.access
 
 
 def collect(stream):
@@ -108,18 +90,18 @@ def test_answers_are_recorded_and_threads_remembered(chat):
     assert record.passages[0]["source"] == "handbook.md" and record.model == "fake-model"
 
 
-def replica(url: str, **kw) -> tuple[ChatService, FakeChatModel]:
-    """The chat service as one bot process builds it: its own engine on the shared database."""
-    _, sessions = open_store(url)
+def replica(make_app, **kw) -> tuple[ChatService, FakeChatModel]:
+    """The chat service as one bot process builds it: its own app on the shared database
+    (`kw`: ChatService options that no setting holds, such as `thread_turns`)."""
     model = FakeChatModel("Leave is 25 days [1].")
-    service = ChatService(
-        AnswerService(FakeRetriever(Findings(True, SOURCES, ())), model),
-        Records(sessions),
-        AccessRepository(sessions),
-        ThreadRepository(sessions),
-        **kw,
+    chat = {"chat": lambda app: ChatService(app.answers, app.jobs, app.access, app.threads, **kw)}
+    app = make_app(
+        retriever=FakeRetriever(Findings(True, SOURCES, ())),
+        model=model,
+        jobs=lambda app: Records(app.sessions),
+        **(chat if kw else {}),
     )
-    return service, model
+    return app.chat, model
 
 
 def unreachable_threads(tmp_path) -> ThreadRepository:
@@ -127,10 +109,10 @@ def unreachable_threads(tmp_path) -> ThreadRepository:
     return ThreadRepository(sessionmaker(make_engine(f"sqlite:///{tmp_path}/missing/x.db")))
 
 
-def test_another_replica_or_a_restart_follows_up_the_thread_with_its_turns(tmp_path):
+def test_another_replica_or_a_restart_follows_up_the_thread_with_its_turns(make_app, tmp_path):
     url = database_url("", tmp_path)
-    first, _ = replica(url)
-    second, model = replica(url)  # another replica behind the load balancer, or a restart
+    first, _ = replica(make_app)
+    second, model = replica(make_app)  # another replica behind the load balancer, or a restart
     place = Place("slack", "C1", "100.1")
     assert not asyncio.run(second.follows_up(place))
     collect(first.ask(ALICE, place, "How long is leave?"))
@@ -145,9 +127,9 @@ def test_another_replica_or_a_restart_follows_up_the_thread_with_its_turns(tmp_p
     assert ThreadRepository(open_store(url)[1]).turns("slack:D1:", 10) == []  # nowhere
 
 
-def test_a_thread_keeps_and_passes_only_its_last_turns(tmp_path):
+def test_a_thread_keeps_and_passes_only_its_last_turns(make_app, tmp_path):
     url = database_url("", tmp_path)
-    service, model = replica(url, thread_turns=4)
+    service, model = replica(make_app, thread_turns=4)
     place = Place("slack", "C1", "100.1")
     for i in range(4):
         collect(service.ask(ALICE, place, f"question {i}?"))
@@ -158,16 +140,15 @@ def test_a_thread_keeps_and_passes_only_its_last_turns(tmp_path):
 
 
 def test_with_thread_memory_unreachable_replies_are_not_follow_ups_and_asks_still_answer(
-    tmp_path, caplog
+    make_app, tmp_path, caplog
 ):
-    _, sessions = open_store(database_url("", tmp_path))
     model = FakeChatModel("Leave is 25 days [1].")
-    service = ChatService(
-        AnswerService(FakeRetriever(Findings(True, SOURCES, ())), model),
-        Records(sessions),
-        AccessRepository(sessions),
-        unreachable_threads(tmp_path),
-    )
+    service = make_app(
+        retriever=FakeRetriever(Findings(True, SOURCES, ())),
+        model=model,
+        jobs=lambda app: Records(app.sessions),
+        threads=unreachable_threads(tmp_path),
+    ).chat
     place = Place("slack", "C1", "100.1")
     with caplog.at_level(logging.WARNING, logger="bot.services.chat"):
         assert not asyncio.run(service.follows_up(place))

@@ -13,17 +13,13 @@ from PIL import Image
 
 from bot.adapters.charts import MAX_TOPICS, report_chart
 from bot.adapters.store import FeedbackRepository
-from bot.adapters.store.access import AccessRepository
 from bot.adapters.store.analytics import Report, TopicAccuracy
 from bot.adapters.store.analytics import report as build_report
-from bot.adapters.store.quiz import QuizRepository
-from bot.adapters.store.threads import ThreadRepository
+from bot.bootstrap import App
 from bot.domain.conversation import Actor, Place
 from bot.domain.errors import NotAllowed
 from bot.domain.ports import Findings
 from bot.domain.router import route
-from bot.services.answers import AnswerService
-from bot.services.chat import ChatService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService, days_of, summary
 from tests.fakes import FakeChatModel, FakeRetriever
@@ -43,13 +39,19 @@ class Records:
         self.repo.record_answer(record)
 
 
-async def seed(sessions, now: datetime) -> None:
+async def seed(make_app, now: datetime) -> App:
     """Three learners take a four-question quiz (right: 3, 1 and 0 of 4), so every topic
-    has three answers; one question the material does not cover is asked twice."""
-    access = AccessRepository(sessions)
-    learning = LearningService(
-        QuizRepository(sessions), access, visible, questions=4, clock=lambda: now
+    has three answers; one question the material does not cover is asked twice. Seeded
+    through an app of its own over the test's store; returns it."""
+    app = make_app(
+        retriever=FakeRetriever(Findings(False, (), ("git-clean",))),  # refuses: a gap
+        model=FakeChatModel(""),
+        jobs=lambda app: Records(app.sessions),
+        learning=lambda app: LearningService(
+            app.quiz_items, app.access, visible, questions=4, clock=lambda: now
+        ),
     )
+    learning = app.learning
     for user, right in (("UA", {1, 2, 3}), ("UB", {1}), ("UC", set())):
         actor = Actor("slack", user)
         question = await learning.start(actor)
@@ -57,18 +59,17 @@ async def seed(sessions, now: datetime) -> None:
             item = question.item
             pick = item.correct if question.number in right else (item.correct + 1) % 4
             question = (await learning.answer(actor, question.session_id, item.id, pick)).next
-    refusing = AnswerService(FakeRetriever(Findings(False, (), ("git-clean",))), FakeChatModel(""))
-    chat = ChatService(refusing, Records(sessions), access, ThreadRepository(sessions))
     for user in ("UA", "UB"):
-        async for _ in chat.ask(Actor("slack", user), Place("slack", "D1", "1", True), GAP):
+        async for _ in app.chat.ask(Actor("slack", user), Place("slack", "D1", "1", True), GAP):
             pass
+    return app
 
 
 @pytest.fixture
-def seeded(store):
+def seeded(make_app):
     now = datetime.now(UTC)
-    asyncio.run(seed(store, now))
-    return store, now
+    app = asyncio.run(seed(make_app, now))
+    return app.sessions, now
 
 
 def decoded(png: bytes) -> Image.Image:

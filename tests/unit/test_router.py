@@ -11,19 +11,12 @@ import pytest
 from aiohttp import ClientSession
 
 from bot.adapters.slack.settings import SlackSettings
-from bot.adapters.store import FeedbackRepository, JobRepository
-from bot.adapters.store.access import AccessRepository
-from bot.adapters.store.quiz import QuizRepository
-from bot.adapters.store.threads import ThreadRepository
 from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.settings import TeamsSettings
 from bot.domain.answering import Source
 from bot.domain.conversation import HELP, Place
 from bot.domain.ports import Findings
 from bot.domain.router import Intent, route, topic_of
-from bot.services.answers import AnswerService
-from bot.services.chat import ChatService
-from bot.services.jobs import JobPolicy, JobService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService, days_of
 from bot.surfaces.slack.app import build_slack_app as build_slack
@@ -163,28 +156,22 @@ class HeardRetriever(FakeRetriever):
         return await super().find(question, audiences, k)
 
 
-def services(store, tmp_path, heard: list[tuple], admin: str):
-    """The chat, learning and report services over one SQLite store, all noting to `heard`."""
-    access = AccessRepository(store)
-    jobs = JobService(
-        JobRepository(store),
-        FeedbackRepository(store),
-        None,  # type: ignore[arg-type] - nothing is queued in these tests
-        upload_dir=tmp_path / "up",
-        policy=JobPolicy(600),
+def services(make_app, heard: list[tuple], admin: str):
+    """The chat, learning and report services of one app over a SQLite store, all noting
+    to `heard` (`admin` may see reports; nobody is an admin of the chat)."""
+    app = make_app(
+        max_upload_mb=10_000 / 2**20,  # 10,000 bytes
+        job_expires_seconds=600,
+        retriever=HeardRetriever(heard),
+        model=FakeChatModel("Leave is 25 days [1]."),
+        sender=None,  # nothing is queued in these tests
+        learning=lambda app: HeardLearning(
+            app.quiz_items, app.access, visible, questions=3, clock=Clock()
+        ),
+        reports=lambda app: HeardReports(app.sessions, admins={admin}),
     )
-    chat = ChatService(
-        AnswerService(HeardRetriever(heard), FakeChatModel("Leave is 25 days [1].")),
-        jobs,
-        access,
-        ThreadRepository(store),
-        admins=set(),
-        max_upload_bytes=10_000,
-    )
-    learning = HeardLearning(QuizRepository(store), access, visible, questions=3, clock=Clock())
-    reports = HeardReports(store, admins={admin})
-    learning.heard = reports.heard = heard
-    return chat, learning, reports
+    app.learning.heard = app.reports.heard = heard
+    return app.chat, app.learning, app.reports
 
 
 def heard_or_told(heard: list[tuple], told: list[str], help_text: str, upload: str) -> list:
@@ -195,8 +182,8 @@ def heard_or_told(heard: list[tuple], told: list[str], help_text: str, upload: s
 
 
 @asynccontextmanager
-async def slack_running(store, tmp_path, heard):
-    chat, learning, reports = services(store, tmp_path, heard, "slack:U1")
+async def slack_running(make_app, heard):
+    chat, learning, reports = services(make_app, heard, "slack:U1")
     slack = await FakeSlack().start()
     settings = SlackSettings(bot_token=TOKEN, signing_secret=SECRET, api_url=slack.api_url)
     once = MemoryOnce(60)
@@ -211,12 +198,12 @@ async def slack_running(store, tmp_path, heard):
         await once.aclose()
 
 
-def test_slack_reads_the_table_as_the_router_does(store, tmp_path):
+def test_slack_reads_the_table_as_the_router_does(make_app):
     heard: list[tuple] = []
 
     async def scenario() -> list:
         observed = []
-        async with slack_running(store, tmp_path, heard) as (slack, http, url):
+        async with slack_running(make_app, heard) as (slack, http, url):
             for n, (text, _) in enumerate(TABLE, start=1):
                 calls, texts = len(heard), len(slack.texts("D1"))
                 streams = len(slack.named("chat.stopStream"))
@@ -236,9 +223,9 @@ def test_slack_reads_the_table_as_the_router_does(store, tmp_path):
     assert observed == [(text, [seen_as(intent)]) for text, intent in TABLE]
 
 
-def test_teams_reads_the_table_as_the_router_does(store, tmp_path):
+def test_teams_reads_the_table_as_the_router_does(make_app, tmp_path):
     heard: list[tuple] = []
-    chat, learning, reports = services(store, tmp_path, heard, "teams:aad-alice")
+    chat, learning, reports = services(make_app, heard, "teams:aad-alice")
     settings = TeamsSettings(update_seconds=0.0, reply_seconds=10.0)
     conversations = ConversationStore(tmp_path / "conversations")
     observed = []

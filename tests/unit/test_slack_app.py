@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import pytest
 from aiohttp import ClientSession
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.queue import FEEDBACK, INGEST
 from bot.adapters.slack.settings import SlackSettings
@@ -28,9 +29,7 @@ from bot.domain.conversation import HELP, friendly
 from bot.domain.errors import ModelUnavailable
 from bot.domain.feedback import Feedback
 from bot.domain.ports import Findings
-from bot.services.answers import AnswerService
 from bot.services.chat import ChatService
-from bot.services.jobs import JobPolicy, JobService
 from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.once import MemoryOnce
 from bot.surfaces.slack.render import CORRECT, DOWN, UP
@@ -94,32 +93,27 @@ class Bot:
 
 @asynccontextmanager
 async def running(
-    store,
-    tmp_path,
+    make_app,
     *,
     reply: str = REPLY,
     error: Exception | None = None,
     findings=None,
     model: FakeChatModel | None = None,
     threads: ThreadRepository | None = None,
+    store: tuple[Engine, sessionmaker[Session]] | None = None,
 ) -> AsyncIterator[Bot]:
-    feedback = FeedbackRepository(store)
-    jobs_repo = JobRepository(store)
-    sender = InlineSender(feedback)
-    jobs = JobService(
-        jobs_repo, feedback, sender, upload_dir=tmp_path / "up", policy=JobPolicy(600)
-    )
-    access = AccessRepository(store)
     retriever = FakeRetriever(findings or Findings(True, SOURCES, ()))
-    model = model or FakeChatModel(reply, error=error)
-    chat = ChatService(
-        AnswerService(retriever, model),
-        jobs,
-        access,
-        threads or ThreadRepository(store),
-        admins={"slack:UADMIN"},
-        max_upload_bytes=10_000,
+    given = {"threads": threads, "store": store}
+    app = make_app(
+        admins="slack:UADMIN",
+        max_upload_mb=10_000 / 2**20,  # 10,000 bytes
+        job_expires_seconds=600,
+        retriever=retriever,
+        model=model or FakeChatModel(reply, error=error),
+        sender=lambda app: InlineSender(app.feedback),
+        **{name: part for name, part in given.items() if part is not None},
     )
+    chat = app.chat
     slack = await FakeSlack().start()
     settings = SlackSettings(
         bot_token=TOKEN,
@@ -141,11 +135,11 @@ async def running(
                 http,
                 chat,
                 retriever,
-                model,
-                sender,
-                access,
-                feedback,
-                jobs_repo,
+                app.model,
+                app.sender,
+                app.access,
+                app.feedback,
+                app.job_records,
             )
     finally:
         await runner.cleanup()
@@ -164,9 +158,9 @@ def answer_id_of(stop_call) -> str:
     return values[UP]
 
 
-def test_forged_signature_and_stale_timestamp_get_401(store, tmp_path):
+def test_forged_signature_and_stale_timestamp_get_401(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             forged = SECRET[::-1]
             assert await bot.event(mention("hi", "1.1"), secret=forged) == 401
             assert await bot.event(mention("hi", "1.2"), timestamp=1_000_000_000) == 401
@@ -177,11 +171,11 @@ def test_forged_signature_and_stale_timestamp_get_401(store, tmp_path):
     run(scenario())
 
 
-def test_events_are_acknowledged_before_bolt_runs_anything(store, tmp_path):
+def test_events_are_acknowledged_before_bolt_runs_anything(make_app):
     """Slack's 3-second deadline: the ack waits on no middleware and no listener."""
 
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             # Bolt's authorization calls auth.test before anything else: held, nothing of
             # Bolt's can have finished when the acks arrive
             held = bot.slack.hold["auth.test"] = asyncio.Event()
@@ -200,9 +194,9 @@ def test_events_are_acknowledged_before_bolt_runs_anything(store, tmp_path):
     run(scenario())
 
 
-def test_mention_streams_a_threaded_answer_with_sources_and_buttons(store, tmp_path):
+def test_mention_streams_a_threaded_answer_with_sources_and_buttons(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             assert await bot.event(mention("How long is leave?", "100.1")) == 200
             (stop,) = await bot.slack.wait_for(lambda: bot.streams())
             (start,) = bot.streams("chat.startStream")
@@ -225,9 +219,9 @@ def test_mention_streams_a_threaded_answer_with_sources_and_buttons(store, tmp_p
     run(scenario())
 
 
-def test_thread_follow_up_is_answered_without_a_mention_with_the_earlier_turn(store, tmp_path):
+def test_thread_follow_up_is_answered_without_a_mention_with_the_earlier_turn(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             await bot.event(mention("How long is leave?", "100.1"))
             await bot.slack.wait_for(lambda: bot.streams())
             # a reply in a thread the bot never answered is none of its business
@@ -246,13 +240,13 @@ def test_thread_follow_up_is_answered_without_a_mention_with_the_earlier_turn(st
     run(scenario())
 
 
-def test_after_a_restart_the_thread_is_still_followed_up_with_its_earlier_turn(store, tmp_path):
+def test_after_a_restart_the_thread_is_still_followed_up_with_its_earlier_turn(make_app):
     async def scenario():
-        async with running(store, tmp_path) as before:
+        async with running(make_app) as before:
             await before.event(mention("How long is leave?", "100.1"))
             await before.slack.wait_for(lambda: before.streams())
         # a new process (a restart, or another replica) on the same database
-        async with running(store, tmp_path) as after:
+        async with running(make_app) as after:
             await after.event(
                 message("And for part-timers?", "100.2", channel="C1", thread="100.1")
             )
@@ -265,10 +259,10 @@ def test_after_a_restart_the_thread_is_still_followed_up_with_its_earlier_turn(s
 
 
 def test_with_thread_memory_unreachable_a_reply_needs_a_mention_which_still_works(
-    store, tmp_path, caplog
+    make_app, tmp_path, caplog
 ):
     async def scenario():
-        async with running(store, tmp_path, threads=unreachable_threads(tmp_path)) as bot:
+        async with running(make_app, threads=unreachable_threads(tmp_path)) as bot:
             await bot.event(mention("How long is leave?", "100.1"))
             await bot.slack.wait_for(lambda: bot.streams())
             await bot.event(message("And for part-timers?", "100.2", channel="C1", thread="100.1"))
@@ -286,9 +280,9 @@ def test_with_thread_memory_unreachable_a_reply_needs_a_mention_which_still_work
     assert any("follow-up check skipped" in r.getMessage() for r in caplog.records)
 
 
-def test_a_retried_event_and_a_mention_seen_as_two_events_are_answered_once(store, tmp_path):
+def test_a_retried_event_and_a_mention_seen_as_two_events_are_answered_once(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             event = mention("How long is leave?", "100.1")
             assert await bot.event(event, "Ev1") == 200
             retry = {"x-slack-retry-num": "1", "x-slack-retry-reason": "http_timeout"}
@@ -310,9 +304,9 @@ def test_a_retried_event_and_a_mention_seen_as_two_events_are_answered_once(stor
     run(scenario())
 
 
-def test_dm_questions_and_help_and_without_learning_quiz_words_get_help(store, tmp_path):
+def test_dm_questions_and_help_and_without_learning_quiz_words_get_help(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             await bot.event(message("help", "10.1"))
             await bot.event(message("quiz me on leave", "10.2"))
             await bot.event(message("progress", "10.3"))
@@ -329,9 +323,9 @@ def test_dm_questions_and_help_and_without_learning_quiz_words_get_help(store, t
     run(scenario())
 
 
-def test_channel_answers_never_use_material_the_channel_may_not_see(store, tmp_path):
+def test_channel_answers_never_use_material_the_channel_may_not_see(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             bot.access.grant("slack", "U1", "hr")  # the asker may see hr material ...
             bot.access.set_channel_groups("slack", "C2", ["eng"])
             await bot.event(mention("What is the salary band?", "1.1"))  # C1: no mapping
@@ -344,11 +338,11 @@ def test_channel_answers_never_use_material_the_channel_may_not_see(store, tmp_p
     run(scenario())
 
 
-def test_refusal_names_the_closest_topics(store, tmp_path):
+def test_refusal_names_the_closest_topics(make_app):
     findings = Findings(False, (), ("Annual leave", "Expenses"))
 
     async def scenario():
-        async with running(store, tmp_path, findings=findings) as bot:
+        async with running(make_app, findings=findings) as bot:
             await bot.event(mention("Who won the cup?", "1.1"))
             (stop,) = await bot.slack.wait_for(lambda: bot.streams())
             text = "".join(
@@ -365,10 +359,10 @@ def test_refusal_names_the_closest_topics(store, tmp_path):
     run(scenario())
 
 
-def test_model_down_tells_the_thread_instead_of_going_silent(store, tmp_path):
+def test_model_down_tells_the_thread_instead_of_going_silent(make_app):
     async def scenario():
         error = ModelUnavailable("connection refused")
-        async with running(store, tmp_path, error=error) as bot:
+        async with running(make_app, error=error) as bot:
             await bot.event(mention("How long is leave?", "100.1"))
             (text,) = await bot.slack.wait_for(lambda: bot.slack.texts("C1"))
             assert text == friendly("model_unavailable")
@@ -378,13 +372,14 @@ def test_model_down_tells_the_thread_instead_of_going_silent(store, tmp_path):
     run(scenario())
 
 
-def test_database_down_tells_the_thread_so(tmp_path):
+def test_database_down_tells_the_thread_so(make_app, tmp_path):
     """Audiences, records and thread turns all live in the store: with it unreachable the
     asker hears that, not a generic error."""
-    down = sessionmaker(make_engine(f"sqlite:///{tmp_path}/missing/learnloop.db"))
+    engine = make_engine(f"sqlite:///{tmp_path}/missing/learnloop.db")
+    down = (engine, sessionmaker(engine))
 
     async def scenario():
-        async with running(down, tmp_path) as bot:
+        async with running(make_app, store=down) as bot:
             await bot.event(mention("How long is leave?", "100.1"))
             (text,) = await bot.slack.wait_for(lambda: bot.slack.texts("C1"))
             assert text == friendly("store_unavailable")
@@ -402,9 +397,9 @@ class DyingModel(FakeChatModel):
         raise ModelUnavailable("connection reset mid-answer")
 
 
-def test_model_failing_mid_answer_closes_the_stream_and_says_so(store, tmp_path):
+def test_model_failing_mid_answer_closes_the_stream_and_says_so(make_app):
     async def scenario():
-        async with running(store, tmp_path, model=DyingModel()) as bot:
+        async with running(make_app, model=DyingModel()) as bot:
             await bot.event(mention("How long is leave?", "100.1"))
             (text,) = await bot.slack.wait_for(lambda: bot.slack.texts("C1"))
             assert text == friendly("model_unavailable")
@@ -414,9 +409,9 @@ def test_model_failing_mid_answer_closes_the_stream_and_says_so(store, tmp_path)
     run(scenario())
 
 
-def test_streaming_refused_falls_back_to_post_and_update(store, tmp_path):
+def test_streaming_refused_falls_back_to_post_and_update(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             bot.slack.refuse.add("chat.startStream")
             await bot.event(mention("How long is leave?", "100.1"))
             await bot.slack.wait_for(
@@ -432,9 +427,9 @@ def test_streaming_refused_falls_back_to_post_and_update(store, tmp_path):
     run(scenario())
 
 
-def test_thumbs_up_is_stored_and_a_stale_answer_gets_a_gentle_message(store, tmp_path):
+def test_thumbs_up_is_stored_and_a_stale_answer_gets_a_gentle_message(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             await bot.event(mention("How long is leave?", "100.1"))
             (stop,) = await bot.slack.wait_for(lambda: bot.streams())
             answer_id = answer_id_of(stop)
@@ -455,9 +450,9 @@ def test_thumbs_up_is_stored_and_a_stale_answer_gets_a_gentle_message(store, tmp
     run(scenario())
 
 
-def test_correction_modal_submission_is_stored(store, tmp_path):
+def test_correction_modal_submission_is_stored(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             await bot.event(mention("How long is leave?", "100.1"))
             (stop,) = await bot.slack.wait_for(lambda: bot.streams())
             answer_id = answer_id_of(stop)
@@ -477,9 +472,9 @@ def test_correction_modal_submission_is_stored(store, tmp_path):
     run(scenario())
 
 
-def test_slash_command_acks_at_once_and_answers_privately(store, tmp_path):
+def test_slash_command_acks_at_once_and_answers_privately(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             hook = f"{bot.slack.url}/response/abc"
             status, text = await post(bot.http, bot.url, command_body("help", hook), form=True)
             assert status == 200 and json.loads(text)["text"] == HELP
@@ -501,9 +496,9 @@ def file_share(file: dict, user: str, ts: str = "500.1") -> dict:
     return message("", ts, user=user, subtype="file_share", files=[shared])
 
 
-def test_non_admin_upload_is_refused_and_nothing_is_queued(store, tmp_path):
+def test_non_admin_upload_is_refused_and_nothing_is_queued(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             file = bot.slack.add_file("F1", "guide.md", b"# Guide\n\nLeave is 25 days.\n")
             await bot.event(file_share(file, "U1"))
             await bot.event(
@@ -522,9 +517,9 @@ def test_non_admin_upload_is_refused_and_nothing_is_queued(store, tmp_path):
     run(scenario())
 
 
-def test_admin_upload_is_downloaded_with_the_token_and_queued(store, tmp_path):
+def test_admin_upload_is_downloaded_with_the_token_and_queued(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             data = b"# Leave policy\n\nFull-time staff get 25 days of leave.\n"
             file = bot.slack.add_file("F2", "leave.md", data)
             await bot.event(file_share(file, "UADMIN"))
@@ -551,9 +546,9 @@ def test_admin_upload_is_downloaded_with_the_token_and_queued(store, tmp_path):
     run(scenario())
 
 
-def test_workspace_admins_and_owners_may_upload_and_are_looked_up_once(store, tmp_path):
+def test_workspace_admins_and_owners_may_upload_and_are_looked_up_once(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             bot.slack.admins.add("UWSADMIN")
             bot.slack.owners.add("UOWNER")
             shares = [("F5", "UWSADMIN", "501.1"), ("F6", "UWSADMIN", "502.1")]
@@ -575,9 +570,9 @@ def test_workspace_admins_and_owners_may_upload_and_are_looked_up_once(store, tm
     run(scenario())
 
 
-def test_users_info_failing_means_no_admin_and_a_polite_refusal(store, tmp_path):
+def test_users_info_failing_means_no_admin_and_a_polite_refusal(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             bot.slack.admins.add("UWSADMIN")
             bot.slack.refuse.add("users.info")
             file = bot.slack.add_file("F8", "guide.md", b"# Guide\n")
@@ -597,9 +592,9 @@ def test_users_info_failing_means_no_admin_and_a_polite_refusal(store, tmp_path)
         ("huge.md", b"x" * 20_000, "larger than"),
     ],
 )
-def test_bad_uploads_are_named_and_never_downloaded(store, tmp_path, name, data, expected):
+def test_bad_uploads_are_named_and_never_downloaded(make_app, name, data, expected):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             file = bot.slack.add_file("F3", name, data)
             await bot.event(file_share(file, "UADMIN"))
             (text,) = await bot.slack.wait_for(lambda: bot.slack.texts("D1"))
@@ -609,9 +604,9 @@ def test_bad_uploads_are_named_and_never_downloaded(store, tmp_path, name, data,
     run(scenario())
 
 
-def test_failed_download_is_reported(store, tmp_path):
+def test_failed_download_is_reported(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             file = bot.slack.add_file("F4", "gone.md", b"# Gone\n")
             del bot.slack.downloads["F4"]
             await bot.event(file_share(file, "UADMIN"))

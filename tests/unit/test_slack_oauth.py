@@ -22,19 +22,12 @@ from sqlalchemy import Engine, inspect
 from bot.adapters.queue import INGEST
 from bot.adapters.slack.settings import MANIFEST_SCOPES, SlackSettings
 from bot.adapters.store import (
-    FeedbackRepository,
     JobRepository,
     database_url,
     make_engine,
-    open_store,
 )
-from bot.adapters.store.access import AccessRepository
-from bot.adapters.store.threads import ThreadRepository
 from bot.domain.answering import Source
 from bot.domain.ports import Findings
-from bot.services.answers import AnswerService
-from bot.services.chat import ChatService
-from bot.services.jobs import JobPolicy, JobService
 from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.oauth import oauth_settings
 from bot.surfaces.slack.once import MemoryOnce
@@ -97,20 +90,15 @@ class Bot:
 
 
 @asynccontextmanager
-async def running(tmp_path, *, multi: bool = True) -> AsyncIterator[Bot]:
-    url = database_url("", tmp_path)
-    engine, store = open_store(url)  # LearnLoop's own tables first
-    feedback, jobs_repo, sender = FeedbackRepository(store), JobRepository(store), RecordingSender()
-    jobs = JobService(
-        jobs_repo, feedback, sender, upload_dir=tmp_path / "up", policy=JobPolicy(600)
+async def running(make_app, *, multi: bool = True) -> AsyncIterator[Bot]:
+    app = make_app(
+        max_upload_mb=10_000 / 2**20,  # 10,000 bytes
+        job_expires_seconds=600,
+        retriever=FakeRetriever(Findings(True, SOURCES, ())),
+        model=FakeChatModel("25 days [1]."),
+        sender=RecordingSender(),
     )
-    chat = ChatService(
-        AnswerService(FakeRetriever(Findings(True, SOURCES, ())), FakeChatModel("25 days [1].")),
-        jobs,
-        AccessRepository(store),
-        ThreadRepository(store),
-        max_upload_bytes=10_000,
-    )
+    engine, chat = app.store[0], app.chat  # LearnLoop's own tables first
     slack = await FakeSlack().start()
     settings = SlackSettings(
         bot_token=TOKEN,  # set, yet unused once installs decide the token
@@ -122,20 +110,21 @@ async def running(tmp_path, *, multi: bool = True) -> AsyncIterator[Bot]:
         stream_interval=0,
         update_interval=0,
     )
-    oauth_engine = make_engine(url)
+    oauth_engine = make_engine(database_url("", app.settings.data_dir))
     oauth = oauth_settings(settings, oauth_engine) if multi else None
     once = MemoryOnce(60)
-    app = build_slack_app(chat, settings, once, oauth=oauth)
-    runner, port = await start_http(app, "127.0.0.1", 0, signing_secret=SECRET)
+    slack_app = build_slack_app(chat, settings, once, oauth=oauth)
+    runner, port = await start_http(slack_app, "127.0.0.1", 0, signing_secret=SECRET)
     try:
         async with ClientSession() as http:
-            yield Bot(slack, f"http://127.0.0.1:{port}", http, oauth, engine, sender, jobs_repo)
+            yield Bot(
+                slack, f"http://127.0.0.1:{port}", http, oauth, engine, app.sender, app.job_records
+            )
     finally:
         await runner.cleanup()
         await slack.stop()
         await once.aclose()
         oauth_engine.dispose()
-        engine.dispose()
 
 
 def run(coro):
@@ -154,9 +143,9 @@ async def install(bot: Bot, team: str) -> tuple[int, str]:
     return status, page
 
 
-def test_install_link_carries_client_id_scopes_and_a_state(tmp_path):
+def test_install_link_carries_client_id_scopes_and_a_state(make_app):
     async def scenario():
-        async with running(tmp_path) as bot:
+        async with running(make_app) as bot:
             status, page, cookie = await bot.get("/slack/install")
             assert status == 200
             (link,) = re.findall(r'<a href="([^"]+)"', page)  # "Add to Slack"
@@ -171,9 +160,9 @@ def test_install_link_carries_client_id_scopes_and_a_state(tmp_path):
     run(scenario())
 
 
-def test_install_stores_the_workspace_and_its_events_use_the_installed_token(tmp_path):
+def test_install_stores_the_workspace_and_its_events_use_the_installed_token(make_app):
     async def scenario():
-        async with running(tmp_path) as bot:
+        async with running(make_app) as bot:
             status, page = await install(bot, "T2")
             assert status == 200 and "slack://app?team=T2" in page
             (access,) = bot.slack.named("oauth.v2.access")
@@ -198,9 +187,9 @@ def test_install_stores_the_workspace_and_its_events_use_the_installed_token(tmp
     run(scenario())
 
 
-def test_uninstalling_forgets_the_workspace(tmp_path):
+def test_uninstalling_forgets_the_workspace(make_app):
     async def scenario():
-        async with running(tmp_path) as bot:
+        async with running(make_app) as bot:
             assert (await install(bot, "T2"))[0] == 200
             assert await bot.installation("T2") is not None
             assert await bot.event({"type": "app_uninstalled", "ts": "9.1"}, "T2") == 200
@@ -213,9 +202,9 @@ def test_uninstalling_forgets_the_workspace(tmp_path):
     run(scenario())
 
 
-def test_unknown_or_reused_state_gets_a_failure_page_and_nothing_is_stored(tmp_path):
+def test_unknown_or_reused_state_gets_a_failure_page_and_nothing_is_stored(make_app):
     async def scenario():
-        async with running(tmp_path) as bot:
+        async with running(make_app) as bot:
             bot.slack.grants["code-T3"] = "T3"
             status, page, _ = await bot.get(
                 "/slack/oauth_redirect?code=code-T3&state=forged", cookie="forged"
@@ -241,9 +230,9 @@ def test_unknown_or_reused_state_gets_a_failure_page_and_nothing_is_stored(tmp_p
     run(scenario())
 
 
-def test_uploads_in_an_installed_workspace_use_its_token_and_its_admins(tmp_path):
+def test_uploads_in_an_installed_workspace_use_its_token_and_its_admins(make_app):
     async def scenario():
-        async with running(tmp_path) as bot:
+        async with running(make_app) as bot:
             assert (await install(bot, "T2"))[0] == 200
             bot.slack.admins.add("UT2ADMIN")  # a workspace admin of T2, not in LEARNLOOP_ADMINS
             file = bot.slack.add_file("F1", "leave.md", b"# Leave\n\n25 days.\n")
@@ -264,9 +253,9 @@ def test_uploads_in_an_installed_workspace_use_its_token_and_its_admins(tmp_path
     run(scenario())
 
 
-def test_single_workspace_mode_serves_no_install_pages(tmp_path):
+def test_single_workspace_mode_serves_no_install_pages(make_app):
     async def scenario():
-        async with running(tmp_path, multi=False) as bot:
+        async with running(make_app, multi=False) as bot:
             status, _, _ = await bot.get("/slack/install")
             assert status == 404
             assert await bot.event(mention("How long is leave?", "1.1"), "T1") == 200

@@ -14,16 +14,10 @@ from datetime import timedelta
 from aiohttp import ClientSession
 
 from bot.adapters.slack.settings import SlackSettings
-from bot.adapters.store import FeedbackRepository, JobRepository
 from bot.adapters.store.access import AccessRepository
-from bot.adapters.store.quiz import QuizRepository
-from bot.adapters.store.threads import ThreadRepository
 from bot.domain.conversation import Actor, friendly
 from bot.domain.ports import Findings
 from bot.domain.quiz import Passage, QuizItem, TopicProgress
-from bot.services.answers import AnswerService
-from bot.services.chat import ChatService
-from bot.services.jobs import JobPolicy, JobService
 from bot.services.learning import LearningService, Outcome, Progress, Question, Summary
 from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.handlers_quiz import NOTHING_TO_STOP, OVER, SENT_TO_DM
@@ -138,30 +132,24 @@ def buttons(call: Call) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def running(store, tmp_path) -> AsyncIterator[Bot]:
-    access = AccessRepository(store)
-    jobs = JobService(
-        JobRepository(store),
-        FeedbackRepository(store),
-        None,  # type: ignore[arg-type] - nothing is queued in these tests
-        upload_dir=tmp_path / "up",
-        policy=JobPolicy(600),
-    )
-    chat = ChatService(
-        AnswerService(FakeRetriever(Findings(True, (), ())), FakeChatModel("unused")),
-        jobs,
-        access,
-        ThreadRepository(store),
-        admins=set(),
-        max_upload_bytes=10_000,
-    )
+async def running(make_app) -> AsyncIterator[Bot]:
     clock = Clock()
-    learning = LearningService(QuizRepository(store), access, visible, questions=3, clock=clock)
+    app = make_app(
+        max_upload_mb=10_000 / 2**20,  # 10,000 bytes
+        job_expires_seconds=600,
+        retriever=FakeRetriever(Findings(True, (), ())),
+        model=FakeChatModel("unused"),
+        sender=None,  # nothing is queued in these tests
+        learning=lambda app: LearningService(
+            app.quiz_items, app.access, visible, questions=3, clock=clock
+        ),
+    )
+    chat, learning = app.chat, app.learning
     slack = await FakeSlack().start()
     settings = SlackSettings(bot_token=TOKEN, signing_secret=SECRET, api_url=slack.api_url)
     once = MemoryOnce(60)
-    app = build_slack_app(chat, settings, once, learning=learning)
-    runner, port = await start_http(app, "127.0.0.1", 0, signing_secret=SECRET)
+    slack_app = build_slack_app(chat, settings, once, learning=learning)
+    runner, port = await start_http(slack_app, "127.0.0.1", 0, signing_secret=SECRET)
     try:
         async with ClientSession() as http:
             yield Bot(slack, f"http://127.0.0.1:{port}/slack/events", http, learning, clock)
@@ -190,9 +178,9 @@ async def pick(bot: Bot, call: Call, right: bool) -> tuple[QuizItem, int]:
 # --- the flows over HTTP ------------------------------------------------------------
 
 
-def test_a_dm_quiz_asks_grades_explains_cites_and_sums_up(store, tmp_path):
+def test_a_dm_quiz_asks_grades_explains_cites_and_sums_up(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             await bot.say("quiz")
             first = await bot.question(1)
             assert "Question 1 of 3" in _dump(first.params["blocks"])
@@ -247,9 +235,9 @@ def test_a_dm_quiz_asks_grades_explains_cites_and_sums_up(store, tmp_path):
     run(scenario())
 
 
-def test_an_old_button_gets_a_gentle_note_and_the_current_question(store, tmp_path):
+def test_an_old_button_gets_a_gentle_note_and_the_current_question(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             await bot.say("quiz")
             old = await bot.question(1)
             await bot.say("quiz")  # a new quiz replaces the first
@@ -274,9 +262,9 @@ def test_an_old_button_gets_a_gentle_note_and_the_current_question(store, tmp_pa
     run(scenario())
 
 
-def test_stop_by_button_or_word_gives_the_score_so_far(store, tmp_path):
+def test_stop_by_button_or_word_gives_the_score_so_far(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             await bot.say("quiz")
             await pick(bot, await bot.question(1), right=True)
             second = await bot.question(2)
@@ -297,12 +285,11 @@ def test_stop_by_button_or_word_gives_the_score_so_far(store, tmp_path):
     run(scenario())
 
 
-def test_reminders_are_switched_off_and_on_in_a_dm(store, tmp_path):
-    from bot.adapters.store.access import AccessRepository
+def test_reminders_are_switched_off_and_on_in_a_dm(make_app, store):  # the same database
     from bot.domain.conversation import REMINDERS_SET
 
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             await bot.say("reminders off")
             await bot.posted(REMINDERS_SET[False])
             access = AccessRepository(store)
@@ -315,9 +302,9 @@ def test_reminders_are_switched_off_and_on_in_a_dm(store, tmp_path):
     run(scenario())
 
 
-def test_quiz_on_a_topic_and_no_material(store, tmp_path):
+def test_quiz_on_a_topic_and_no_material(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             await bot.say("quiz me on git-stash")
             await bot.question(1)
             current = await bot.learning.current(ALICE)
@@ -328,9 +315,9 @@ def test_quiz_on_a_topic_and_no_material(store, tmp_path):
     run(scenario())
 
 
-def test_learn_quiz_opens_the_dm_and_learn_progress_answers_privately(store, tmp_path):
+def test_learn_quiz_opens_the_dm_and_learn_progress_answers_privately(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             hook = f"{bot.slack.url}/response/1"
             body = command_body("quiz", hook, channel="C1")
             status, text = await post(bot.http, bot.url, body, form=True)
@@ -356,9 +343,9 @@ def test_learn_quiz_opens_the_dm_and_learn_progress_answers_privately(store, tmp
     run(scenario())
 
 
-def test_the_home_tab_shows_progress(store, tmp_path):
+def test_the_home_tab_shows_progress(make_app):
     async def scenario():
-        async with running(store, tmp_path) as bot:
+        async with running(make_app) as bot:
             event = {"type": "app_home_opened", "user": "U1", "channel": "D1", "tab": "home"}
             assert await bot.event(event) == 200
             (publish,) = await bot.slack.wait_for(lambda: bot.slack.named("views.publish"))

@@ -10,16 +10,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import pytest
 from aiohttp import ClientSession
 
 from bot.adapters.slack.settings import SlackSettings
-from bot.adapters.store.access import AccessRepository
-from bot.adapters.store.threads import ThreadRepository
+from bot.bootstrap import App
 from bot.domain.conversation import REPORTS_IN_TERMINAL, friendly
 from bot.domain.ports import Findings
-from bot.services.answers import AnswerService
-from bot.services.chat import ChatService
-from bot.services.reports import CHART_NAME, ReportService
+from bot.services.reports import CHART_NAME
 from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.handlers_report import SENT_TO_DM
 from bot.surfaces.slack.once import MemoryOnce
@@ -62,22 +60,25 @@ class Bot:
         return done[0].params, self.slack.uploads[shared["id"]]
 
 
-@asynccontextmanager
-async def running(store, *, reports: bool = True) -> AsyncIterator[Bot]:
-    chat = ChatService(
-        AnswerService(FakeRetriever(Findings(True, (), ())), FakeChatModel("unused")),
-        None,  # type: ignore[arg-type] - nothing is recorded or queued in these tests
-        AccessRepository(store),
-        ThreadRepository(store),
-        admins={f"slack:{ADMIN}"},
+@pytest.fixture
+def app(make_app) -> App:
+    """The app these tests run: one admin by setting; nothing is recorded or queued."""
+    return make_app(
+        admins=f"slack:{ADMIN}",
+        retriever=FakeRetriever(Findings(True, (), ())),
+        model=FakeChatModel("unused"),
+        jobs=None,
     )
-    service = ReportService(store, admins=chat.admins) if reports else None
+
+
+@asynccontextmanager
+async def running(app: App, *, reports: bool = True) -> AsyncIterator[Bot]:
     slack = await FakeSlack(dms={ADMIN: "D1", LEARNER: "D2", OWNER: "D3"}).start()
     slack.owners.add(OWNER)
     settings = SlackSettings(bot_token=TOKEN, signing_secret=SECRET, api_url=slack.api_url)
     once = MemoryOnce(60)
-    app = build_slack_app(chat, settings, once, reports=service)
-    runner, port = await start_http(app, "127.0.0.1", 0, signing_secret=SECRET)
+    slack_app = build_slack_app(app.chat, settings, once, reports=app.reports if reports else None)
+    runner, port = await start_http(slack_app, "127.0.0.1", 0, signing_secret=SECRET)
     try:
         async with ClientSession() as http:
             yield Bot(slack, f"http://127.0.0.1:{port}/slack/events", http)
@@ -87,11 +88,11 @@ async def running(store, *, reports: bool = True) -> AsyncIterator[Bot]:
         await once.aclose()
 
 
-def test_an_admin_gets_the_summary_and_the_chart_in_the_dm(store):
-    asyncio.run(seed(store, datetime.now(UTC)))
+def test_an_admin_gets_the_summary_and_the_chart_in_the_dm(make_app, app):
+    asyncio.run(seed(make_app, datetime.now(UTC)))
 
     async def scenario():
-        async with running(store) as bot:
+        async with running(app) as bot:
             await bot.dm("report", ADMIN, "D1")
             done, data = await bot.uploaded()
             (asked,) = bot.slack.named("files.getUploadURLExternal")
@@ -108,11 +109,11 @@ def test_an_admin_gets_the_summary_and_the_chart_in_the_dm(store):
     asyncio.run(scenario())
 
 
-def test_anyone_else_is_refused_and_nothing_is_uploaded(store):
-    asyncio.run(seed(store, datetime.now(UTC)))
+def test_anyone_else_is_refused_and_nothing_is_uploaded(make_app, app):
+    asyncio.run(seed(make_app, datetime.now(UTC)))
 
     async def scenario():
-        async with running(store) as bot:
+        async with running(app) as bot:
             await bot.dm("report", LEARNER, "D2")
             refused = friendly("not_allowed")
             await bot.slack.wait_for(lambda: refused in bot.slack.texts("D2"), what="refusal")
@@ -123,11 +124,11 @@ def test_anyone_else_is_refused_and_nothing_is_uploaded(store):
     asyncio.run(scenario())
 
 
-def test_a_workspace_owner_gets_it_in_the_dm_via_learn_and_a_mention(store):
-    asyncio.run(seed(store, datetime.now(UTC)))
+def test_a_workspace_owner_gets_it_in_the_dm_via_learn_and_a_mention(make_app, app):
+    asyncio.run(seed(make_app, datetime.now(UTC)))
 
     async def scenario():
-        async with running(store) as bot:
+        async with running(app) as bot:
             hook = f"{bot.slack.url}/response/report"
             await bot.send(command_body("report 7", hook, user=OWNER, channel="C1"), form=True)
             done, data = await bot.uploaded()
@@ -153,9 +154,9 @@ def test_a_workspace_owner_gets_it_in_the_dm_via_learn_and_a_mention(store):
     asyncio.run(scenario())
 
 
-def test_with_no_history_the_admin_is_told_there_is_nothing_to_chart(store):
+def test_with_no_history_the_admin_is_told_there_is_nothing_to_chart(app):
     async def scenario():
-        async with running(store) as bot:
+        async with running(app) as bot:
             await bot.dm("report", ADMIN, "D1")
             (text,) = await bot.slack.wait_for(lambda: bot.slack.texts("D1"), what="summary")
             assert "no chart" in text and "0 quiz answers" in text
@@ -164,9 +165,9 @@ def test_with_no_history_the_admin_is_told_there_is_nothing_to_chart(store):
     asyncio.run(scenario())
 
 
-def test_without_the_report_service_report_points_to_the_cli(store):
+def test_without_the_report_service_report_points_to_the_cli(app):
     async def scenario():
-        async with running(store, reports=False) as bot:
+        async with running(app, reports=False) as bot:
             await bot.dm("report", ADMIN, "D1")
             await bot.slack.wait_for(
                 lambda: REPORTS_IN_TERMINAL in bot.slack.texts("D1"), what="pointer"

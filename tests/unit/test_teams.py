@@ -13,9 +13,7 @@ from dataclasses import replace
 import pytest
 
 from bot.adapters.queue import FEEDBACK, INGEST
-from bot.adapters.store import FeedbackRepository, JobRepository, database_url, open_store
-from bot.adapters.store.access import AccessRepository
-from bot.adapters.store.threads import ThreadRepository
+from bot.adapters.store import FeedbackRepository, JobRepository
 from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.notify import TeamsNotifier
 from bot.adapters.teams.settings import TeamsSettings
@@ -25,9 +23,7 @@ from bot.domain.errors import ModelUnavailable
 from bot.domain.feedback import Feedback
 from bot.domain.jobs import JobStatus
 from bot.domain.ports import Findings
-from bot.services.answers import AnswerService
 from bot.services.chat import ChatService
-from bot.services.jobs import JobPolicy, JobService
 from bot.surfaces.teams.app import build_teams_app
 from tests.fakes import FakeChatModel, FakeRetriever
 from tests.teams_server import CONVERSATIONS, TeamsHarness
@@ -70,28 +66,17 @@ class SlowModel(FakeChatModel):
 
 
 @pytest.fixture
-def stack(tmp_path):
-    engine, sessions = open_store(database_url("", tmp_path))
-    jobs_repo, feedback = JobRepository(sessions), FeedbackRepository(sessions)
-    sender = WorkerSender(jobs_repo, feedback)
-    jobs = JobService(
-        jobs_repo,
-        feedback,
-        sender,
-        upload_dir=tmp_path / "uploads",
-        policy=JobPolicy(expires_seconds=600),
-        closers=(engine.dispose,),
+def stack(make_app):
+    """The chat service, the broker (feedback stored at once) and the feedback store."""
+    app = make_app(
+        admins=f"teams:{ADMIN}",
+        max_upload_mb=10_000 / 2**20,  # 10,000 bytes
+        job_expires_seconds=600,
+        retriever=FakeRetriever(Findings(True, SOURCES, ())),
+        model=FakeChatModel(REPLY),
+        sender=lambda app: WorkerSender(app.job_records, app.feedback),
     )
-    chat = ChatService(
-        AnswerService(FakeRetriever(Findings(True, SOURCES, ())), FakeChatModel(REPLY)),
-        jobs,
-        AccessRepository(sessions),
-        ThreadRepository(sessions),
-        admins={f"teams:{ADMIN}"},
-        max_upload_bytes=10_000,
-    )
-    yield chat, sender, feedback
-    jobs.close()
+    return app.chat, app.sender, app.feedback
 
 
 def harness(chat: ChatService, tmp_path, **settings) -> TeamsHarness:

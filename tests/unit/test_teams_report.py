@@ -9,11 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.adapters.store import database_url, open_store
 from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.settings import TeamsSettings
 from bot.domain.conversation import friendly
-from bot.services.reports import CHART_NAME, ReportService
+from bot.services.reports import CHART_NAME
 from bot.surfaces.teams.app import build_teams_app
 from bot.surfaces.teams.report import REPORT_PERSONAL
 from tests.teams_server import CONVERSATIONS, TeamsHarness
@@ -24,16 +23,14 @@ DATA_URI = "data:image/png;base64,"
 
 
 @pytest.fixture
-def teams(stack, tmp_path):  # noqa: F811 (the fixture)
+def teams(stack, make_app, tmp_path):  # noqa: F811 (the fixture)
     chat = stack[0]
-    engine, sessions = open_store(database_url("", tmp_path))  # the stack's database
-    asyncio.run(seed(sessions, datetime.now(UTC)))
-    reports = ReportService(sessions, admins=chat.admins)
+    asyncio.run(seed(make_app, datetime.now(UTC)))  # into the stack's database
+    reports = make_app(admins=f"teams:{ADMIN}").reports  # the stack's admin
     settings = TeamsSettings(update_seconds=0.0, reply_seconds=10.0)
     store = ConversationStore(tmp_path / "conversations")
     with TeamsHarness(lambda: build_teams_app(chat, settings, store, None, reports)) as running:
         yield running
-    engine.dispose()
 
 
 def reply_to(teams: TeamsHarness, activity: dict):
