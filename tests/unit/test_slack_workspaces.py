@@ -53,9 +53,9 @@ def worker_env(monkeypatch, tmp_path):
     return context
 
 
-def test_an_upload_from_t2_gets_its_notices_with_t2s_token(tmp_path, worker_env, caplog):
+def test_an_upload_from_t2_gets_its_notices_with_t2s_token(make_app, tmp_path, worker_env, caplog):
     async def scenario():
-        async with running(tmp_path) as bot:
+        async with running(make_app) as bot:
             assert (await install(bot, "T2"))[0] == 200
             bot.slack.admins.add("UT2ADMIN")
             file = bot.slack.add_file("F1", "leave.md", b"# Leave\n\n25 days.\n")
@@ -101,13 +101,13 @@ def _gone(ctx, team: str) -> bool:
     return store.find_bot(enterprise_id=None, team_id=team) is None
 
 
-def test_a_reminder_to_a_t2_learner_goes_with_t2s_token(tmp_path, worker_env):
+def test_a_reminder_to_a_t2_learner_goes_with_t2s_token(make_app, tmp_path, worker_env):
     engine, sessions = open_store(database_url("", tmp_path))
     access, quiz = AccessRepository(sessions), QuizRepository(sessions)
     learning = LearningService(quiz, access, visible, questions=3)
 
     async def scenario():
-        async with running(tmp_path) as bot:
+        async with running(make_app) as bot:
             assert (await install(bot, "T2"))[0] == 200
             # the learner's workspace is kept with their account when they use the bot
             await learning.progress(Actor("slack", "UT2", "T2"))
@@ -140,9 +140,9 @@ def test_a_reminder_to_a_t2_learner_goes_with_t2s_token(tmp_path, worker_env):
         engine.dispose()
 
 
-def test_single_workspace_mode_uses_the_one_bot_token(tmp_path, worker_env):
+def test_single_workspace_mode_uses_the_one_bot_token(make_app, tmp_path, worker_env):
     async def scenario():
-        async with running(tmp_path, multi=False) as bot:
+        async with running(make_app, multi=False) as bot:
             ctx = worker_env(bot.slack.api_url, multi=False)
             job = replace(
                 bot.jobs.create("ingest", {}, total=1, reply_to=ReplyTo("slack", "D1", "1.1")),
