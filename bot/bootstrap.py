@@ -18,6 +18,7 @@ from inference.client import ChatClient
 from inference.models import SERVED_NAME, served_name
 from inference.settings import InferenceSettings
 from retrieval.embedding import Embedder, LearnLoopEmbeddingFunction, resolve_embedding_path
+from retrieval.graph.build import extractor_from_settings
 from retrieval.ingest import Ingestor, parser_from_settings
 from retrieval.relevance import RelevancePolicy
 from retrieval.search import HybridSearcher
@@ -88,6 +89,7 @@ def build_retrieval_from(
         chunk_size=rs.chunk_size,
         chunk_overlap=rs.chunk_overlap,
         parser=parser_from_settings(rs),
+        graph=extractor_from_settings(rs),
     )
     searcher = HybridSearcher(
         store,
@@ -95,6 +97,7 @@ def build_retrieval_from(
         policy,
         common_words=embedder.common_words(),
         check_interval=rs.index_check_ms / 1000,
+        graph_search=rs.graph != "off",
     )
     return Retrieval(store, embedder, ingestor, searcher)
 
