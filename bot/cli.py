@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from bot import cli_access, cli_bots, cli_chat, cli_jobs, cli_learning, cli_quiz
+from bot import cli_access, cli_bots, cli_chat, cli_jobs, cli_kg, cli_learning, cli_quiz
 from bot.cli_common import _fail, _print_json, _retrieval, console, lit, out
 
 if TYPE_CHECKING:
@@ -288,6 +288,7 @@ app.add_typer(cli_jobs.jobs_app, name="jobs")
 app.add_typer(cli_bots.bots_app, name="bot")
 app.add_typer(cli_access.access_app, name="access")
 app.add_typer(cli_quiz.quiz_app, name="quiz")
+app.add_typer(cli_kg.kg_app, name="kg")
 app.command()(cli_learning.progress)
 app.command()(cli_learning.report)
 app.command()(cli_jobs.worker)

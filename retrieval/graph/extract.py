@@ -272,7 +272,7 @@ def _keyphrases(text: str, top: int) -> list[str]:
     if len(text) < 80 or top <= 0:
         return []
     lowered = text.lower()
-    out = []
+    out: list[str] = []
     for phrase, _score in _yake().extract_keywords(text):
         if len(out) == top:
             break

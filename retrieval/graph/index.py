@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from retrieval.graph.model import Concept, DocumentGraph, concept_key
+from retrieval.graph.model import Concept, DocumentGraph, Relation, concept_key
 
 # Edge weights by kind: a mention ties a concept to the chunks that name it; the
 # relations between concepts carry less (they are a guess from structure).
@@ -54,6 +54,7 @@ class GraphIndex:
         self.nodes: dict[str, int] = {}
         self.entries: list[Entry] = []
         self.doc_of_row = np.full(n_rows, -1, dtype=np.int64)
+        self.documents = list(docs)
         src: list[int] = []
         dst: list[int] = []
         weight: list[float] = []
@@ -73,10 +74,10 @@ class GraphIndex:
             for concept in doc.graph.concepts:
                 node = self.nodes[concept.key]
                 for index in concept.mentions:
-                    row = doc.rows.get(index)
-                    if row is not None:
+                    placed = doc.rows.get(index)
+                    if placed is not None:
                         src.append(node)
-                        dst.append(c + row)
+                        dst.append(c + placed)
                         weight.append(EDGE_WEIGHT["mentions"])
                         edge_doc.append(d)
             top = max((r.weight for r in doc.graph.relations if r.kind == "related_to"), default=1)
@@ -122,7 +123,7 @@ class GraphIndex:
         question: str,
         query_vec: np.ndarray,
         visible_rows: np.ndarray,
-        nearest: int = 5,
+        nearest: int = 0,
         min_similarity: float = 0.5,
     ) -> dict[int, float]:
         """Concept nodes the question names (exact names and aliases, as n-grams of its
@@ -200,11 +201,25 @@ class GraphIndex:
         return [int(r) for r in order[:n]]
 
     # -- for the CLI ------------------------------------------------------------------
+    def _docs_shown(self, visible_rows: np.ndarray | None) -> list[int]:
+        if visible_rows is None:
+            return list(range(len(self.documents)))
+        docs = self.visible_docs(visible_rows)
+        return [d for d in range(len(self.documents)) if d < len(docs) and docs[d]]
+
     def visible_concepts(self, visible_rows: np.ndarray | None) -> dict[str, list[Entry]]:
         """Concept key -> its entries from documents the reader may see (None: all)."""
-        docs = None if visible_rows is None else self.visible_docs(visible_rows)
+        shown = set(self._docs_shown(visible_rows))
         out: dict[str, list[Entry]] = {}
         for e in self.entries:
-            if docs is None or (e.doc < len(docs) and docs[e.doc]):
+            if e.doc in shown:
                 out.setdefault(e.concept.key, []).append(e)
         return out
+
+    def visible_relations(self, visible_rows: np.ndarray | None) -> list[tuple[int, Relation]]:
+        """(document, relation) of every relation a document the reader may see states."""
+        return [
+            (d, r)
+            for d in self._docs_shown(visible_rows)
+            for r in self.documents[d].graph.relations
+        ]
