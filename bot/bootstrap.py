@@ -81,6 +81,7 @@ def build_retrieval_from(
     """The retrieval stack over an already-built embedder (shared by tests and processes)."""
     from bot.adapters.search import Retrieval
     from retrieval.embedding import LearnLoopEmbeddingFunction
+    from retrieval.graph.build import extractor_from_settings
     from retrieval.ingest import Ingestor, parser_from_settings
     from retrieval.relevance import RelevancePolicy
     from retrieval.search import HybridSearcher
@@ -102,6 +103,7 @@ def build_retrieval_from(
         chunk_size=rs.chunk_size,
         chunk_overlap=rs.chunk_overlap,
         parser=parser_from_settings(rs),
+        graph=extractor_from_settings(rs),
     )
     searcher = HybridSearcher(
         store,
@@ -109,6 +111,7 @@ def build_retrieval_from(
         policy,
         common_words=embedder.common_words,  # read on the first search
         check_interval=rs.index_check_ms / 1000,
+        graph_search=rs.graph != "off",
     )
     return Retrieval(store, embedder, ingestor, searcher)
 

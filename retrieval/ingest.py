@@ -17,6 +17,7 @@ import numpy as np
 from retrieval.chunking import chunk_document, split_pieces
 from retrieval.embedding import TextEmbedder
 from retrieval.errors import CorruptFile, FileTooLarge, RetrievalError
+from retrieval.graph.model import DocumentGraph, concept_text
 from retrieval.identity import (
     Refusal,
     SourceFile,
@@ -35,12 +36,20 @@ log = logging.getLogger(__name__)
 # Part of every document's version: a document indexed by an older pipeline (before
 # pieces) is indexed again when re-ingested, instead of being reported unchanged.
 INDEX_FORMAT = b"chunks+pieces/1"
+# ... and a document indexed without its graph is indexed again once the graph is on.
+GRAPH_FORMAT = b"chunks+pieces+graph/1"
 
 
 class Enricher(Protocol):
     """A step between chunking and embedding (the knowledge graph hooks in here)."""
 
     def enrich(self, doc: ParsedDocument, chunks: list[Chunk]) -> list[Chunk]: ...
+
+
+class GraphExtractor(Protocol):
+    """A document's concepts and relations (retrieval.graph.extract, or the LLM's too)."""
+
+    def extract(self, doc: ParsedDocument, chunks: Sequence[Chunk]) -> DocumentGraph: ...
 
 
 class DocumentParser(Protocol):
@@ -115,6 +124,7 @@ class Ingestor:
         enrichers: Sequence[Enricher] = (),
         embed_batch: int = 256,
         parser: DocumentParser | None = None,
+        graph: GraphExtractor | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -124,6 +134,8 @@ class Ingestor:
         self.enrichers = tuple(enrichers)
         self.embed_batch = embed_batch
         self.parser: DocumentParser = parser or InlineParser()
+        self.graph = graph
+        self.graph_seconds = 0.0  # time spent extracting graphs (the bench reports it)
 
     def ingest_bytes(
         self, name: str, data: bytes, audiences: Sequence[str] = ("everyone",), url: str = ""
@@ -241,7 +253,7 @@ class Ingestor:
         check_supported(source)
         groups = normalise_audiences(audiences)
         self._check_size(source, len(data))
-        version = _version(data, groups)
+        version = _version(data, groups, GRAPH_FORMAT if self.graph else INDEX_FORMAT)
         previous = self.store.document(source)
         if previous is not None and previous.version == version:
             return IngestReport(source, "unchanged", previous.chunks)
@@ -266,12 +278,26 @@ class Ingestor:
             context=context,
         )
         texts = embedded_texts(doc.title, context, chunks, pieces)
-        return _Prepared(record, chunks, pieces, texts, checked)
+        graph = None
+        if self.graph is not None:
+            started = time.perf_counter()
+            graph = self.graph.extract(doc, chunks)
+            self.graph_seconds += time.perf_counter() - started
+            texts += [concept_text(c) for c in graph.concepts]
+        return _Prepared(record, chunks, pieces, texts, checked, graph)
 
     def _publish(self, prepared: _Prepared, vectors: np.ndarray) -> IngestReport:
         record, checked = prepared.record, prepared.checked
-        n = len(prepared.chunks)
-        self.store.publish(record, prepared.chunks, vectors[:n], prepared.pieces, vectors[n:])
+        n, m = len(prepared.chunks), len(prepared.chunks) + len(prepared.pieces)
+        self.store.publish(
+            record,
+            prepared.chunks,
+            vectors[:n],
+            prepared.pieces,
+            vectors[n:m],
+            graph=prepared.graph,
+            concept_embeddings=vectors[m:],
+        )
         reason = ""
         if checked.legacy is not None:  # the new name is live: the old one can go
             self.store.remove(checked.legacy.source)
@@ -301,8 +327,9 @@ class _Prepared:
     record: DocumentRecord
     chunks: list[Chunk]
     pieces: list[Piece]
-    texts: list[str]  # what is embedded: one text per chunk, then one per piece
+    texts: list[str]  # what is embedded: one text per chunk, one per piece, one per concept
     checked: _Checked
+    graph: DocumentGraph | None = None
 
 
 def _refused(refusal: Refusal) -> IngestReport:
@@ -327,8 +354,8 @@ def embedded_texts(
     ]
 
 
-def _version(data: bytes, audiences: Sequence[str]) -> str:
-    digest = hashlib.sha256(INDEX_FORMAT + b"\0" + data)
+def _version(data: bytes, audiences: Sequence[str], index_format: bytes = INDEX_FORMAT) -> str:
+    digest = hashlib.sha256(index_format + b"\0" + data)
     digest.update(b"\0" + ",".join(audiences).encode())
     return digest.hexdigest()[:16]
 

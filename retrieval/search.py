@@ -22,6 +22,13 @@ log = logging.getLogger(__name__)
 # returned, and a chunk one signal ranks first should beat one that every signal ranks
 # middling (calibration hit@5: 0.93-0.95 for 10 to 40, 0.89 for 60).
 RRF_K = 20
+# How many chunks the graph's ranking (personalized PageRank) contributes to the fusion.
+GRAPH_DEPTH = 10
+# ... and the weight of its reciprocal ranks against the other rankings' 1.0. Tuned on
+# the calibration questions (benchmarks/graph_bench.py): at 0.5 and above, or seeded also
+# by the nearest concept vectors, the graph's ranking pushed right passages out of the
+# top 5 (hit@5 0.89-0.93 against 0.945) and lifted no multi-page question.
+GRAPH_WEIGHT = 0.3
 
 
 class HybridSearcher:
@@ -42,6 +49,7 @@ class HybridSearcher:
         common_words: frozenset[str] | Callable[[], frozenset[str]] = frozenset(),
         check_interval: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
+        graph_search: bool = True,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -52,6 +60,9 @@ class HybridSearcher:
         self._common_words = common_words
         self.check_interval = check_interval
         self._clock = clock
+        # personalized PageRank over the knowledge graph as one more ranking (when the
+        # index has a graph: documents ingested with a graph extractor)
+        self.graph_search = graph_search
         self._snapshot: Snapshot | None = None
         self._checked_at = -float("inf")
         self._checked_writes = -1
@@ -145,17 +156,23 @@ class HybridSearcher:
         if 3 * len(compounds(query)) >= len(terms):
             exact_rows = snap.keywords.exact(query, fetch, visible, bm25)
 
+        graph_rows: list[int] = []
+        if self.graph_search and not snap.graph.empty:
+            seeds = snap.graph.seeds(query, query_vec, visible)
+            graph_rows = snap.graph.rank_chunks(seeds, visible, GRAPH_DEPTH)
         rankings = (
             [row for row, _ in vector_hits],
             [int(row) for row in piece_order],
             [row for row, _ in keyword_hits],
             exact_rows,
+            graph_rows,
         )
         fused: dict[str, float] = {}
-        for ranking in rankings:
+        weights = (1.0, 1.0, 1.0, 1.0, GRAPH_WEIGHT)
+        for ranking, weight in zip(rankings, weights, strict=True):
             for rank, row in enumerate(ranking):
                 cid = snap.rows[row].chunk_id
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+                fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
         top = _distinct(sorted(fused, key=lambda cid: (-fused[cid], cid)), snap, k)
 
         passages = tuple(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,3 +26,10 @@ class RetrievalSettings(BaseSettings):
     parse_workers: int = Field(default=2, ge=1, le=32)
     parse_memory_mb: int = Field(default=1024, ge=128)
     parse_cpu_seconds: int = Field(default=60, ge=1)
+    # The knowledge graph (retrieval/graph): "structural" extracts it at ingestion and
+    # ranks with it at search; "off" does neither.
+    graph: Literal["structural", "off"] = "structural"
+    # An OpenAI-compatible server (vLLM) whose model adds entities and relations per
+    # chunk at ingestion, under a JSON schema; empty: the structural extractor alone.
+    graph_llm_url: str = ""
+    graph_llm_model: str = ""

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.graph.codec import from_records
+from retrieval.graph.index import GraphDocument, GraphIndex
+from retrieval.graph.model import DocumentGraph
 from retrieval.keyword import KeywordIndex, TermCounts, Vocabulary, tokenize
 from retrieval.store import ChunkStore
 
@@ -40,6 +43,8 @@ class _Document:
     vectors: np.ndarray
     pieces: np.ndarray  # piece vectors, row by row
     piece_counts: np.ndarray  # pieces per row (at least one)
+    graph: DocumentGraph  # its part of the knowledge graph, same version as its chunks
+    concept_vectors: np.ndarray
 
 
 class Snapshot:
@@ -71,6 +76,12 @@ class Snapshot:
         self.keywords = KeywordIndex.from_counts(
             [doc.terms for doc in docs.values()], [r.audiences for r in rows], self._vocab
         )
+        placed, start = [], 0
+        for doc in docs.values():
+            where = {row.index: start + i for i, row in enumerate(doc.rows)}
+            placed.append(GraphDocument(where, doc.graph, doc.concept_vectors))
+            start += len(doc.rows)
+        self.graph = GraphIndex(placed, len(rows))
 
     def nearest(self, query: np.ndarray, n: int, visible: np.ndarray) -> list[tuple[int, float]]:
         """Top `n` (row, cosine similarity) among visible rows: exact, not approximate."""
@@ -125,6 +136,11 @@ def _load(
         doc_id = str(meta.get("doc_id", ""))
         if active.get(doc_id) == meta.get("version"):
             pieces.setdefault((doc_id, int(str(meta.get("chunk", 0)))), []).append(vector)
+    concepts: dict[str, list[tuple[dict[str, object], np.ndarray]]] = {}
+    for _, _, meta, vector in store.concepts_of(doc_ids):
+        doc_id = str(meta.get("doc_id", ""))
+        if active.get(doc_id) == meta.get("version"):
+            concepts.setdefault(doc_id, []).append((meta, vector))
     docs = {}
     for doc_id, pairs in found.items():
         pairs.sort(key=lambda pair: pair[0].index)
@@ -140,6 +156,8 @@ def _load(
             vectors=_stack([v for _, v in pairs]),
             pieces=_stack([v for vs in per_row for v in vs]),
             piece_counts=np.array([len(vs) for vs in per_row], dtype=np.int64),
+            graph=from_records(meta for meta, _ in concepts.get(doc_id, [])),
+            concept_vectors=_stack([v for _, v in concepts.get(doc_id, [])]),
         )
     return docs
 

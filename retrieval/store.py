@@ -25,6 +25,8 @@ from urllib.parse import urlparse
 import numpy as np
 
 from retrieval.errors import IndexUnavailable, InvalidAudience, NameConflict
+from retrieval.graph.codec import to_records
+from retrieval.graph.model import DocumentGraph
 from retrieval.identity import clean_identity
 from retrieval.types import Chunk, DocumentRecord, Piece
 
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 
 CHUNKS = "learnloop_chunks"
 PIECES = "learnloop_pieces"
+CONCEPTS = "learnloop_concepts"  # the knowledge graph's concepts (retrieval/graph)
 CATALOG = "learnloop_catalog"
 GENERATION_ID = "__generation__"
 # Marks catalog records named by the path rule (retrieval.identity); records without it
@@ -107,6 +110,10 @@ class ChunkStore:
             self._pieces = client.get_or_create_collection(
                 PIECES, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
             )
+            # A document's concepts are versioned with its chunks: one switch for both.
+            self._concepts = client.get_or_create_collection(
+                CONCEPTS, embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+            )
             self._catalog = client.get_or_create_collection(CATALOG, embedding_function=None)
         except Exception as exc:
             raise IndexUnavailable(f"cannot open the Chroma index: {exc}") from exc
@@ -167,8 +174,11 @@ class ChunkStore:
         embeddings: np.ndarray,
         pieces: Sequence[Piece] = (),
         piece_embeddings: np.ndarray | None = None,
+        graph: DocumentGraph | None = None,
+        concept_embeddings: np.ndarray | None = None,
     ) -> None:
-        """Make `record`'s chunks (and their pieces) the searchable version of its document."""
+        """Make `record`'s chunks (with their pieces and its part of the knowledge graph)
+        the searchable version of its document."""
         base = {
             "doc_id": record.doc_id,
             "version": record.version,
@@ -194,6 +204,21 @@ class ChunkStore:
                 [
                     {"doc_id": record.doc_id, "version": record.version, "chunk": p.chunk}
                     for p in pieces
+                ],
+            )
+        if graph is not None and graph.concepts:
+            if concept_embeddings is None or len(concept_embeddings) != len(graph.concepts):
+                raise ValueError("every concept needs its embedding")
+            prefix = f"{record.doc_id}:{record.version}"
+            records = to_records(graph)
+            self._upsert(
+                self._concepts,
+                [f"{prefix}:c{n}" for n in range(len(records))],
+                concept_embeddings,
+                [text for text, _ in records],
+                [
+                    {**meta, "doc_id": record.doc_id, "version": record.version}
+                    for _, meta in records
                 ],
             )
         self._catalog.upsert(ids=[record.doc_id], embeddings=[[0.0]], metadatas=[_meta(record)])
@@ -235,6 +260,7 @@ class ChunkStore:
             where = {"$and": [{"doc_id": doc_id}, {"version": {"$ne": keep}}]}
         self._chunks.delete(where=where)
         self._pieces.delete(where=where)
+        self._concepts.delete(where=where)
 
     # -- reads ---------------------------------------------------------------------
     def count(self) -> int:
@@ -252,6 +278,13 @@ class ChunkStore:
         """(id, text, metadata, vector) of every stored piece of these documents (none for
         documents indexed before pieces existed)."""
         return _read(self._pieces, doc_ids, batch, ["metadatas", "embeddings"])
+
+    def concepts_of(
+        self, doc_ids: Sequence[str], batch: int = 50
+    ) -> Iterator[tuple[str, str, dict[str, Any], np.ndarray]]:
+        """(id, name, metadata, vector) of every stored concept of these documents (none
+        for documents indexed before the graph existed)."""
+        return _read(self._concepts, doc_ids, batch, ["metadatas", "embeddings"])
 
 
 def _read(

@@ -1,5 +1,5 @@
 """Chat rules shared by every surface: who is asking where, what they may see, and the
-words each reply and error becomes (what a message asks for is `bot.core.router`)."""
+words each reply and error becomes (what a message asks for is `bot.domain.router`)."""
 
 from __future__ import annotations
 

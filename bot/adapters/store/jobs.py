@@ -144,7 +144,7 @@ class JobRepository:
 
     def claim(self, job_id: str, worker: str, lease_seconds: float) -> Job | None:
         """Take the job's lease, atomically; None when it is finished or another worker
-        holds a live lease (the same rule as `bot.core.jobs.may_claim`)."""
+        holds a live lease (the same rule as `bot.domain.jobs.may_claim`)."""
         now = utcnow()
         claimable = or_(
             JobRow.status.in_([JobStatus.UNSENT.value, JobStatus.QUEUED.value]),

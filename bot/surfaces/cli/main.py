@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from bot.surfaces.cli import access, chat, jobs, learning, quiz
+from bot.surfaces.cli import access, chat, jobs, kg, learning, quiz
 from bot.surfaces.cli.common import _fail, _print_json, _retrieval, console, lit, out
 
 if TYPE_CHECKING:
@@ -286,6 +286,7 @@ app.command("serve-inference")(chat.serve_inference)
 app.add_typer(jobs.jobs_app, name="jobs")
 app.add_typer(access.access_app, name="access")
 app.add_typer(quiz.quiz_app, name="quiz")
+app.add_typer(kg.kg_app, name="kg")
 app.command()(learning.progress)
 app.command()(learning.report)
 app.command()(jobs.worker)

@@ -1,5 +1,5 @@
 """Mentions in channels, thread follow-ups, DMs and `/learn`: each text routed
-(`bot.core.router`) to a question, the quiz flows, the report or the help."""
+(`bot.domain.router`) to a question, the quiz flows, the report or the help."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Alembic environment: run on the engine the caller passes (see bot.store.db)."""
+"""Alembic environment: run on the engine the caller passes (see bot.adapters.store.db)."""
 
 from __future__ import annotations
 
