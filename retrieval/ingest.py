@@ -26,6 +26,7 @@ from retrieval.identity import (
 )
 from retrieval.parse import check_supported, parse
 from retrieval.parse.limits import MiB, ParseLimits
+from retrieval.reading import Reading
 from retrieval.settings import RetrievalSettings
 from retrieval.store import ChunkStore, document_id, normalise_audiences
 from retrieval.types import Chunk, DocumentRecord, ParsedDocument, Piece
@@ -78,6 +79,9 @@ def parser_from_settings(rs: RetrievalSettings) -> DocumentParser:
         memory_bytes=rs.parse_memory_mb * MiB,
         cpu_seconds=rs.parse_cpu_seconds,
         wall_seconds=2.0 * rs.parse_cpu_seconds,
+        ocr_engine=rs.ocr_engine,
+        ocr_languages=rs.ocr_languages,
+        ocr_seconds=rs.ocr_seconds,
     )
     if not rs.parse_sandbox:
         return InlineParser(limits)
@@ -94,6 +98,7 @@ class IngestReport:
     code: str = ""
     reason: str = ""
     seconds: float = 0.0
+    reading: Reading | None = None  # what was read and skipped inside the file, if parsed
 
     @property
     def ok(self) -> bool:
@@ -266,7 +271,7 @@ class Ingestor:
             context=context,
         )
         texts = embedded_texts(doc.title, context, chunks, pieces)
-        return _Prepared(record, chunks, pieces, texts, checked)
+        return _Prepared(record, chunks, pieces, texts, checked, doc.reading)
 
     def _publish(self, prepared: _Prepared, vectors: np.ndarray) -> IngestReport:
         record, checked = prepared.record, prepared.checked
@@ -280,7 +285,14 @@ class Ingestor:
         log.info("ingested doc=%s chunks=%d in %.2fs", record.doc_id, record.chunks, elapsed)
         replaced = checked.previous is not None or checked.legacy is not None
         status = "updated" if replaced else "added"
-        return IngestReport(record.source, status, record.chunks, reason=reason, seconds=elapsed)
+        return IngestReport(
+            record.source,
+            status,
+            record.chunks,
+            reason=reason,
+            seconds=elapsed,
+            reading=prepared.reading,
+        )
 
 
 @dataclass(frozen=True)
@@ -303,6 +315,7 @@ class _Prepared:
     pieces: list[Piece]
     texts: list[str]  # what is embedded: one text per chunk, then one per piece
     checked: _Checked
+    reading: Reading
 
 
 def _refused(refusal: Refusal) -> IngestReport:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -24,3 +26,7 @@ class RetrievalSettings(BaseSettings):
     parse_workers: int = Field(default=2, ge=1, le=32)
     parse_memory_mb: int = Field(default=1024, ge=128)
     parse_cpu_seconds: int = Field(default=60, ge=1)
+    # Text in images (retrieval/ocr): the engine, its languages, OCR seconds per file.
+    ocr_engine: Literal["tesseract", "rapidocr", "none"] = "tesseract"
+    ocr_languages: str = Field(default="eng", pattern=r"^[A-Za-z_]+(\+[A-Za-z_]+)*$")
+    ocr_seconds: float = Field(default=300.0, ge=0)
