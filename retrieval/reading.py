@@ -56,6 +56,26 @@ class Reading:
     def preview_lines(self) -> list[str]:
         return [f"{label or '(untitled)'}: {text}" for label, text in self.preview]
 
+    def report_lines(self, preview: bool = True) -> list[str]:
+        """The upload summary of this file: what was read, what was skipped, a preview."""
+        lines = [f"read {self.summary()}"]
+        lines += [f"skipped {line}" for line in self.skipped_lines()]
+        if preview:
+            lines += [f"› {line}" for line in self.preview_lines()]
+        return lines
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reading:
+        """The reading back from `as_dict` (a job's stored result)."""
+        return cls(
+            unit=data.get("unit") or "",
+            parts=int(data.get("parts", 0)),
+            ocr_parts=int(data.get("ocr_parts", 0)),
+            sections=int(data.get("sections", 0)),
+            skipped=tuple(SkippedPart(s["part"], s["reason"]) for s in data.get("skipped", [])),
+            preview=tuple((p["section"], p["text"]) for p in data.get("preview", [])),
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """The reading as JSON-ready data (job results, `ingest --json`)."""
         return {
