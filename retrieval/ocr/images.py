@@ -6,10 +6,13 @@ from __future__ import annotations
 import io
 import math
 import struct
+from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps
 
-from retrieval.parse.limits import ParseLimits
+if TYPE_CHECKING:  # not imported: retrieval.parse imports this module
+    from retrieval.parse.limits import ParseLimits
+
 
 # raster formats only: no EPS (Ghostscript) or other formats that run external programs
 FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "GIF", "BMP", "TIFF")

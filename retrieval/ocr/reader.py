@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
 from retrieval.ocr.engines import EngineUnavailable, OcrEngine, OcrTimeout, open_engine
 from retrieval.ocr.images import Unreadable, bounded, check_size, open_image
-from retrieval.parse.limits import ParseLimits
 from retrieval.reading import SkippedPart
+
+if TYPE_CHECKING:  # not imported: retrieval.parse imports this module
+    from retrieval.parse.limits import ParseLimits
 
 log = logging.getLogger(__name__)
 
