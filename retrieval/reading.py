@@ -10,6 +10,7 @@ from typing import Any
 OCR_MARK = "(text read from an image)"
 PREVIEW_SECTIONS = 3
 PREVIEW_CHARS = 120
+MAX_LISTED = 100  # skipped parts kept in a job's stored result
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,9 @@ class Reading:
             "parts": self.parts,
             "sections": self.sections,
             "ocr_parts": self.ocr_parts,
-            "skipped": [{"part": s.part, "reason": s.reason} for s in self.skipped],
+            # a PDF of thousands of icons: the first ones stand for the rest
+            "skipped": [{"part": s.part, "reason": s.reason} for s in self.skipped[:MAX_LISTED]],
+            "skipped_total": len(self.skipped),
             "preview": [{"section": label, "text": text} for label, text in self.preview],
         }
 

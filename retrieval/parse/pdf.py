@@ -67,9 +67,16 @@ def _with_images(
 
     pages: list[Page] = []
     empty: list[int] = []
-    document = pdfium.PdfDocument(data)
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError:  # pypdf reads more broken files than PDFium does
+        reader.skip("its images", "not read: PDFium could not open the file")
+        return [(text, [], "") for text in texts], []
     try:
         for number, text in enumerate(texts):
+            if number >= len(document):  # the two libraries disagree on the page count
+                pages.append((text, [], ""))
+                continue
             page = document[number]
             images = list(page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,)))
             if not text and not any(True for _ in page.get_objects()):
@@ -78,7 +85,10 @@ def _with_images(
                 continue
             # no text layer (text drawn as shapes too), or a scan with a stray page number
             if not text or (images and len(text) < _SCANNED_BELOW):
-                scanned = _read_page(page, number, reader)
+                try:
+                    scanned = _read_page(page, number, reader)
+                except Exception:  # nor one page PDFium cannot render
+                    scanned = reader.skip(f"page {number + 1}", "the page could not be rendered")
                 pages.append(("", [], scanned) if scanned else (text, [], ""))
                 continue
             width, height = page.get_size()
@@ -86,7 +96,11 @@ def _with_images(
             for k, image in enumerate(images, start=1):
                 if _area(image) > _BACKDROP_SHARE * width * height:
                     continue  # a scan under its own text layer: the text is already read
-                figure = _read_figure(image, f"figure {k} on page {number + 1}", reader)
+                part = f"figure {k} on page {number + 1}"
+                try:
+                    figure = _read_figure(image, part, reader)
+                except Exception:  # one undecodable picture must not sink the document
+                    figure = reader.skip(part, "the picture's data could not be decoded")
                 if figure:
                     figures.append((k, figure))
             pages.append((text, figures, ""))
