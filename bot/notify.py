@@ -14,6 +14,8 @@ from retrieval.reading import Reading
 
 log = logging.getLogger(__name__)
 
+DESCRIBED_FILES = 10  # files whose reading a summary shows; skipped files are all listed
+
 
 class Notifier(Protocol):
     def progress(self, job: Job) -> None: ...
@@ -35,10 +37,12 @@ def summary_text(job: Job, preview: bool = True) -> str:
         f"Ingested {result.get('documents', 0)} document(s), {result.get('chunks', 0)} "
         f"chunk(s); {result.get('skipped', 0)} skipped."
     ]
+    described = 0
     for item in result.get("files", {}).values():
         if item.get("status") == "skipped":
             lines.append(f"- {item.get('source')}: {item.get('reason')}")
-        else:
+        elif item.get("read") and described < DESCRIBED_FILES:  # a chat message stays short
+            described += 1
             lines.extend(read_lines(item.get("source", ""), item.get("read"), preview))
     return "\n".join(lines)
 
