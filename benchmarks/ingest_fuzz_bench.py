@@ -41,6 +41,7 @@ from retrieval.parse.sandbox import SandboxParser  # noqa: E402
 from retrieval.store import CATALOG, CHUNKS, GENERATION_ID, PIECES  # noqa: E402
 from tests.bombs import billion_laughs_docx, markup_bomb_html, zip_bomb_docx  # noqa: E402
 from tests.docs import make_docx, make_pdf, make_pptx  # noqa: E402
+from tests.images import encoded, text_image  # noqa: E402
 from worker.ingest import run_ingest  # noqa: E402
 
 MD = b"""# Onboarding guide
@@ -77,6 +78,9 @@ def seeds() -> dict[str, bytes]:
         ),
         ".pptx": make_pptx("Security", [("Badges", "Wear your badge."), ("Visitors", "Sign in.")]),
         ".pdf": make_pdf("Safety", [("Fire exits", "Marked in green."), ("Alarms", "Leave.")]),
+        ".png": encoded(text_image("Visitors sign in at reception.", 20, 420)),
+        ".jpg": encoded(text_image("Badges are worn visibly.", 20, 420), "JPEG"),
+        ".webp": encoded(text_image("Fire exits are marked in green.", 20, 420), "WEBP"),
     }
 
 

@@ -27,6 +27,7 @@ from retrieval.identity import (
 )
 from retrieval.parse import check_supported, parse
 from retrieval.parse.limits import MiB, ParseLimits
+from retrieval.reading import Reading
 from retrieval.settings import RetrievalSettings
 from retrieval.store import ChunkStore, document_id, normalise_audiences
 from retrieval.types import Chunk, DocumentRecord, ParsedDocument, Piece
@@ -87,6 +88,9 @@ def parser_from_settings(rs: RetrievalSettings) -> DocumentParser:
         memory_bytes=rs.parse_memory_mb * MiB,
         cpu_seconds=rs.parse_cpu_seconds,
         wall_seconds=2.0 * rs.parse_cpu_seconds,
+        ocr_engine=rs.ocr_engine,
+        ocr_languages=rs.ocr_languages,
+        ocr_seconds=rs.ocr_seconds,
     )
     if not rs.parse_sandbox:
         return InlineParser(limits)
@@ -103,6 +107,7 @@ class IngestReport:
     code: str = ""
     reason: str = ""
     seconds: float = 0.0
+    reading: Reading | None = None  # what was read and skipped inside the file, if parsed
 
     @property
     def ok(self) -> bool:
@@ -284,7 +289,7 @@ class Ingestor:
             graph = self.graph.extract(doc, chunks)
             self.graph_seconds += time.perf_counter() - started
             texts += [concept_text(c) for c in graph.concepts]
-        return _Prepared(record, chunks, pieces, texts, checked, graph)
+        return _Prepared(record, chunks, pieces, texts, checked, doc.reading, graph)
 
     def _publish(self, prepared: _Prepared, vectors: np.ndarray) -> IngestReport:
         record, checked = prepared.record, prepared.checked
@@ -306,7 +311,14 @@ class Ingestor:
         log.info("ingested doc=%s chunks=%d in %.2fs", record.doc_id, record.chunks, elapsed)
         replaced = checked.previous is not None or checked.legacy is not None
         status = "updated" if replaced else "added"
-        return IngestReport(record.source, status, record.chunks, reason=reason, seconds=elapsed)
+        return IngestReport(
+            record.source,
+            status,
+            record.chunks,
+            reason=reason,
+            seconds=elapsed,
+            reading=prepared.reading,
+        )
 
 
 @dataclass(frozen=True)
@@ -329,6 +341,7 @@ class _Prepared:
     pieces: list[Piece]
     texts: list[str]  # what is embedded: one text per chunk, one per piece, one per concept
     checked: _Checked
+    reading: Reading
     graph: DocumentGraph | None = None
 
 

@@ -33,3 +33,7 @@ class RetrievalSettings(BaseSettings):
     # chunk at ingestion, under a JSON schema; empty: the structural extractor alone.
     graph_llm_url: str = ""
     graph_llm_model: str = ""
+    # Text in images (retrieval/ocr): the engine, its languages, OCR seconds per file.
+    ocr_engine: Literal["tesseract", "rapidocr", "none"] = "tesseract"
+    ocr_languages: str = Field(default="eng", pattern=r"^[A-Za-z_]+(\+[A-Za-z_]+)*$")
+    ocr_seconds: float = Field(default=300.0, ge=0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from retrieval.reading import Reading
+
 SECTION_SEPARATOR = " › "
 
 
@@ -23,6 +25,7 @@ class Section:
 class ParsedDocument:
     title: str
     sections: tuple[Section, ...]
+    reading: Reading = field(default_factory=Reading)  # pages, OCR'd and skipped parts
 
     @property
     def text_length(self) -> int:

@@ -135,6 +135,7 @@ def _file_result(report: IngestReport) -> dict[str, Any]:
         "chunks": report.chunks,
         "code": report.code,
         "reason": report.reason,
+        "read": report.reading.as_dict() if report.reading is not None else None,
     }
 
 

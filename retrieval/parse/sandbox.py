@@ -38,7 +38,7 @@ from retrieval.types import ParsedDocument
 log = logging.getLogger(__name__)
 
 # imported once in the forkserver, so every child starts with them loaded
-_PRELOAD = ["retrieval.parse", "docx", "pptx", "pypdf", "charset_normalizer"]
+_PRELOAD = ["retrieval.parse", "docx", "pptx", "pypdf", "charset_normalizer", "pypdfium2"]
 _STARTUP_GRACE = 60.0  # seconds for a child to start and import the parsers
 _KINDS: tuple[type[RetrievalError], ...] = (
     UnsupportedFileType,
@@ -67,11 +67,12 @@ def _limit_child(limits: ParseLimits) -> None:
 
 
 def _parse_in_child(name: str, data: bytes, limits: ParseLimits) -> ChildResult:
-    # RLIMIT_CPU counts the process's whole life: allow this file cpu_seconds from now
+    # RLIMIT_CPU counts the process's whole life: allow this file its seconds from now
     usage = resource.getrusage(resource.RUSAGE_SELF)
     spent = int(usage.ru_utime + usage.ru_stime) + 1
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    resource.setrlimit(resource.RLIMIT_CPU, (spent + limits.cpu_seconds, hard))
+    cpu, _ = limits.seconds_for(name)
+    resource.setrlimit(resource.RLIMIT_CPU, (spent + int(cpu), hard))
     try:
         doc: ParsedDocument | None = parse(name, data, limits)
         code = message = ""
@@ -141,25 +142,20 @@ class SandboxParser:
                 )
                 self._finalizer = weakref.finalize(self, _stop, self._pool)
             pool = self._pool
-        return pool.schedule(
-            _parse_in_child, args=(name, data, self.limits), timeout=self.limits.wall_seconds
-        )
+        _, wall = self.limits.seconds_for(name)
+        return pool.schedule(_parse_in_child, args=(name, data, self.limits), timeout=wall)
 
     def _collect(self, name: str, future: ProcessFuture) -> ParsedDocument | RetrievalError:
+        cpu, wall = self.limits.seconds_for(name)
         try:
             # pebble times the task from its start; this bounds a child that never starts
-            result: ChildResult = future.result(
-                timeout=_STARTUP_GRACE + 2 * self.limits.wall_seconds
-            )
+            result: ChildResult = future.result(timeout=_STARTUP_GRACE + 2 * wall)
         except FutureTimeout:
             future.cancel()
-            return OverLimit(
-                f"{name}: parsing took longer than {self.limits.wall_seconds:.0f} s",
-                source=name,
-            )
+            return OverLimit(f"{name}: parsing took longer than {wall:.0f} s", source=name)
         except ProcessExpired as exc:
             log.warning("parser child died exitcode=%s", exc.exitcode)
-            return OverLimit(f"{name}: {self._death(exc.exitcode)}", source=name)
+            return OverLimit(f"{name}: {self._death(exc.exitcode, cpu)}", source=name)
         except Exception as exc:  # the child could not even be started or reached
             return CorruptFile(f"{name}: the parser failed ({type(exc).__name__})", source=name)
         self.peak_rss = max(self.peak_rss, result.peak_rss)
@@ -168,8 +164,8 @@ class SandboxParser:
         error = _ERRORS.get(result.code, CorruptFile)
         return error(result.message, source=name)
 
-    def _death(self, exitcode: Any) -> str:
-        cpu, memory = self.limits.cpu_seconds, self.limits.memory_bytes / MiB
+    def _death(self, exitcode: Any, cpu: float) -> str:
+        memory = self.limits.memory_bytes / MiB
         if exitcode == -signal.SIGXCPU:
-            return f"parsing it used more than {cpu} s of CPU time"
+            return f"parsing it used more than {cpu:.0f} s of CPU time"
         return f"the parser stopped (exit {exitcode}); it may need more than {memory:.0f} MiB"

@@ -34,7 +34,7 @@ def test_ingest_search_stats_delete_across_processes(cli_env, tmp_path, embedder
     folder.mkdir()
     (folder / "release.md").write_text(GUIDE)
     (folder / "corrupt.pdf").write_bytes(b"%PDF-1.4 truncated")
-    (folder / "diagram.png").write_bytes(b"\x89PNG")
+    (folder / "diagram.svg").write_bytes(b"<svg></svg>")
 
     # This process searches the same server: it must see what the CLI process writes.
     here = build_retrieval_from(embedder, url=chroma_server)
@@ -45,7 +45,7 @@ def test_ingest_search_stats_delete_across_processes(cli_env, tmp_path, embedder
     assert ingest["documents"] == 1 and ingest["chunks"] >= 2
     skipped = {f["source"]: f for f in ingest["files"] if f["status"] == "skipped"}
     assert skipped["corrupt.pdf"]["code"] == "corrupt_file"
-    assert skipped["diagram.png"]["code"] == "unsupported_file_type"
+    assert skipped["diagram.svg"]["code"] == "unsupported_file_type"
     assert "corrupt.pdf" in skipped["corrupt.pdf"]["reason"]
 
     after = here.searcher.search("--follow-tags", k=3)  # keyword index refreshed

@@ -172,7 +172,7 @@ def test_bad_files_are_reported_and_the_rest_of_the_batch_is_ingested(retrieval,
     (tmp_path / "good.md").write_bytes(HANDBOOK)
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "fake.pdf").write_bytes(b"not a pdf")
-    (tmp_path / "image.png").write_bytes(b"\x89PNG")
+    (tmp_path / "drawing.svg").write_bytes(b"<svg></svg>")
     (tmp_path / "broken.docx").write_bytes(b"PK\x03\x04garbage")
     (tmp_path / "big.txt").write_bytes(b"x" * 2048)
     retrieval.ingestor.max_bytes = 1024
@@ -181,7 +181,7 @@ def test_bad_files_are_reported_and_the_rest_of_the_batch_is_ingested(retrieval,
     assert {name: r.code for name, r in reports.items() if not r.ok} == {
         "empty.txt": "empty_document",
         "fake.pdf": "corrupt_file",
-        "image.png": "unsupported_file_type",
+        "drawing.svg": "unsupported_file_type",
         "broken.docx": "corrupt_file",
         "big.txt": "file_too_large",
     }

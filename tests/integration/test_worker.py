@@ -69,11 +69,11 @@ def test_cli_enqueued_file_is_ingested_by_a_worker_process(stack, jobs, tmp_path
     repo, sessions = jobs
     guide = tmp_path / "release.md"
     guide.write_text(GUIDE)
-    (tmp_path / "diagram.png").write_bytes(b"\x89PNG")
+    (tmp_path / "diagram.svg").write_bytes(b"<svg></svg>")
 
     queued = json.loads(
         run_cli(
-            env, "ingest", "--queue", str(guide), str(tmp_path / "diagram.png"), "--json"
+            env, "ingest", "--queue", str(guide), str(tmp_path / "diagram.svg"), "--json"
         ).stdout
     )
     (job_id,) = queued["jobs"]

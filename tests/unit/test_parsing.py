@@ -97,7 +97,7 @@ def test_pdf_outline_gives_sections():
 @pytest.mark.parametrize(
     ("name", "data", "error", "words"),
     [
-        ("photo.png", b"\x89PNG....", UnsupportedFileType, "unsupported file type .png"),
+        ("drawing.svg", b"<svg></svg>", UnsupportedFileType, "unsupported file type .svg"),
         ("Makefile", b"all:", UnsupportedFileType, "(none)"),
         ("empty.md", b"   \n", EmptyDocument, "empty"),
         ("blank.html", b"<html><body><script>x()</script></body></html>", EmptyDocument, "no text"),

@@ -30,7 +30,7 @@ def client_for(tokens: Tokens, team: str, base_url: str) -> WebClient | None:
 
 
 class SlackNotifier:
-    """Implements `bot.notify.Notifier` with chat.postMessage (the worker is synchronous)."""
+    """`bot.adapters.notify.Notifier` over chat.postMessage (the worker is synchronous)."""
 
     def __init__(self, tokens: Tokens, base_url: str = SLACK_API) -> None:
         self.tokens = tokens

@@ -84,6 +84,7 @@ def ingest(
                         "chunks": r.chunks,
                         "code": r.code or None,
                         "reason": r.reason or None,
+                        "read": r.reading.as_dict() if r.reading is not None else None,
                     }
                     for r in reports
                 ],
@@ -91,11 +92,13 @@ def ingest(
         )
     else:
         table = Table(title="Ingestion summary")
-        for column in ("File", "Status", "Chunks", "Reason"):
+        for column in ("File", "Status", "Chunks", "Reason / what was read"):
             table.add_column(column)
         for r in reports:
             style = "red" if not r.ok else ("dim" if r.status == "unchanged" else "green")
-            table.add_row(lit(r.source), f"[{style}]{r.status}[/]", str(r.chunks), lit(r.reason))
+            read = r.reading.report_lines() if r.reading is not None else []
+            details = "\n".join([r.reason, *read] if r.reason else read)
+            table.add_row(lit(r.source), f"[{style}]{r.status}[/]", str(r.chunks), lit(details))
         out.print(table)
         out.print(
             f"{len(done)} document(s), {sum(r.chunks for r in done)} chunk(s); "

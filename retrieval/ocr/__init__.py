@@ -1,0 +1,1 @@
+"""Text in images: scanned pages, screenshots in slides, photos (see `reader.ImageReader`)."""
