@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from aiohttp.typing import Handler, Middleware
+
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Handler, Middleware
 
 from bot.runtime.logs import event_id
 from bot.runtime.metrics import ACK_SECONDS, EVENTS

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from aiohttp.typing import Handler, Middleware
+
+if TYPE_CHECKING:
+    from aiohttp.typedefs import Handler, Middleware
 
 from bot.runtime.logs import event_id
 from bot.runtime.metrics import ACK_SECONDS, EVENTS
