@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import free_port, stop, wait_until
+from tests.conftest import free_port, run_cli, stop, wait_until
 from tests.proxy import Proxy
 
 pytestmark = [pytest.mark.integration]
@@ -85,6 +85,10 @@ def test_bots_ready_until_their_database_or_model_goes_away(
         SLACK_BOT_TOKEN="xoxb-test",  # noqa: S106 - a test token
         SLACK_SIGNING_SECRET="test-secret",  # noqa: S106 - a test secret
     )
+    # as a deployment runs: the one-shot migration first (two bots migrating one empty
+    # database at once would race), then processes that only check the schema
+    run_cli(env, "migrate")
+    env["LEARNLOOP_MIGRATE_ON_START"] = "false"
     ops = {"slack": free_port(), "teams": free_port()}
     slack_port = free_port()
     logs = {kind: tmp_path / f"{kind}.log" for kind in ops}
