@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import free_port, run_cli, stop, wait_until
 from tests.proxy import Proxy
+from tests.slack_server import SECRET, TOKEN, signed_headers
 
 pytestmark = [pytest.mark.integration]
 
@@ -82,8 +83,8 @@ def test_bots_ready_until_their_database_or_model_goes_away(
         LEARNLOOP_BROKER_URL=redis_url,
         LEARNLOOP_INFERENCE_URL=f"http://127.0.0.1:{model_proxy.port}/v1",
         LEARNLOOP_SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api/",  # never called
-        SLACK_BOT_TOKEN="xoxb-test",  # noqa: S106 - a test token
-        SLACK_SIGNING_SECRET="test-secret",  # noqa: S106 - a test secret
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
     )
     # as a deployment runs: the one-shot migration first (two bots migrating one empty
     # database at once would race), then processes that only check the schema
@@ -114,7 +115,7 @@ def test_bots_ready_until_their_database_or_model_goes_away(
         request = urllib.request.Request(
             f"http://127.0.0.1:{slack_port}/slack/events",
             data=challenge.encode(),
-            headers={"Content-Type": "application/json"},
+            headers=signed_headers(challenge),
         )
         urllib.request.urlopen(request, timeout=10).close()
         status, metrics = get(f"http://127.0.0.1:{ops['slack']}/metrics")
