@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from bot.adapters.store.quiz import QuizRepository
     from bot.adapters.store.threads import ThreadRepository
     from bot.runtime.inference import EmbeddedServer
+    from bot.runtime.ops import OpsServer
     from bot.services.answers import AnswerService
     from bot.services.chat import ChatService
     from bot.services.jobs import JobService
@@ -38,15 +40,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, log_format: str = "text") -> None:
     # bm25s sets its own logger to DEBUG when imported: import it before setting levels
     import sys
 
     import bm25s  # noqa: F401
 
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    from bot.runtime.logs import handler
+
+    logging.basicConfig(level=level.upper(), handlers=[handler(log_format)])
     quiet = max(logging.WARNING, logging.getLogger().level)
     for noisy in ("httpx", "chromadb", "sentence_transformers", "transformers", "bm25s"):
         logging.getLogger(noisy).setLevel(quiet)
@@ -358,6 +360,28 @@ class App:
             messengers["teams"] = teams
         self.__dict__["notifiers"], self.__dict__["messengers"] = notifiers, messengers
 
+    # -- the operations port (/healthz, /readyz, /metrics)
+    def ops_server(self, *, model: bool) -> OpsServer | None:
+        """This process's operations server, ready when its database, broker and (with
+        `model`) its model server answer; None when LEARNLOOP_OPS_PORT is 0."""
+        from bot.adapters.queue import broker_config
+        from bot.runtime.ops import OpsServer, broker_check, database_check, http_check
+
+        s = self.settings
+        if not s.ops_port:
+            return None
+        checks = {
+            "database": database_check(lambda: self.store[0]),
+            "broker": broker_check(broker_config(s.broker_url, s.data_dir)),
+        }
+        if model:
+            root = self.model_endpoint[0].rstrip("/").removesuffix("/v1")
+            health = http_check("the model server", f"{root}/health")
+            # an embedded server this process starts on its first question is not missing
+            own = self.model_server
+            checks["model"] = health if own is None else _when(lambda: own.running, health)
+        return OpsServer(checks, s.ops_port)
+
     # -- the end
     async def aclose(self) -> None:
         """Close what was opened, in reverse: the model's connections, the embedded server
@@ -377,6 +401,14 @@ class App:
         store = self.__dict__.pop("store", None)
         if store is not None:
             store[0].dispose()
+
+
+def _when(running: Callable[[], bool], check: Callable[[], None]) -> Callable[[], None]:
+    def checked() -> None:
+        if running():
+            check()
+
+    return checked
 
 
 PARTS = frozenset(name for name, value in vars(App).items() if isinstance(value, cached_property))

@@ -20,6 +20,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     env: Literal["development", "production"] = "development"
     log_level: str = "WARNING"
+    # "json": one JSON object per log line (with the event id a bot received), for a log
+    # collector; "text" for a terminal
+    log_format: Literal["text", "json"] = "text"
+    # /healthz, /readyz and /metrics of a long-running process, apart from its public
+    # endpoints; 0 turns the operations server off
+    ops_port: int = Field(default=9000, ge=0, le=65535)
     # jobs and the SQL store (README: "Worker and store")
     database_url: str = ""  # empty: SQLite in the data dir
     # every process brings the schema up to date when it starts; a deployment that runs the

@@ -66,6 +66,18 @@ def create_app(
     async def health() -> Response:
         return Response(status_code=200 if engine.alive else 503)
 
+    # the probes every LearnLoop process answers; this server is its own operations port,
+    # as vLLM's API port carries /health and /metrics
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return PlainTextResponse("ok\n")
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        ready = engine.alive
+        checks = {"model": "ok" if ready else "the model engine has stopped"}
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
     @app.get("/metrics")
     async def prometheus() -> Response:
         body = metrics.render() if metrics is not None else b""

@@ -71,6 +71,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(timeout=15)  # reaped: an unreaped child is a ResourceWarning (an error here)
 
 
 @pytest.fixture

@@ -67,10 +67,13 @@ class CelerySender:
     def send(self, name: str, args: list[Any], *, expires: float) -> None:
         from kombu.exceptions import OperationalError
 
+        from bot.runtime.logs import event_id
+
         try:
             self._app.send_task(
                 name,
                 args=args,
+                headers={"event_id": event_id.get()},  # the worker logs it (bot.runtime.logs)
                 queue=ROUTES.get(name, "ingest"),
                 expires=expires,
                 retry=True,

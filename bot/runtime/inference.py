@@ -43,6 +43,10 @@ class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
     def start(self) -> str:
         if self._proc is not None:
             return self.url

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,6 +19,7 @@ from bot.domain.conversation import Actor, Place, audiences_for, is_admin
 from bot.domain.errors import NotAllowed, StoreUnavailable, UnknownAnswer, UnsupportedUpload
 from bot.domain.feedback import AnswerRecord, Feedback
 from bot.domain.jobs import Job, ReplyTo
+from bot.runtime.metrics import ANSWER_SECONDS, FEEDBACK, REFUSALS
 from bot.services.answers import AnswerService
 
 log = logging.getLogger(__name__)
@@ -123,6 +125,7 @@ class ChatService:
 
     async def ask(self, actor: Actor, place: Place, question: str) -> AsyncIterator[str | Answered]:
         """Text pieces as the model writes them, then `Answered` (recorded for feedback)."""
+        started = time.perf_counter()
         audiences = await self.audiences(actor, place)
         history = await self._history(place)
         async for event in self.answers.ask_stream(question, audiences, history):
@@ -144,6 +147,9 @@ class ChatService:
             await self.jobs.record_answer(record)
             await self._remember(place, question, event.text)
             log.info("answered answer=%s refused=%s", record.id, event.refused)
+            ANSWER_SECONDS.labels(actor.platform).observe(time.perf_counter() - started)
+            if event.refused:
+                REFUSALS.labels(actor.platform).inc()
             yield Answered(event, record.id)
 
     async def feedback(
@@ -166,6 +172,7 @@ class ChatService:
             platform=actor.platform,
         )
         await self.jobs.record_feedback(event)
+        FEEDBACK.labels(actor.platform, rating).inc()
         return event
 
     def check_upload(self, actor: Actor, name: str, size: int) -> None:

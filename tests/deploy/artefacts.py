@@ -15,9 +15,8 @@ DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 OVERLAYS = ("in-cluster", "managed")
 LEARNLOOP_IMAGES = ("learnloop", "learnloop-gpu")
-# Settings the operability half of issue 22 adds (bot/ is being reorganised, so they come
-# with it); the artefacts already use them.
-PENDING_SETTINGS = frozenset({"LEARNLOOP_OPS_PORT", "LEARNLOOP_LOG_FORMAT"})
+# Settings still to come with code (none now: the operations port and JSON logs are read)
+PENDING_SETTINGS: frozenset[str] = frozenset()
 PENDING_COMMANDS: frozenset[tuple[str, ...]] = frozenset()
 
 

@@ -26,7 +26,7 @@ def the_app() -> App:
     from bot.settings import Settings
 
     settings = Settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return build_app(settings)
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from bot.surfaces.cli import access, chat, jobs, kg, learning, quiz
+from bot.surfaces.cli import access, chat, doctor, jobs, kg, learning, quiz
 from bot.surfaces.cli.common import _fail, _print_json, _retrieval, console, lit, out
 
 if TYPE_CHECKING:
@@ -283,6 +283,7 @@ def migrate(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         out.print(f"database schema: {before or 'empty'} -> {after}")
 
 
+app.command()(doctor.doctor)
 app.command()(chat.ask)
 app.command()(chat.chat)
 app.command("serve-inference")(chat.serve_inference)

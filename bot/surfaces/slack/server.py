@@ -13,6 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.early_ack import EarlyAck
 from bot.surfaces.slack.once import once_for
+from bot.surfaces.slack.ops import count_event, timed_ack
 
 if TYPE_CHECKING:
     from bot.adapters.slack.settings import SlackSettings
@@ -33,7 +34,7 @@ async def start_http(
     Signed Events API deliveries are acknowledged before Bolt runs (`EarlyAck`)."""
     web_app = app.web_app(path=EVENTS_PATH)
     early = EarlyAck(app, signing_secret, EVENTS_PATH)
-    web_app.middlewares.append(early.middleware)
+    web_app.middlewares.extend([timed_ack(EVENTS_PATH), early.middleware])
 
     async def dispatch_acknowledged(_: web.Application) -> None:
         await early.aclose()
@@ -62,6 +63,10 @@ async def run(
     app = build_slack_app(
         stack.chat, slack, once, learning=stack.learning, reports=stack.reports, oauth=oauth
     )
+    app.use(count_event)
+    ops = stack.ops_server(model=True)
+    if ops is not None:
+        ops.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly, and
@@ -87,6 +92,8 @@ async def run(
             finally:
                 await runner.cleanup()
     finally:
+        if ops is not None:
+            ops.stop()
         await once.aclose()
         await stack.aclose()
         if engine is not None:

@@ -13,6 +13,7 @@ from bot.adapters.teams.conversations import conversation_store
 from bot.adapters.teams.settings import TeamsConfigError, TeamsSettings
 from bot.settings import Settings
 from bot.surfaces.teams.app import build_teams_app
+from bot.surfaces.teams.ops import measured
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
@@ -35,7 +36,11 @@ def run(stack: App, port: int) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly
             loop.add_signal_handler(sig, stop.set)
         app = build_teams_app(stack.chat, teams, store, stack.learning, stack.reports)
+        app.middlewares.append(measured("/api/messages"))
         runner = web.AppRunner(app, access_log=None)
+        ops = stack.ops_server(model=True)
+        if ops is not None:
+            ops.start()
         try:
             await runner.setup()
             await web.TCPSite(runner, teams.host, port).start()
@@ -47,6 +52,8 @@ def run(stack: App, port: int) -> None:
             )
             await stop.wait()
         finally:
+            if ops is not None:
+                ops.stop()
             await runner.cleanup()  # lets answers still being written finish
             await stack.aclose()
 
