@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from bot.surfaces.readiness import ModelReadiness
 from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.early_ack import EarlyAck
 from bot.surfaces.slack.once import once_for
@@ -26,12 +27,19 @@ INSTALL_PATH = "/slack/install"  # Bolt's default; the redirect is /slack/oauth_
 
 
 async def start_http(
-    app: AsyncApp, host: str, port: int, *, signing_secret: str
+    app: AsyncApp,
+    host: str,
+    port: int,
+    *,
+    signing_secret: str,
+    readiness: ModelReadiness | None = None,
 ) -> tuple[web.AppRunner, int]:
     """Serve the app on POST /slack/events; returns the runner and the bound port.
 
     Signed Events API deliveries are acknowledged before Bolt runs (`EarlyAck`)."""
     web_app = app.web_app(path=EVENTS_PATH)
+    if readiness is not None:
+        readiness.add_routes(web_app.router)
     early = EarlyAck(app, signing_secret, EVENTS_PATH)
     web_app.middlewares.append(early.middleware)
 
@@ -66,6 +74,8 @@ async def run(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly, and
         loop.add_signal_handler(sig, stop.set)  # stop the embedded model server with us
+    readiness = ModelReadiness(stack)
+    readiness.start()  # events are acknowledged while the model server starts
     try:
         if slack.socket_mode and not http:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -79,7 +89,11 @@ async def run(
                 await handler.close_async()
         else:
             runner, bound = await start_http(
-                app, slack.host, port, signing_secret=slack.signing_secret.get_secret_value()
+                app,
+                slack.host,
+                port,
+                signing_secret=slack.signing_secret.get_secret_value(),
+                readiness=readiness,
             )
             log.info("slack: listening on %s:%d%s", slack.host, bound, EVENTS_PATH)
             try:
@@ -87,6 +101,7 @@ async def run(
             finally:
                 await runner.cleanup()
     finally:
+        await readiness.aclose()
         await once.aclose()
         await stack.aclose()
         if engine is not None:

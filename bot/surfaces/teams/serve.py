@@ -12,6 +12,7 @@ from aiohttp import web
 from bot.adapters.teams.conversations import conversation_store
 from bot.adapters.teams.settings import TeamsConfigError, TeamsSettings
 from bot.settings import Settings
+from bot.surfaces.readiness import ModelReadiness
 from bot.surfaces.teams.app import build_teams_app
 
 if TYPE_CHECKING:
@@ -35,6 +36,9 @@ def run(stack: App, port: int) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly
             loop.add_signal_handler(sig, stop.set)
         app = build_teams_app(stack.chat, teams, store, stack.learning, stack.reports)
+        readiness = ModelReadiness(stack)
+        readiness.add_routes(app.router)
+        readiness.start()  # requests are served while the model server starts
         runner = web.AppRunner(app, access_log=None)
         try:
             await runner.setup()
@@ -48,6 +52,7 @@ def run(stack: App, port: int) -> None:
             await stop.wait()
         finally:
             await runner.cleanup()  # lets answers still being written finish
+            await readiness.aclose()
             await stack.aclose()
 
     asyncio.run(main())
