@@ -202,6 +202,7 @@ class App:
             self.model_endpoint[1],
             isettings.inference_api_key.get_secret_value(),
             isettings.inference_timeout,
+            first_token_timeout=isettings.first_token_seconds,
         )
 
     @cached_property

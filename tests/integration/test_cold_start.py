@@ -113,3 +113,37 @@ def test_a_cold_started_teams_bot_returns_the_first_request_within_ten_seconds(t
     finally:
         jobs.close()
         server.stop()
+
+
+def test_a_model_server_that_never_answers_gets_the_asker_a_sentence_within_30s(
+    store,  # noqa: F811
+    tmp_path,
+):
+    """The defaults, as a process builds them: no retry of a request the server accepted."""
+    from bot.bootstrap import build_app
+    from bot.domain.conversation import friendly
+    from bot.settings import Settings
+    from inference.settings import InferenceSettings
+
+    accepted: list[asyncio.StreamReader] = []
+
+    async def black_hole(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(reader)
+        await reader.read()  # reads the request, answers nothing, until the client leaves
+        writer.close()
+
+    async def scenario():
+        server = await asyncio.start_server(black_hole, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        isettings = InferenceSettings(inference_url=f"http://127.0.0.1:{port}/v1")
+        app = build_app(Settings(data_dir=tmp_path), inference_settings=isettings)
+        async with server, running(store, tmp_path, model=app.model) as bot:  # type: ignore[arg-type]
+            began = time.monotonic()
+            await bot.event(mention("How long is leave?", "500.1"))
+            (text,) = await bot.slack.wait_for(lambda: bot.slack.texts("C1"), within=30)
+            assert time.monotonic() - began < 30
+            assert text == friendly("model_unavailable")
+            assert len(accepted) == 1  # asked once: a timeout is not retried
+            await app.model.aclose()
+
+    asyncio.run(scenario())
