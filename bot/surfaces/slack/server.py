@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from bot.adapters.store.inbox import InboxRepository
 from bot.surfaces.readiness import ModelReadiness
 from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.early_ack import EarlyAck
+from bot.surfaces.slack.inbox import DurableAck, InboxOnce
 from bot.surfaces.slack.once import once_for
 
 if TYPE_CHECKING:
@@ -33,6 +35,8 @@ async def start_http(
     *,
     signing_secret: str,
     readiness: ModelReadiness | None = None,
+    inbox: InboxRepository | None = None,
+    lease_seconds: float = 60.0,
 ) -> tuple[web.AppRunner, int]:
     """Serve the app on POST /slack/events; returns the runner and the bound port.
 
@@ -40,7 +44,11 @@ async def start_http(
     web_app = app.web_app(path=EVENTS_PATH)
     if readiness is not None:
         readiness.add_routes(web_app.router)
-    early = EarlyAck(app, signing_secret, EVENTS_PATH)
+    early = (
+        EarlyAck(app, signing_secret, EVENTS_PATH)
+        if inbox is None
+        else DurableAck(app, signing_secret, EVENTS_PATH, inbox, lease_seconds)
+    )
     web_app.middlewares.append(early.middleware)
 
     async def dispatch_acknowledged(_: web.Application) -> None:
@@ -51,13 +59,15 @@ async def start_http(
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
+    if isinstance(early, DurableAck):
+        early.start()  # events a dead process acknowledged are answered now
     return runner, int(runner.addresses[0][1])
 
 
 async def run(
     stack: App, settings: Settings, slack: SlackSettings, *, http: bool, port: int
 ) -> None:
-    once = once_for(settings.broker_url, slack.dedupe_seconds)
+    once = InboxOnce(once_for(settings.broker_url, slack.dedupe_seconds))
     engine = None
     oauth = None
     if slack.multi_workspace:
@@ -94,6 +104,8 @@ async def run(
                 port,
                 signing_secret=slack.signing_secret.get_secret_value(),
                 readiness=readiness,
+                inbox=InboxRepository(stack.sessions),
+                lease_seconds=slack.inbox_lease_seconds,
             )
             log.info("slack: listening on %s:%d%s", slack.host, bound, EVENTS_PATH)
             try:
