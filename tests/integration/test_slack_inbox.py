@@ -71,3 +71,4 @@ def test_an_event_acknowledged_by_a_killed_process_is_answered_once_after_restar
     finally:
         for proc in procs:
             stop(proc)
+            proc.wait()  # reaped even when it had to be killed
