@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -207,6 +206,7 @@ class App:
             self.model_endpoint[1],
             isettings.inference_api_key.get_secret_value(),
             isettings.inference_timeout,
+            first_token_timeout=isettings.first_token_seconds,
         )
 
     @cached_property
@@ -376,10 +376,9 @@ class App:
         }
         if model:
             root = self.model_endpoint[0].rstrip("/").removesuffix("/v1")
-            health = http_check("the model server", f"{root}/health")
-            # an embedded server this process starts on its first question is not missing
-            own = self.model_server
-            checks["model"] = health if own is None else _when(lambda: own.running, health)
+            # chat processes reach or start their model server at start-up (off the loop):
+            # ready means it answers, also while this process's own server is starting
+            checks["model"] = http_check("the model server", f"{root}/health")
         return OpsServer(checks, s.ops_port)
 
     # -- the end
@@ -401,14 +400,6 @@ class App:
         store = self.__dict__.pop("store", None)
         if store is not None:
             store[0].dispose()
-
-
-def _when(running: Callable[[], bool], check: Callable[[], None]) -> Callable[[], None]:
-    def checked() -> None:
-        if running():
-            check()
-
-    return checked
 
 
 PARTS = frozenset(name for name, value in vars(App).items() if isinstance(value, cached_property))

@@ -24,8 +24,11 @@ bots_app = typer.Typer(help="Run LearnLoop in Slack or Microsoft Teams.", no_arg
 
 
 def _stack() -> App:
-    """This process's parts (`the_app`), for a chat surface to serve."""
-    return the_app()
+    """This process's parts (`the_app`), for a chat surface to serve. The database is
+    reached first: unreachable, the process stops in one sentence before loading models."""
+    parts = the_app()
+    parts.store  # noqa: B018 - opened (and migrated) for its error, if any
+    return parts
 
 
 @bots_app.command("slack")

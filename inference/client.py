@@ -5,7 +5,9 @@ Both speak the same API, so nothing above this module knows which one it talks t
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,7 +39,12 @@ class Completion:
 
 
 class ChatClient:
-    """`model` is the default served model; any call may name a LoRA adapter instead."""
+    """`model` is the default served model; any call may name a LoRA adapter instead.
+
+    Every wait is bounded: `timeout` for a whole answer, `first_token_timeout` for the first
+    words of a streamed one (and any silence after them). Only connection failures are
+    retried (`max_retries`, with backoff): a server that accepted a request and went quiet
+    is reported at once, not asked again."""
 
     def __init__(
         self,
@@ -46,17 +53,33 @@ class ChatClient:
         api_key: str = "",
         timeout: float = 120.0,
         max_retries: int = 2,
+        first_token_timeout: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
-        # openai retries connection errors, 408, 429 and 5xx (503 when the server's queue
-        # is full) with exponential backoff and jitter
+        self.timeout = timeout
+        self.first_token_timeout = min(first_token_timeout or timeout, timeout)
+        self.max_retries = max_retries
         self._client = openai.AsyncOpenAI(
             base_url=self.base_url,
             api_key=api_key or "not-needed",  # the embedded server and vLLM may not check it
-            timeout=timeout,
-            max_retries=max_retries,
+            timeout=openai.Timeout(timeout, connect=min(10.0, timeout)),
+            max_retries=0,  # ours, below: openai's would also repeat timeouts and 5xx
         )
+
+    async def _create(self, **request: Any) -> Any:
+        """One chat completion request, retried on connection failures only."""
+        for attempt in range(self.max_retries + 1):
+            try:
+                return await self._client.chat.completions.create(**request)
+            except openai.APITimeoutError:
+                raise  # accepted and unanswered: asking again only doubles the wait
+            except openai.APIConnectionError:
+                if attempt == self.max_retries:
+                    raise
+                log.info("model connection failed; retry %d", attempt + 1)
+                await asyncio.sleep(0.5 * 2**attempt)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -64,8 +87,10 @@ class ChatClient:
         where = f"the language model at {self.base_url}"
         try:
             yield
+        except TimeoutError as exc:  # one of our deadlines
+            raise ModelUnavailable(f"{where} is not answering") from exc
         except openai.APITimeoutError as exc:
-            raise ModelUnavailable(f"{where} timed out") from exc
+            raise ModelUnavailable(f"{where} is not answering (timed out)") from exc
         except openai.APIConnectionError as exc:
             raise ModelUnavailable(f"cannot reach {where}") from exc
         except openai.NotFoundError as exc:
@@ -87,13 +112,14 @@ class ChatClient:
     ) -> Completion:
         """One whole answer; `extra` carries vLLM's own parameters (repetition_penalty...)."""
         with self._translated():
-            response = await self._client.chat.completions.create(
-                model=model or self.model,
-                messages=messages,  # type: ignore[arg-type]
-                max_tokens=max_tokens,
-                temperature=temperature,
-                extra_body=extra or None,
-            )
+            async with asyncio.timeout(self.timeout):
+                response = await self._create(
+                    model=model or self.model,
+                    messages=messages,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    extra_body=extra or None,
+                )
         if not response.choices:
             raise ModelUnavailable(f"the language model at {self.base_url} returned no choices")
         choice = response.choices[0]
@@ -114,19 +140,36 @@ class ChatClient:
         model: str | None = None,
         **extra: Any,
     ) -> AsyncIterator[str]:
-        """Text deltas as they are generated."""
+        """Text deltas as they are generated, the first within `first_token_timeout`."""
+        began = time.monotonic()
+        answer_by = began + self.timeout
+        words_by = began + self.first_token_timeout  # moves on with every piece of text
         with self._translated():
-            chunks = await self._client.chat.completions.create(
-                model=model or self.model,
-                messages=messages,  # type: ignore[arg-type]
-                max_tokens=max_tokens,
-                temperature=temperature,
-                stream=True,
-                extra_body=extra or None,
-            )
-            async for chunk in chunks:  # type: ignore[union-attr]
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
+            async with asyncio.timeout(self.first_token_timeout):
+                chunks = await self._create(
+                    model=model or self.model,
+                    messages=messages,
+                    max_tokens=max_tokens,
+                    temperature=temperature,
+                    stream=True,
+                    extra_body=extra or None,
+                    # a silent connection fails after this, not after the whole timeout
+                    timeout=openai.Timeout(self.timeout, read=self.first_token_timeout),
+                )
+            pieces = aiter(chunks)
+            try:
+                while True:
+                    # the deadline covers only our wait for the server, never the caller's
+                    # work between two pieces
+                    async with asyncio.timeout_at(_loop_time(min(answer_by, words_by))):
+                        chunk = await anext(pieces, None)
+                    if chunk is None:
+                        return
+                    if chunk.choices and chunk.choices[0].delta.content:
+                        words_by = time.monotonic() + self.first_token_timeout
+                        yield chunk.choices[0].delta.content
+            finally:
+                await chunks.close()  # a stream given up on frees its connection
 
     async def generate_structured(
         self,
@@ -164,6 +207,12 @@ class ChatClient:
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _loop_time(monotonic: float) -> float:
+    """A `time.monotonic()` instant on the running loop's clock."""
+    loop = asyncio.get_running_loop()
+    return loop.time() + (monotonic - time.monotonic())
 
 
 def _message(exc: openai.APIStatusError) -> str:

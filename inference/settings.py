@@ -15,5 +15,8 @@ class InferenceSettings(BaseSettings):
     inference_url: str = ""
     inference_model: str = ""  # the served model name; empty: the embedded server's
     inference_api_key: SecretStr = SecretStr("")
-    inference_timeout: float = 120.0
+    inference_timeout: float = 120.0  # a whole answer
+    # a streamed answer's first words (and any silence after them): the asker hears that
+    # the model is not answering within this, not after the whole timeout
+    first_token_seconds: float = 20.0
     inference_port: int = 8088  # where `learnloop serve-inference` listens by default

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from typing import ClassVar
 
@@ -43,17 +45,28 @@ class ClientChatModel:
 
 class LazyModel:
     """A ChatModel that reaches its server only when a question really needs the model:
-    refusals never start (or wait for) the embedded server."""
+    refusals never start (or wait for) the embedded server.
+
+    `connect` may block for minutes (it can start the embedded server): it runs on a worker
+    thread, once, so the event loop keeps acknowledging and answering meanwhile."""
 
     def __init__(self, connect: Callable[[], ChatModel], name: str) -> None:
         self._connect = connect
         self._model: ChatModel | None = None
+        self._connecting = threading.Lock()  # not asyncio's: callers may be on any loop
         self.name = name
 
-    def _get(self) -> ChatModel:
-        if self._model is None:
-            self._model = self._connect()
-        return self._model
+    def _connect_once(self) -> ChatModel:
+        with self._connecting:
+            if self._model is None:
+                self._model = self._connect()
+            return self._model
+
+    async def connect(self) -> ChatModel:
+        """The connected model (its server started or found), off the event loop."""
+        if self._model is not None:
+            return self._model
+        return await asyncio.to_thread(self._connect_once)
 
     async def aclose(self) -> None:
         if self._model is not None:
@@ -61,9 +74,9 @@ class LazyModel:
             self._model = None
 
     async def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
-        return await self._get().complete(messages, max_tokens)
+        return await (await self.connect()).complete(messages, max_tokens)
 
     async def stream(self, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str]:
-        model = self._get()
+        model = await self.connect()
         async for piece in model.stream(messages, max_tokens):
             yield piece

@@ -7,9 +7,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import IO
 
@@ -35,19 +36,32 @@ class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
         port: int,
         startup_timeout: float = 300.0,
         on_start: Callable[[], None] | None = None,
+        command: Sequence[str] = (),
     ) -> None:
         self.port = port
+        # what to run (tests: a stand-in server); default `learnloop serve-inference`
+        self.command = list(command) or [
+            *(sys.executable, "-m", "bot", "serve-inference"),
+            *("--port", str(port), "--exit-with", str(os.getpid())),
+        ]
         self.on_start = on_start  # told each time a server process is started
         self.url = f"http://127.0.0.1:{port}/v1"
         self.startup_timeout = startup_timeout
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
+        self._starting = threading.Lock()  # a start-up thread and a question may race
 
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> str:
+        """Start the server and wait until it is healthy. Blocks (up to `startup_timeout`):
+        call it from a worker thread, never on an event loop."""
+        with self._starting:
+            return self._start()
+
+    def _start(self) -> str:
         if self._proc is not None:
             return self.url
         log.info("starting the embedded inference server on port %d", self.port)
@@ -56,10 +70,7 @@ class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
         # its output goes to a file, not a pipe: an unread pipe fills up and blocks it
         self._log = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
-            [
-                *(sys.executable, "-m", "bot", "serve-inference"),
-                *("--port", str(self.port), "--exit-with", str(os.getpid())),
-            ],
+            self.command,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=os.environ.copy(),

@@ -64,6 +64,8 @@ class SlackSettings(BaseSettings):
     update_interval: float = Field(default=1.0, ge=0)
     # how long a delivered event id / message is remembered to drop Slack's retries
     dedupe_seconds: int = Field(default=3600, ge=1)
+    # an acknowledged event not answered by its process within this is answered by another
+    inbox_lease_seconds: float = 60.0
 
     @property
     def socket_mode(self) -> bool:

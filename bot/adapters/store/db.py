@@ -33,7 +33,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        # a database that does not answer fails a connection in seconds, not minutes
+        engine = create_engine(
+            url, pool_pre_ping=True, pool_timeout=10, connect_args={"connect_timeout": 5}
+        )
     event.listen(engine, "handle_error", _unreachable)
     return engine
 

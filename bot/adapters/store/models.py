@@ -255,3 +255,18 @@ class ThreadTurnRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SlackInboxRow(Base):
+    """A Slack event acknowledged to Slack: written before the 200, answered exactly once
+    by whichever bot process holds its lease (a process that dies leaves it to another)."""
+
+    __tablename__ = "slack_inbox"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(128), default="")
+    lease_until: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)

@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from bot.adapters.store.inbox import InboxRepository
+from bot.surfaces.readiness import ModelReadiness
 from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.early_ack import EarlyAck
+from bot.surfaces.slack.inbox import DurableAck, InboxOnce
 from bot.surfaces.slack.once import once_for
 from bot.surfaces.slack.ops import count_event, timed_ack
 
@@ -27,13 +30,26 @@ INSTALL_PATH = "/slack/install"  # Bolt's default; the redirect is /slack/oauth_
 
 
 async def start_http(
-    app: AsyncApp, host: str, port: int, *, signing_secret: str
+    app: AsyncApp,
+    host: str,
+    port: int,
+    *,
+    signing_secret: str,
+    readiness: ModelReadiness | None = None,
+    inbox: InboxRepository | None = None,
+    lease_seconds: float = 60.0,
 ) -> tuple[web.AppRunner, int]:
     """Serve the app on POST /slack/events; returns the runner and the bound port.
 
     Signed Events API deliveries are acknowledged before Bolt runs (`EarlyAck`)."""
     web_app = app.web_app(path=EVENTS_PATH)
-    early = EarlyAck(app, signing_secret, EVENTS_PATH)
+    if readiness is not None:
+        readiness.add_routes(web_app.router)
+    early = (
+        EarlyAck(app, signing_secret, EVENTS_PATH)
+        if inbox is None
+        else DurableAck(app, signing_secret, EVENTS_PATH, inbox, lease_seconds)
+    )
     web_app.middlewares.extend([timed_ack(EVENTS_PATH), early.middleware])
 
     async def dispatch_acknowledged(_: web.Application) -> None:
@@ -44,13 +60,15 @@ async def start_http(
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
+    if isinstance(early, DurableAck):
+        early.start()  # events a dead process acknowledged are answered now
     return runner, int(runner.addresses[0][1])
 
 
 async def run(
     stack: App, settings: Settings, slack: SlackSettings, *, http: bool, port: int
 ) -> None:
-    once = once_for(settings.broker_url, slack.dedupe_seconds)
+    once = InboxOnce(once_for(settings.broker_url, slack.dedupe_seconds))
     engine = None
     oauth = None
     if slack.multi_workspace:
@@ -71,6 +89,8 @@ async def run(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly, and
         loop.add_signal_handler(sig, stop.set)  # stop the embedded model server with us
+    readiness = ModelReadiness(stack)
+    readiness.start()  # events are acknowledged while the model server starts
     try:
         if slack.socket_mode and not http:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -84,7 +104,13 @@ async def run(
                 await handler.close_async()
         else:
             runner, bound = await start_http(
-                app, slack.host, port, signing_secret=slack.signing_secret.get_secret_value()
+                app,
+                slack.host,
+                port,
+                signing_secret=slack.signing_secret.get_secret_value(),
+                readiness=readiness,
+                inbox=InboxRepository(stack.sessions),
+                lease_seconds=slack.inbox_lease_seconds,
             )
             log.info("slack: listening on %s:%d%s", slack.host, bound, EVENTS_PATH)
             try:
@@ -94,6 +120,7 @@ async def run(
     finally:
         if ops is not None:
             ops.stop()
+        await readiness.aclose()
         await once.aclose()
         await stack.aclose()
         if engine is not None:

@@ -12,6 +12,7 @@ from aiohttp import web
 from bot.adapters.teams.conversations import conversation_store
 from bot.adapters.teams.settings import TeamsConfigError, TeamsSettings
 from bot.settings import Settings
+from bot.surfaces.readiness import ModelReadiness
 from bot.surfaces.teams.app import build_teams_app
 from bot.surfaces.teams.ops import measured
 
@@ -37,6 +38,9 @@ def run(stack: App, port: int) -> None:
             loop.add_signal_handler(sig, stop.set)
         app = build_teams_app(stack.chat, teams, store, stack.learning, stack.reports)
         app.middlewares.append(measured("/api/messages"))
+        readiness = ModelReadiness(stack)
+        readiness.add_routes(app.router)
+        readiness.start()  # requests are served while the model server starts
         runner = web.AppRunner(app, access_log=None)
         ops = stack.ops_server(model=True)
         if ops is not None:
@@ -55,6 +59,7 @@ def run(stack: App, port: int) -> None:
             if ops is not None:
                 ops.stop()
             await runner.cleanup()  # lets answers still being written finish
+            await readiness.aclose()
             await stack.aclose()
 
     asyncio.run(main())

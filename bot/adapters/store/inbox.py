@@ -1,0 +1,97 @@
+"""The Slack inbox: acknowledged events kept in the SQL store until answered, each held by
+one process at a time under a lease (a conditional UPDATE), so a dead process's events are
+answered by the next one, once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.adapters.store.models import SlackInboxRow
+from bot.domain.jobs import utcnow
+
+
+class InboxRepository:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def add(self, event_id: str, body: str, owner: str, lease_seconds: float) -> bool:
+        """Keep a new event, held by `owner`; False when it is already kept (a retry)."""
+        row = SlackInboxRow(
+            event_id=event_id,
+            body=body,
+            owner=owner,
+            lease_until=utcnow() + timedelta(seconds=lease_seconds),
+        )
+        try:
+            with self.sessions.begin() as session:
+                session.add(row)
+        except IntegrityError:
+            return False
+        return True
+
+    def claim(
+        self, owner: str, lease_seconds: float, held: list[str], limit: int = 50
+    ) -> list[tuple[str, str]]:
+        """Unanswered events whose holder's lease ran out, now held by `owner` (never one
+        in `held`, those `owner` is answering: a late renewal must not answer them twice)."""
+        now = utcnow()
+        with self.sessions.begin() as session:
+            candidates = session.scalars(
+                select(SlackInboxRow.event_id)
+                .where(
+                    SlackInboxRow.done_at.is_(None),
+                    SlackInboxRow.lease_until < now,
+                    SlackInboxRow.event_id.not_in(held),
+                )
+                .order_by(SlackInboxRow.received_at)
+                .limit(limit)
+            ).all()
+        claimed = []
+        for event_id in candidates:
+            with self.sessions.begin() as session:
+                won = session.execute(
+                    update(SlackInboxRow)
+                    .where(
+                        SlackInboxRow.event_id == event_id,
+                        SlackInboxRow.done_at.is_(None),
+                        SlackInboxRow.lease_until < now,
+                    )
+                    .values(
+                        owner=owner,
+                        lease_until=utcnow() + timedelta(seconds=lease_seconds),
+                        attempts=SlackInboxRow.attempts + 1,
+                    )
+                )
+                if won.rowcount == 1:  # type: ignore[attr-defined]
+                    body = session.get_one(SlackInboxRow, event_id).body
+                    claimed.append((event_id, body))
+        return claimed
+
+    def renew(self, owner: str, event_ids: list[str], lease_seconds: float) -> None:
+        if not event_ids:
+            return
+        with self.sessions.begin() as session:
+            session.execute(
+                update(SlackInboxRow)
+                .where(SlackInboxRow.event_id.in_(event_ids), SlackInboxRow.owner == owner)
+                .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+            )
+
+    def done(self, event_id: str) -> None:
+        with self.sessions.begin() as session:
+            session.execute(
+                update(SlackInboxRow)
+                .where(SlackInboxRow.event_id == event_id)
+                .values(done_at=utcnow())
+            )
+
+    def pending(self) -> int:
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(SlackInboxRow.event_id).where(SlackInboxRow.done_at.is_(None))
+            ).all()
+        return len(rows)

@@ -1,0 +1,149 @@
+"""Cold starts: a chat process whose model server is still starting keeps its event loop
+free. The model is a stand-in server (tests/model_stub.py) that opens its port only after
+a delay, started the way the embedded server is (`EmbeddedServer.start`, a blocking poll)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+
+import pytest
+
+from bot.adapters.model import ClientChatModel, LazyModel
+from bot.runtime.inference import EmbeddedServer, healthy
+from inference.client import ChatClient
+from tests.conftest import free_port
+from tests.loop_watch import no_blocking
+from tests.slack_server import mention
+from tests.unit.conftest import store  # noqa: F401 (the fixture)
+from tests.unit.test_slack_app import running
+
+pytestmark = pytest.mark.integration
+
+STREAM = ("chat.startStream", "chat.appendStream", "chat.stopStream")
+
+
+def slow_model(delay: float) -> tuple[EmbeddedServer, LazyModel, threading.Event]:
+    """A lazily started model whose server answers `delay` s after it is launched."""
+    port = free_port()
+    launched = threading.Event()
+    command = [sys.executable, "-m", "tests.model_stub", "--port", str(port)]
+    server = EmbeddedServer(port, on_start=launched.set, command=[*command, "--delay", str(delay)])
+    model = LazyModel(lambda: ClientChatModel(ChatClient(server.start(), "stub")), "stub")
+    return server, model, launched
+
+
+def test_a_cold_started_slack_bot_acks_a_second_event_while_the_first_waits(store, tmp_path):  # noqa: F811
+    server, model, launched = slow_model(delay=4)
+
+    async def scenario():
+        async with running(store, tmp_path, model=model) as bot:  # type: ignore[arg-type]
+            with no_blocking(asyncio.get_running_loop()):
+                assert await bot.event(mention("How long is leave?", "400.1")) == 200
+                # the first question now waits for the model
+                assert await asyncio.to_thread(launched.wait, 30)
+                began = time.monotonic()
+                assert await bot.event(mention("And sick leave?", "400.2")) == 200
+                assert time.monotonic() - began < 1.0
+                # ... acknowledged while the first question still waits for the model
+                assert not await asyncio.to_thread(healthy, server.url)
+                assert not bot.streams()
+                await bot.slack.wait_for(lambda: len(bot.streams()) == 2, within=30)
+                streamed = "".join(
+                    c["text"]
+                    for call in bot.slack.named(*STREAM)
+                    for c in call.params.get("chunks", [])
+                )
+                assert "25 days" in streamed  # answered by the model once it was up
+                await model.aclose()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        server.stop()
+
+
+def test_a_cold_started_teams_bot_returns_the_first_request_within_ten_seconds(tmp_path):
+    """Bot Service gives up after 10-15 s: the answer must continue after the request."""
+    from bot.adapters.store import FeedbackRepository, JobRepository, database_url, open_store
+    from bot.adapters.store.access import AccessRepository
+    from bot.adapters.store.threads import ThreadRepository
+    from bot.domain.ports import Findings
+    from bot.services.answers import AnswerService
+    from bot.services.chat import ChatService
+    from bot.services.jobs import JobPolicy, JobService
+    from tests.fakes import FakeRetriever
+    from tests.unit.test_jobs_service import FakeSender
+    from tests.unit.test_slack_app import SOURCES
+    from tests.unit.test_teams import harness
+
+    server, model, launched = slow_model(delay=12)
+    engine, sessions = open_store(database_url("", tmp_path))
+    jobs_repo = JobRepository(sessions)
+    jobs = JobService(
+        jobs_repo,
+        FeedbackRepository(sessions),
+        FakeSender(jobs_repo),
+        upload_dir=tmp_path / "uploads",
+        policy=JobPolicy(expires_seconds=600),
+        closers=(engine.dispose,),
+    )
+    chat = ChatService(
+        AnswerService(FakeRetriever(Findings(True, SOURCES, ())), model),
+        jobs,
+        AccessRepository(sessions),
+        ThreadRepository(sessions),
+    )
+    try:
+        with harness(chat, tmp_path, reply_seconds=8.0, update_seconds=0.5) as teams:
+            with no_blocking(teams.loop):
+                began = time.monotonic()
+                status, _ = teams.post(teams.activity("How long is leave?"))
+                assert status == 201 and time.monotonic() - began < 10
+                assert launched.is_set()  # the model was still starting meanwhile
+                final = teams.capture.wait_for(
+                    lambda s: [x for x in s if x.body["type"] == "message"],
+                    "the final message",
+                    timeout=60,
+                )
+                assert "25 days" in final[-1].body["text"]  # continued proactively
+            teams.run(model.aclose())
+    finally:
+        jobs.close()
+        server.stop()
+
+
+def test_a_model_server_that_never_answers_gets_the_asker_a_sentence_within_30s(
+    store,  # noqa: F811
+    tmp_path,
+):
+    """The defaults, as a process builds them: no retry of a request the server accepted."""
+    from bot.bootstrap import build_app
+    from bot.domain.conversation import friendly
+    from bot.settings import Settings
+    from inference.settings import InferenceSettings
+
+    accepted: list[asyncio.StreamReader] = []
+
+    async def black_hole(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(reader)
+        await reader.read()  # reads the request, answers nothing, until the client leaves
+        writer.close()
+
+    async def scenario():
+        server = await asyncio.start_server(black_hole, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        isettings = InferenceSettings(inference_url=f"http://127.0.0.1:{port}/v1")
+        app = build_app(Settings(data_dir=tmp_path), inference_settings=isettings)
+        async with server, running(store, tmp_path, model=app.model) as bot:  # type: ignore[arg-type]
+            began = time.monotonic()
+            await bot.event(mention("How long is leave?", "500.1"))
+            (text,) = await bot.slack.wait_for(lambda: bot.slack.texts("C1"), within=30)
+            assert time.monotonic() - began < 30
+            assert text == friendly("model_unavailable")
+            assert len(accepted) == 1  # asked once: a timeout is not retried
+            await app.model.aclose()
+
+    asyncio.run(scenario())

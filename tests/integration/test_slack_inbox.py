@@ -1,0 +1,74 @@
+"""Durable acknowledgement: `learnloop bot slack --http` killed (SIGKILL) after it
+acknowledged an event and before it answered; the restarted process answers it, once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+from aiohttp import ClientSession
+
+from tests.conftest import free_port, stop
+from tests.integration.test_slack_e2e import spawn, wait_up
+from tests.slack_server import SECRET, TOKEN, FakeSlack, event_body, mention, post
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ANSWERS = ("chat.postMessage", "chat.startStream")
+
+
+def test_an_event_acknowledged_by_a_killed_process_is_answered_once_after_restart(tmp_path):
+    slack = FakeSlack(port=free_port())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEARNLOOP_", "SLACK_"))}
+    env.update(
+        LEARNLOOP_DATA_DIR=str(tmp_path / "data"),  # an empty index: the answer is a refusal
+        LEARNLOOP_INFERENCE_URL=f"http://127.0.0.1:{free_port()}/v1",
+        LEARNLOOP_SLACK_INBOX_LEASE_SECONDS="4",
+        LEARNLOOP_SLACK_API_URL=slack.api_url,
+        LEARNLOOP_LOG_LEVEL="INFO",
+        SLACK_BOT_TOKEN=TOKEN,
+        SLACK_SIGNING_SECRET=SECRET,
+    )
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    procs = []
+
+    async def scenario() -> None:
+        await slack.start()
+        try:
+            async with ClientSession() as http:
+                port = free_port()
+                url = f"http://127.0.0.1:{port}/slack/events"
+                procs.append(spawn(env, logs[0], "bot", "slack", "--http", "--port", str(port)))
+                await wait_up(http, url, procs[0])
+                held = slack.hold["auth.test"] = asyncio.Event()  # Bolt waits there
+                status, _ = await post(http, url, event_body(mention("What is Zorp?", "100.1")))
+                assert status == 200
+                await slack.wait_for(lambda: slack.named("auth.test"), within=60)
+                procs[0].send_signal(signal.SIGKILL)  # acknowledged, not answered
+                procs[0].wait()
+                held.set()
+                assert not slack.named(*ANSWERS)
+                port = free_port()
+                url = f"http://127.0.0.1:{port}/slack/events"
+                procs.append(spawn(env, logs[1], "bot", "slack", "--http", "--port", str(port)))
+                await wait_up(http, url, procs[1])
+                await slack.wait_for(lambda: slack.named(*ANSWERS), within=120, what="answer")
+                await asyncio.sleep(5)  # longer than a lease: nobody answers it again
+                answers = [c for c in slack.named(*ANSWERS) if c.params["thread_ts"] == "100.1"]
+                assert len(answers) == 1
+        finally:
+            await slack.stop()
+
+    try:
+        asyncio.run(scenario())
+    except BaseException:
+        for log in logs:
+            if log.exists():
+                print(log.read_text())
+        raise
+    finally:
+        for proc in procs:
+            stop(proc)
+            proc.wait()  # reaped even when it had to be killed
