@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.adapters.adapter_model import ActiveAdapter, AdapterChatModel
 from bot.adapters.model import ClientChatModel, LazyModel
 from bot.adapters.search import SearchRetriever
 from bot.runtime.inference import EmbeddedServer, healthy
@@ -24,6 +25,7 @@ from retrieval.relevance import RelevancePolicy
 from retrieval.search import HybridSearcher
 from retrieval.settings import RetrievalSettings
 from retrieval.store import ChunkStore, connect
+from training.settings import TrainingSettings, registry_root
 
 
 @dataclass(frozen=True)
@@ -114,16 +116,22 @@ def model_endpoint(isettings: InferenceSettings) -> tuple[str, str, EmbeddedServ
 
 
 def build_answering(
-    retrieval: Retrieval, isettings: InferenceSettings, search_threads: int = 1
+    retrieval: Retrieval,
+    isettings: InferenceSettings,
+    search_threads: int = 1,
+    data_dir: Path | None = None,
 ) -> tuple[AnswerService, EmbeddedServer | None]:
     """The answering service; with no LEARNLOOP_INFERENCE_URL, over the embedded server
     (reused when one already runs, else started on first need and returned for stopping)."""
     key = isettings.inference_api_key.get_secret_value()
     url, name, server = model_endpoint(isettings)
+    # the learning loop's active adapter is asked for by name (issue 19)
+    adapter_root = registry_root(TrainingSettings(), data_dir or Settings().data_dir)
 
     def connect() -> ClientChatModel:
         base = server.start() if server is not None else url
-        return ClientChatModel(ChatClient(base, name, key, isettings.inference_timeout))
+        client = ChatClient(base, name, key, isettings.inference_timeout)
+        return AdapterChatModel(client, ActiveAdapter(adapter_root))  # the loop's adapter
 
     model = LazyModel(connect, name)
     retriever = SearchRetriever(retrieval.searcher, search_threads)
@@ -161,7 +169,9 @@ def build_chat(
     from bot.services.jobs import build_jobs
 
     retrieval = build_retrieval(settings, rs)
-    answers, server = build_answering(retrieval, isettings, settings.search_threads)
+    answers, server = build_answering(
+        retrieval, isettings, settings.search_threads, settings.data_dir
+    )
     jobs = build_jobs(settings)
     _, sessions = open_store(
         database_url(settings.database_url, settings.data_dir),

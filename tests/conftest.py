@@ -107,7 +107,7 @@ def running_server(
         [
             sys.executable,
             "-m",
-            "bot.surfaces.cli.main",
+            "bot",
             "serve-inference",
             "--port",
             str(port),

@@ -20,8 +20,12 @@ from bot.services.jobs import JobPolicy, JobService
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.adapters.store.training import TrainingRecords
     from bot.bootstrap import Retrieval
     from bot.services.reminders import DirectMessenger
+    from bot.services.training import TrainingService
+    from training.settings import TrainingSettings
+    from worker.training import Endpoint
 
 
 class WorkerContext:
@@ -108,6 +112,38 @@ class WorkerContext:
     @cached_property
     def threads(self) -> ThreadRepository:
         return ThreadRepository(self._sessions)
+
+    @cached_property
+    def training_settings(self) -> TrainingSettings:
+        from training.settings import TrainingSettings
+
+        return TrainingSettings()
+
+    @cached_property
+    def endpoint(self) -> Endpoint:
+        """The inference server(s) training evaluates on and serves adapters from."""
+        from worker.training import endpoint_from
+
+        return endpoint_from(self.training_settings, self.settings.data_dir)
+
+    @cached_property
+    def training_records(self) -> TrainingRecords:
+        from bot.adapters.store.training import TrainingRecords
+
+        return TrainingRecords(self._sessions)
+
+    @cached_property
+    def training(self) -> TrainingService:
+        from bot.services.training import TrainingService
+
+        ts = self.training_settings
+        return TrainingService(
+            self.service,
+            self.training_records,
+            threshold=ts.train_new_examples,
+            steps=ts.train_max_steps,
+            allowed=ts.allowed_audiences(),
+        )
 
     @cached_property
     def retrieval(self) -> Retrieval:

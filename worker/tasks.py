@@ -13,14 +13,26 @@ from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
 
 from bot.adapters.notify import notifier_for
-from bot.adapters.queue import FEEDBACK, FORGET_THREADS, INGEST, NOTIFY, REMIND, SWEEP
+from bot.adapters.queue import (
+    FEEDBACK,
+    FORGET_THREADS,
+    INGEST,
+    NOTIFY,
+    RECONCILE_ADAPTERS,
+    REMIND,
+    SWEEP,
+    TRAIN,
+    TRAIN_CHECK,
+)
 from bot.adapters.store.models import utcnow
 from bot.domain.errors import BrokerUnavailable, LearnLoopError, StoreUnavailable
 from bot.domain.feedback import Feedback
 from bot.domain.jobs import Job
 from retrieval.errors import IndexUnavailable
+from training.errors import TrainingError
 from worker.context import WorkerContext
 from worker.ingest import LeaseLost, run_ingest
+from worker.training import reconcile_all, registry_for, run_training
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +105,57 @@ def register(app: Celery, ctx: WorkerContext) -> None:
             raise
         if job is not None:
             notify(job, "finished")
+
+    @app.task(name=TRAIN, bind=True, max_retries=MAX_RETRIES)
+    def train(self: Task, job_id: str) -> None:
+        worker = ctx.worker_id
+        try:
+            job = run_training(
+                ctx.jobs,
+                ctx.training_records,
+                ctx.retrieval.store,
+                ctx.endpoint,
+                ctx.training_settings,
+                ctx.settings.data_dir,
+                job_id,
+                worker,
+                ctx.lease_seconds,
+            )
+        except LeaseLost:
+            log.warning("job=%s lease lost to another worker; stopping", job_id)
+            return
+        except TRANSIENT as exc:
+            if self.request.retries >= MAX_RETRIES:
+                ctx.jobs.fail(job_id, f"gave up after retries: {exc}", "transient_exhausted")
+                notify(ctx.jobs.get(job_id), "finished")
+                raise
+            with suppress(Exception):  # the database may be what is down: retry anyway
+                ctx.jobs.requeue(job_id, worker)
+            raise self.retry(
+                exc=exc, countdown=backoff(self.request.retries), expires=ctx.expires
+            ) from exc
+        except Exception as exc:
+            code = exc.code if isinstance(exc, LearnLoopError | TrainingError) else ""
+            ctx.jobs.fail(job_id, str(exc) or type(exc).__name__, code or type(exc).__name__)
+            notify(ctx.jobs.get(job_id), "finished")
+            raise
+        if job is not None:
+            notify(job, "finished")
+
+    @app.task(name=TRAIN_CHECK, autoretry_for=TRANSIENT, max_retries=MAX_RETRIES)
+    def train_check() -> dict[str, Any]:
+        """The beat's look: a training job when enough is new and none is active."""
+        asked = ctx.training.request()
+        return {"job": asked.job.id if asked.job else None, "reason": asked.reason}
+
+    @app.task(name=RECONCILE_ADAPTERS)
+    def reconcile_adapters() -> list[str]:
+        """The active adapter on every inference server (a restarted one lost it)."""
+        endpoint = ctx.endpoint
+        registry = registry_for(ctx.training_settings, ctx.settings.data_dir, endpoint.served_base)
+        if not registry.records():
+            return []  # nothing was ever trained here: nothing to put anywhere
+        return [s.error for s in reconcile_all(endpoint, registry.active()) if s.error]
 
     @app.task(
         name=FEEDBACK,

@@ -48,7 +48,12 @@ class LazyModel:
     def __init__(self, connect: Callable[[], ChatModel], name: str) -> None:
         self._connect = connect
         self._model: ChatModel | None = None
-        self.name = name
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        """The connected model's (an adapter's, when one is served), else the configured."""
+        return self._model.name if self._model is not None else self._name
 
     def _get(self) -> ChatModel:
         if self._model is None:

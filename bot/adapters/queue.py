@@ -18,6 +18,9 @@ NOTIFY = "learnloop.notify"
 SWEEP = "learnloop.sweep"
 REMIND = "learnloop.remind"
 FORGET_THREADS = "learnloop.forget_threads"
+TRAIN = "learnloop.train"
+TRAIN_CHECK = "learnloop.train_check"
+RECONCILE_ADAPTERS = "learnloop.reconcile_adapters"
 QUEUES = ("ingest", "feedback", "notify", "training")
 ROUTES = {
     INGEST: "ingest",
@@ -26,7 +29,13 @@ ROUTES = {
     SWEEP: "ingest",
     REMIND: "notify",
     FORGET_THREADS: "notify",
+    TRAIN: "training",
+    TRAIN_CHECK: "training",
+    # light and frequent: not behind a training run on the training queue
+    RECONCILE_ADAPTERS: "notify",
 }
+# the task that runs each kind of job (what the sweeper re-sends)
+JOB_TASKS = {"ingest": INGEST, "train": TRAIN}
 
 
 def broker_config(broker_url: str, data_dir: Path) -> dict[str, Any]:

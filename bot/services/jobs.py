@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.adapters.queue import FEEDBACK, INGEST, TaskSender
+from bot.adapters.queue import FEEDBACK, INGEST, JOB_TASKS, TaskSender
 from bot.adapters.store.feedback import FeedbackRepository
 from bot.adapters.store.jobs import JobRepository
 from bot.adapters.store.models import utcnow
@@ -132,7 +132,8 @@ class JobService:
     def dispatch(self, job: Job) -> Job:
         """Send the job's message; on failure mark it unsent and raise."""
         try:
-            self.sender.send(INGEST, [job.id], expires=self.policy.expires_seconds)
+            task = JOB_TASKS.get(job.kind, INGEST)
+            self.sender.send(task, [job.id], expires=self.policy.expires_seconds)
         except BrokerUnavailable as exc:
             self.jobs.mark_unsent(job.id, exc.message, exc.code)
             raise BrokerUnavailable(

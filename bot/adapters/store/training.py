@@ -3,13 +3,20 @@ the identities to scrub from anything written for training."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.store.feedback import answer_record
-from bot.adapters.store.models import AnswerRow, FeedbackRow, LearnerRow, PlatformAccountRow
+from bot.adapters.store.models import (
+    AnswerRow,
+    DocumentRow,
+    FeedbackRow,
+    LearnerRow,
+    PlatformAccountRow,
+)
 from bot.domain.feedback import AnswerRecord
 
 TRAINABLE = ("up", "correction")
@@ -53,3 +60,12 @@ class TrainingRecords:
             emails = [e for e in session.scalars(select(LearnerRow.email)) if e]
             ids = [i for i in session.scalars(select(PlatformAccountRow.external_id)) if i]
         return names, emails, ids
+
+    def new_passages(self, since: datetime | None, allowed: Sequence[str]) -> int:
+        """Chunks of documents (visible to `allowed`) ingested after `since`."""
+        query = select(DocumentRow.chunks, DocumentRow.audiences)
+        if since is not None:
+            query = query.where(DocumentRow.ingested_at > since)
+        with self._sessions() as session:
+            rows = session.execute(query).all()
+        return sum(chunks for chunks, groups in rows if set(groups or ["everyone"]) & set(allowed))

@@ -1,0 +1,102 @@
+"""`learnloop adapters` and `learnloop train` against the real embedded server: promotion
+loads an adapter where it is served, rollback returns to the one before at once."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from bot.main import app
+from inference.models import SERVED_NAME
+from training.prompt import PROMPT_VERSION
+from training.registry import JsonRegistry
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def adapter(tmp_path_factory, generation_model) -> Path:
+    """A real PEFT LoRA folder on the packaged model (untrained: B starts at zero)."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(str(generation_model))
+    model = get_peft_model(base, LoraConfig(r=2, target_modules=["q_proj"], task_type="CAUSAL_LM"))
+    folder = tmp_path_factory.mktemp("lora")
+    model.save_pretrained(str(folder))
+    return folder
+
+
+@pytest.fixture
+def site(tmp_path, adapter, inference_server, generation_model):
+    env = {
+        "LEARNLOOP_DATA_DIR": str(tmp_path / "data"),
+        "LEARNLOOP_DATABASE_URL": "",
+        "LEARNLOOP_BROKER_URL": "",
+        "LEARNLOOP_INFERENCE_URL": inference_server,
+        "LEARNLOOP_GENERATION_MODEL": str(generation_model),
+        "LEARNLOOP_ADAPTER_DIR": str(tmp_path / "adapters"),
+        "LEARNLOOP_ADAPTER_SERVERS": "",
+    }
+    registry = JsonRegistry(tmp_path / "adapters", SERVED_NAME)
+    for _ in range(2):
+        registry.register(adapter, SERVED_NAME, PROMPT_VERSION, "d" * 16)
+    yield env
+    root = inference_server.removesuffix("/v1")
+    for name in ("learnloop-v1", "learnloop-v2"):
+        httpx.post(f"{root}/v1/unload_lora_adapter", json={"lora_name": name}, timeout=30)
+
+
+def cli(env, *args, ok=True):
+    result = CliRunner().invoke(app, list(args), env=env)
+    assert (result.exit_code == 0) == ok, result.output
+    return result
+
+
+def served(inference_server) -> set[str]:
+    models = httpx.get(f"{inference_server}/models", timeout=30).json()["data"]
+    return {m["id"] for m in models if m.get("parent")}
+
+
+def test_promote_serves_an_adapter_and_rollback_returns_to_the_one_before(site, inference_server):
+    listed = json.loads(cli(site, "adapters", "list", "--json").stdout)
+    assert [(a["name"], a["status"]) for a in listed] == [
+        ("learnloop-v2", "candidate"),
+        ("learnloop-v1", "candidate"),
+    ]
+    first = json.loads(cli(site, "adapters", "promote", "learnloop-v1", "--json").stdout)
+    assert first["active"] == "learnloop-v1" and first["servers"][0]["loaded"] == ["learnloop-v1"]
+    second = json.loads(cli(site, "adapters", "promote", "learnloop-v2", "--json").stdout)
+    assert second["servers"][0]["unloaded"] == ["learnloop-v1"]
+    assert served(inference_server) == {"learnloop-v2"}
+
+    back = json.loads(cli(site, "adapters", "rollback", "--json").stdout)
+    assert back["active"] == "learnloop-v1"
+    assert served(inference_server) == {"learnloop-v1"}  # at once, on the server
+    shown = json.loads(cli(site, "adapters", "show", "learnloop-v2", "--json").stdout)
+    assert shown["status"] == "rolled_back"
+
+    assert "Serving the base model." in cli(site, "adapters", "rollback").stdout
+    assert served(inference_server) == set()
+    refused = cli(site, "adapters", "rollback", ok=False)
+    assert "no adapter is active" in refused.output and "Traceback" not in refused.output
+    unknown = cli(site, "adapters", "show", "learnloop-v9", ok=False)
+    assert "there is no adapter named learnloop-v9" in unknown.output
+    table = cli(site, "adapters", "list").stdout
+    assert "learnloop-v1" in table and "retired" in table
+
+
+def test_train_queues_one_job_only_when_asked_or_when_enough_is_new(site):
+    quiet = json.loads(cli(site, "train", "--json").stdout)
+    assert quiet["job"] is None and quiet["new_feedback"] == 0
+    assert quiet["reason"].startswith("0 new examples since the last run")
+    forced = json.loads(cli(site, "train", "--now", "--json").stdout)
+    assert forced["job"] and forced["reason"] == ""
+    again = cli(site, "train", "--now").stdout
+    assert f"training job {forced['job']} is already queued" in again
+    jobs = json.loads(cli(site, "jobs", "--json").stdout)
+    assert [(j["kind"], j["status"]) for j in jobs] == [("train", "queued")]
