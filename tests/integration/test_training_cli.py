@@ -3,6 +3,7 @@ loads an adapter where it is served, rollback returns to the one before at once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -10,10 +11,21 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from bot.adapters.adapter_model import ActiveAdapter, AdapterChatModel
+from bot.domain.answering import Answer, Source
+from bot.domain.conversation import Place
+from bot.domain.feedback import answer_record
+from bot.domain.ports import Findings
 from bot.main import app
+from bot.services.answers import AnswerService
+from inference.client import ChatClient
 from inference.models import SERVED_NAME
+from tests.fakes import FakeRetriever
 from training.prompt import PROMPT_VERSION
 from training.registry import JsonRegistry
+from training.serving import reconcile_urls
+
+GIVEN = (Source(1, "leave.md", "Leave", "Days", "Leave is 25 days a year.", version="v1"),)
 
 pytestmark = pytest.mark.integration
 
@@ -100,3 +112,28 @@ def test_train_queues_one_job_only_when_asked_or_when_enough_is_new(site):
     assert f"training job {forced['job']} is already queued" in again
     jobs = json.loads(cli(site, "jobs", "--json").stdout)
     assert [(j["kind"], j["status"]) for j in jobs] == [("train", "queued")]
+
+
+def test_answers_ask_for_the_active_adapter_and_record_it(site, inference_server):
+    root = Path(site["LEARNLOOP_ADAPTER_DIR"])
+    registry = JsonRegistry(root, SERVED_NAME)
+    model = AdapterChatModel(ChatClient(inference_server, SERVED_NAME), ActiveAdapter(root, 0))
+    service = AnswerService(FakeRetriever(Findings(True, GIVEN, ())), model, max_answer_tokens=8)
+
+    def answer() -> Answer:
+        async def run():
+            events = [e async for e in service.ask_stream("How long is leave?", ("everyone",))]
+            await model.aclose()
+            return events[-1]
+
+        return asyncio.run(run())
+
+    assert answer().model == SERVED_NAME  # nothing active: the base model
+    registry.promote("learnloop-v1")  # active, but no server has loaded it yet
+    assert answer().model == SERVED_NAME  # asked for it, got 404, answered with the base
+    reconcile_urls([inference_server], registry.active())
+    given = answer()
+    assert given.model == "learnloop-v1"
+    place = Place("slack", "C1")
+    record = answer_record("Leave?", given, "slack:U1", "slack", place, ("everyone",), ())
+    assert record.adapter_version == "learnloop-v1"
