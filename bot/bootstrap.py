@@ -14,10 +14,11 @@ from bot.services.answers import AnswerService
 from bot.services.chat import ChatService
 from bot.services.jobs import JobService
 from bot.services.learning import LearningService
+from bot.services.model_status import model_status
 from bot.services.reports import ReportService
 from bot.settings import Settings
 from inference.client import ChatClient
-from inference.models import SERVED_NAME, served_name
+from inference.models import SERVED_NAME, served_base, served_name
 from inference.settings import InferenceSettings
 from retrieval.embedding import Embedder, LearnLoopEmbeddingFunction, resolve_embedding_path
 from retrieval.ingest import Ingestor, parser_from_settings
@@ -115,6 +116,10 @@ def model_endpoint(isettings: InferenceSettings) -> tuple[str, str, EmbeddedServ
     return url, served_name(isettings.generation_model), server
 
 
+def adapter_dir(data_dir: Path) -> Path:
+    return registry_root(TrainingSettings(), data_dir)
+
+
 def build_answering(
     retrieval: Retrieval,
     isettings: InferenceSettings,
@@ -126,7 +131,7 @@ def build_answering(
     key = isettings.inference_api_key.get_secret_value()
     url, name, server = model_endpoint(isettings)
     # the learning loop's active adapter is asked for by name (issue 19)
-    adapter_root = registry_root(TrainingSettings(), data_dir or Settings().data_dir)
+    adapter_root = adapter_dir(data_dir or Settings().data_dir)
 
     def connect() -> ClientChatModel:
         base = server.start() if server is not None else url
@@ -199,5 +204,8 @@ def build_chat(
         CatalogMaterial(retrieval),
         writer,
     )
-    reports = ReportService(sessions, admins=settings.admin_keys())
+    i = isettings
+    base = served_base(i.generation_model, i.inference_url, i.inference_model)
+    status = model_status(adapter_dir(settings.data_dir), base)  # an admin's "model status"
+    reports = ReportService(sessions, admins=settings.admin_keys(), model_status=status)
     return ChatStack(chat, jobs, server, learning, reports)

@@ -63,7 +63,7 @@ class Bot:
 
 
 @asynccontextmanager
-async def running(store, *, reports: bool = True) -> AsyncIterator[Bot]:
+async def running(store, *, reports: bool = True, model_status=None) -> AsyncIterator[Bot]:
     chat = ChatService(
         AnswerService(FakeRetriever(Findings(True, (), ())), FakeChatModel("unused")),
         None,  # type: ignore[arg-type] - nothing is recorded or queued in these tests
@@ -71,7 +71,9 @@ async def running(store, *, reports: bool = True) -> AsyncIterator[Bot]:
         ThreadRepository(store),
         admins={f"slack:{ADMIN}"},
     )
-    service = ReportService(store, admins=chat.admins) if reports else None
+    service = (
+        ReportService(store, admins=chat.admins, model_status=model_status) if reports else None
+    )
     slack = await FakeSlack(dms={ADMIN: "D1", LEARNER: "D2", OWNER: "D3"}).start()
     slack.owners.add(OWNER)
     settings = SlackSettings(bot_token=TOKEN, signing_secret=SECRET, api_url=slack.api_url)
