@@ -40,6 +40,18 @@ EXPENSES = """# Expenses
 A meal allowance is the most a meal may cost: 40 euros per person. Receipts are
 uploaded within 30 days.
 """
+SECURITY = """# Security
+
+## Passwords
+A password manager is the only place passwords are kept. Shared accounts use the team
+vault, and a leaked password is reported to security within one hour.
+"""
+HOLIDAYS = """# Holidays
+
+## Requests
+A holiday request is filed in the HR portal two weeks ahead. Requests over ten days
+need the manager's approval and a handover note.
+"""
 SALARIES = """# Salary bands
 
 ## Bands
@@ -71,12 +83,15 @@ def site(tmp_path_factory, redis_url, embedder, generation_model, inference_serv
     root = tmp_path_factory.mktemp("training-worker")
     with postgres_database() as pg, chroma_server(root / "chroma") as chroma:
         rt = build_retrieval_from(embedder, url=chroma)
-        _, sessions = open_store(database_url(pg, Path()))
+        engine, sessions = open_store(database_url(pg, Path()))
         jobs = JobRepository(sessions)
         ingest = jobs.create("ingest", {})
         for name, text, groups in (
             ("deploys.md", DEPLOYS, ["everyone"]),
             ("expenses.md", EXPENSES, ["everyone"]),
+            # held out by the split (a hash of the document name): the gate's questions
+            ("security.md", SECURITY, ["everyone"]),
+            ("holidays.md", HOLIDAYS, ["everyone"]),
             ("salaries.md", SALARIES, ["hr"]),
         ):
             report = rt.ingestor.ingest_bytes(name, text.encode(), groups)
@@ -101,6 +116,7 @@ def site(tmp_path_factory, redis_url, embedder, generation_model, inference_serv
         finally:
             stop(beat)
             stop(worker)
+            engine.dispose()
 
 
 def rate_an_answer(repo: FeedbackRepository) -> str:
@@ -135,9 +151,9 @@ def test_the_beat_starts_one_training_job_that_trains_gates_promotes_and_serves(
 
     job = wait_until(finished, timeout=420, what="the beat-started training job")
     assert job.status is JobStatus.DONE, f"{job.error}\n{(root / 'worker.log').read_text()[-3000:]}"
-    assert len(jobs.recent(kind="train")) == 1  # the beat kept looking, but one job at a time
-    assert (job.progress_done, job.progress_total) == (2, 2)
     result = job.result
+    assert len(jobs.recent(kind="train")) == 1  # the beat kept looking, but one job at a time
+    assert (job.progress_done, job.progress_total) == (2, 2), result
     assert result["training"]["steps"] == 2 and result["training"]["device"] == "cpu"
     assert result["adapter"] == "learnloop-v1" and result["status"] == "active"
     assert result["verdict"]["promote"] and result["verdict"]["candidate"]["questions"] >= 1
