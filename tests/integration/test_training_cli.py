@@ -137,3 +137,22 @@ def test_answers_ask_for_the_active_adapter_and_record_it(site, inference_server
     place = Place("slack", "C1")
     record = answer_record("Leave?", given, "slack:U1", "slack", place, ("everyone",), ())
     assert record.adapter_version == "learnloop-v1"
+
+
+def test_a_dry_run_exports_the_dataset_without_a_restricted_passage(tmp_path):
+    env = {"LEARNLOOP_DATA_DIR": str(tmp_path / "data"), "LEARNLOOP_CHROMA_URL": ""}
+    material = tmp_path / "material"
+    material.mkdir()
+    (material / "deploys.md").write_text(
+        "# Deploys\n\n## Freeze\nA deploy freeze is a window when only approved hotfixes ship.\n"
+    )
+    (material / "salaries.md").write_text(
+        "# Salaries\n\n## Bands\nA salary band for level four spans 71000 to 88000 euros.\n"
+    )
+    cli(env, "ingest", str(material / "deploys.md"))
+    cli(env, "ingest", "--audience", "hr", str(material / "salaries.md"))
+    report = json.loads(cli(env, "train", "--dry-run", "--json").stdout)
+    assert report["examples"].get("material", 0) >= 1 and "job" not in report
+    exported = Path(report["file"]).read_text()
+    assert "deploy freeze" in exported and "71000" not in exported and "salary" not in exported
+    assert json.loads(cli(env, "jobs", "--json").stdout) == []  # nothing was queued

@@ -20,7 +20,13 @@ from bot.domain.feedback import Feedback, answer_record
 from bot.domain.jobs import JobStatus
 from inference.models import SERVED_NAME
 from tests.conftest import stop, wait_until
-from tests.services import chroma_server, postgres_database, start_cli_process, start_worker
+from tests.services import (
+    chroma_server,
+    kill_group,
+    postgres_database,
+    start_cli_process,
+    start_worker,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -66,7 +72,7 @@ TRAINING = {
     "LEARNLOOP_TRAIN_LEARNING_RATE": "0.01",
     "LEARNLOOP_TRAIN_MIN_EXAMPLES": "1",
     "LEARNLOOP_TRAIN_HELDOUT_SHARE": "0.3",
-    "LEARNLOOP_TRAIN_HELDOUT_LIMIT": "3",
+    "LEARNLOOP_TRAIN_HELDOUT_LIMIT": "2",
     "LEARNLOOP_TRAIN_GATE_MAX_TOKENS": "16",
     "LEARNLOOP_TRAIN_PERIOD_SECONDS": "1",
     "LEARNLOOP_TRAIN_NEW_EXAMPLES": "3",
@@ -115,7 +121,7 @@ def site(tmp_path_factory, redis_url, embedder, generation_model, inference_serv
             yield env, jobs, root, rated
         finally:
             stop(beat)
-            stop(worker)
+            kill_group(worker)  # it may be mid-run when a check failed: no warm shutdown
             engine.dispose()
 
 
@@ -149,7 +155,7 @@ def test_the_beat_starts_one_training_job_that_trains_gates_promotes_and_serves(
         ]
         return done[0] if done else None
 
-    job = wait_until(finished, timeout=420, what="the beat-started training job")
+    job = wait_until(finished, timeout=900, what="the beat-started training job")
     assert job.status is JobStatus.DONE, f"{job.error}\n{(root / 'worker.log').read_text()[-3000:]}"
     result = job.result
     assert len(jobs.recent(kind="train")) == 1  # the beat kept looking, but one job at a time
