@@ -57,10 +57,15 @@ def site(tmp_path, adapter, inference_server, generation_model):
     registry = JsonRegistry(tmp_path / "adapters", SERVED_NAME)
     for _ in range(2):
         registry.register(adapter, SERVED_NAME, PROMPT_VERSION, "d" * 16)
-    yield env
     root = inference_server.removesuffix("/v1")
-    for name in ("learnloop-v1", "learnloop-v2"):
-        httpx.post(f"{root}/v1/unload_lora_adapter", json={"lora_name": name}, timeout=30)
+
+    def unload_ours() -> None:  # the suite's shared server: start and leave it clean
+        for name in served(inference_server):
+            httpx.post(f"{root}/v1/unload_lora_adapter", json={"lora_name": name}, timeout=30)
+
+    unload_ours()
+    yield env
+    unload_ours()
 
 
 def cli(env, *args, ok=True):
@@ -98,8 +103,8 @@ def test_promote_serves_an_adapter_and_rollback_returns_to_the_one_before(site, 
     assert "no adapter is active" in refused.output and "Traceback" not in refused.output
     unknown = cli(site, "adapters", "show", "learnloop-v9", ok=False)
     assert "there is no adapter named learnloop-v9" in unknown.output
-    table = cli(site, "adapters", "list").stdout
-    assert "learnloop-v1" in table and "retired" in table
+    table = cli({**site, "COLUMNS": "200"}, "adapters", "list").stdout
+    assert "learnloop-v1" in table and "rolled_back" in table and "active" not in table
 
 
 def test_train_queues_one_job_only_when_asked_or_when_enough_is_new(site):
@@ -117,10 +122,13 @@ def test_train_queues_one_job_only_when_asked_or_when_enough_is_new(site):
 def test_answers_ask_for_the_active_adapter_and_record_it(site, inference_server):
     root = Path(site["LEARNLOOP_ADAPTER_DIR"])
     registry = JsonRegistry(root, SERVED_NAME)
-    model = AdapterChatModel(ChatClient(inference_server, SERVED_NAME), ActiveAdapter(root, 0))
-    service = AnswerService(FakeRetriever(Findings(True, GIVEN, ())), model, max_answer_tokens=8)
+    active = ActiveAdapter(root, 0)
 
     def answer() -> Answer:
+        model = AdapterChatModel(ChatClient(inference_server, SERVED_NAME), active)
+        retriever = FakeRetriever(Findings(True, GIVEN, ()))
+        service = AnswerService(retriever, model, max_answer_tokens=8)
+
         async def run():
             events = [e async for e in service.ask_stream("How long is leave?", ("everyone",))]
             await model.aclose()
