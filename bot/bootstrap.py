@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from bot.adapters.store.access import AccessRepository
     from bot.adapters.store.quiz import QuizRepository
     from bot.adapters.store.threads import ThreadRepository
+    from bot.adapters.store.training import TrainingRecords
     from bot.runtime.inference import EmbeddedServer
     from bot.runtime.ops import OpsServer
     from bot.services.answers import AnswerService
@@ -31,10 +32,12 @@ if TYPE_CHECKING:
     from bot.services.learning import LearningService
     from bot.services.reminders import DirectMessenger
     from bot.services.reports import ReportService
+    from bot.services.training import TrainingService
     from inference.client import ChatClient
     from inference.settings import InferenceSettings
     from retrieval.embedding import Embedder
     from retrieval.settings import RetrievalSettings
+    from training.settings import TrainingSettings
 
 log = logging.getLogger(__name__)
 
@@ -212,9 +215,21 @@ class App:
     @cached_property
     def model(self) -> ChatModel:
         """The answering model; reaches (or starts) its server only when a question needs it."""
-        from bot.adapters.model import ClientChatModel, LazyModel
+        from bot.adapters.adapter_model import ActiveAdapter, AdapterChatModel
+        from bot.adapters.model import LazyModel
 
-        return LazyModel(lambda: ClientChatModel(self.chat_client()), self.model_endpoint[1])
+        # the learning loop's active adapter is asked for by name (answers record which)
+        active = ActiveAdapter(self.adapter_dir)
+        return LazyModel(
+            lambda: AdapterChatModel(self.chat_client(), active), self.model_endpoint[1]
+        )
+
+    @property
+    def adapter_dir(self) -> Path:
+        """Where the learning loop's adapter registry lives."""
+        from training.settings import registry_root
+
+        return registry_root(self.training_settings, self.settings.data_dir)
 
     @cached_property
     def quiz_writer(self) -> QuizWriter | None:
@@ -324,9 +339,43 @@ class App:
 
     @cached_property
     def reports(self) -> ReportService:
+        from bot.services.model_status import model_status
         from bot.services.reports import ReportService
+        from inference.models import served_base
 
-        return ReportService(self.sessions, admins=self.settings.admin_keys())
+        i = self.inference_settings
+        base = served_base(i.generation_model, i.inference_url, i.inference_model)
+        return ReportService(
+            self.sessions,
+            admins=self.settings.admin_keys(),
+            model_status=model_status(self.adapter_dir, base),  # an admin's "model status"
+        )
+
+    # -- the learning loop (the training worker and `learnloop train|adapters`)
+    @cached_property
+    def training_settings(self) -> TrainingSettings:
+        from training.settings import TrainingSettings
+
+        return TrainingSettings()
+
+    @cached_property
+    def training_records(self) -> TrainingRecords:
+        from bot.adapters.store.training import TrainingRecords
+
+        return TrainingRecords(self.sessions)
+
+    @cached_property
+    def training(self) -> TrainingService:
+        from bot.services.training import TrainingService
+
+        ts = self.training_settings
+        return TrainingService(
+            self.jobs,
+            self.training_records,
+            threshold=ts.train_new_examples,
+            steps=ts.train_max_steps,
+            allowed=ts.allowed_audiences(),
+        )
 
     # -- where the worker sends job progress and review reminders, per platform
     @cached_property

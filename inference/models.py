@@ -100,3 +100,10 @@ def served_name(setting: str) -> str:
         return SERVED_NAME
     path = Path(setting)
     return SERVED_NAME if (path / "learnloop.json").is_file() else path.name
+
+
+def served_base(generation_model: str, inference_url: str, inference_model: str) -> str:
+    """The model id requests name when no adapter is asked for (what adapters train on)."""
+    if inference_url:
+        return inference_model or SERVED_NAME
+    return served_name(generation_model)  # the embedded server's own name for it

@@ -232,6 +232,8 @@ def _passage(row: Row, text: str, score: float, similarity: float) -> Passage:
         score=round(score, 6),
         similarity=round(similarity, 4),
         url=row.url,
+        version=row.version,
+        audiences=row.audiences,
     )
 
 

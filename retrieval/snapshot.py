@@ -33,6 +33,7 @@ class Row:
     context: str
     index: int
     audiences: tuple[str, ...]
+    version: str = ""  # the document version the chunk is from
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ def _row(cid: str, text: str, meta: dict[str, object]) -> Row:
         context=str(meta.get("context", "")),
         index=int(str(meta.get("index", 0))),
         audiences=tuple(str(meta.get("audience", "everyone")).split(",")),
+        version=str(meta.get("version", "")),
     )
 
 

@@ -74,6 +74,9 @@ class Passage:
     score: float
     similarity: float
     url: str = ""
+    # provenance, recorded with answers so training knows what each passage was
+    version: str = ""
+    audiences: tuple[str, ...] = ("everyone",)
 
 
 @dataclass(frozen=True)

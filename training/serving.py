@@ -7,6 +7,7 @@ timer) loads the active adapter where it is missing and unloads retired ones.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,3 +104,15 @@ async def _one(server: AdapterServer, active: AdapterRecord | None) -> Reconcile
     if loaded or stale:
         log.info("reconciled %s: loaded=%s unloaded=%s", server.url, loaded, stale)
     return Reconciled(server.url, tuple(loaded), tuple(stale))
+
+
+def reconcile_urls(
+    urls: Sequence[str], active: AdapterRecord | None, api_key: str = ""
+) -> list[Reconciled]:
+    """One reconcile pass over these servers' OpenAI-compatible base URLs (blocking)."""
+
+    async def run() -> list[Reconciled]:
+        async with httpx.AsyncClient() as http:
+            return await reconcile([HttpAdapterServer(u, http, api_key) for u in urls], active)
+
+    return asyncio.run(run())

@@ -32,13 +32,40 @@ class TrainingSettings(BaseSettings):
     gate_min_citation_gain: float = 0.10
     gate_max_key_loss: float = 0.05
     gate_max_refusal_loss: float = 0.05
+    train_heldout_limit: int = 200  # held-out questions the gate asks (two replies each)
+    train_gate_max_tokens: int = 160  # the longest reply the gate waits for
+    # every inference server that must serve the active adapter (comma-separated URLs);
+    # empty: LEARNLOOP_INFERENCE_URL, or the embedded server's
+    adapter_servers: str = ""
+    adapter_reconcile_seconds: float = 60.0  # the beat's reconcile pass
+    # the registry and every adapter's files: a volume every inference server can read
+    # (/adapters in deploy/); empty: <data dir>/training/adapters
+    adapter_dir: str = ""
+
+    def allowed_audiences(self) -> tuple[str, ...]:
+        groups = tuple(a.strip() for a in self.train_audiences.split(",") if a.strip())
+        return groups or ("everyone",)
+
+
+def adapter_server_urls(
+    settings: TrainingSettings, inference_url: str, inference_port: int
+) -> tuple[str, ...]:
+    """Every server that must serve the active adapter: LEARNLOOP_ADAPTER_SERVERS, else the
+    one inference server (LEARNLOOP_INFERENCE_URL, or the embedded server's port)."""
+    listed = tuple(u.strip() for u in settings.adapter_servers.split(",") if u.strip())
+    return listed or (inference_url or f"http://127.0.0.1:{inference_port}/v1",)
+
+
+def registry_root(settings: TrainingSettings, data_dir: Path) -> Path:
+    if settings.adapter_dir:
+        return Path(settings.adapter_dir)
+    return data_dir / "training" / "adapters"
 
 
 def cycle_plan(
     settings: TrainingSettings, base_model: Path, served_base: str, data_dir: Path, run: str
 ) -> CyclePlan:
     """Plain values for one cycle: runs under <data dir>/training/runs/<run>."""
-    audiences = tuple(a.strip() for a in settings.train_audiences.split(",") if a.strip())
     return CyclePlan(
         train=TrainConfig(
             base_model=base_model,
@@ -54,7 +81,7 @@ def cycle_plan(
         ),
         served_base=served_base,
         export_dir=data_dir / "training" / "datasets",
-        options=BuildOptions(allowed_audiences=audiences or ("everyone",)),
+        options=BuildOptions(allowed_audiences=settings.allowed_audiences()),
         rule=GateRule(
             settings.gate_min_citation_gain,
             settings.gate_max_key_loss,
@@ -62,5 +89,6 @@ def cycle_plan(
         ),
         heldout_share=settings.train_heldout_share,
         min_examples=settings.train_min_examples,
+        heldout_limit=settings.train_heldout_limit,
         promote=settings.train_auto_promote,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from contextlib import suppress
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 import httpx
@@ -13,15 +14,27 @@ from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
 
 from bot.adapters.notify import notifier_for
-from bot.adapters.queue import FEEDBACK, FORGET_THREADS, INGEST, NOTIFY, REMIND, SWEEP
+from bot.adapters.queue import (
+    FEEDBACK,
+    FORGET_THREADS,
+    INGEST,
+    NOTIFY,
+    RECONCILE_ADAPTERS,
+    REMIND,
+    SWEEP,
+    TRAIN,
+    TRAIN_CHECK,
+)
 from bot.adapters.store.models import utcnow
 from bot.bootstrap import App
 from bot.domain.errors import BrokerUnavailable, LearnLoopError, StoreUnavailable
 from bot.domain.feedback import Feedback
 from bot.domain.jobs import Job
 from retrieval.errors import IndexUnavailable
+from training.errors import TrainingError
 from worker.context import worker_id
 from worker.ingest import LeaseLost, run_ingest
+from worker.training import Endpoint, endpoint_from, reconcile_all, registry_for, run_training
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +69,11 @@ def warm_on_start(ctx: App, pool: str) -> None:
 
 
 def register(app: Celery, ctx: App) -> None:
+    @cache
+    def endpoint() -> Endpoint:
+        """The inference server(s) training evaluates on and serves adapters from."""
+        return endpoint_from(ctx.training_settings, ctx.settings.data_dir)
+
     def notify(job: Job, event: str) -> None:
         try:
             ctx.sender.send(NOTIFY, [job.id, event], expires=ctx.settings.job_expires_seconds)
@@ -96,6 +114,59 @@ def register(app: Celery, ctx: App) -> None:
             raise
         if job is not None:
             notify(job, "finished")
+
+    @app.task(name=TRAIN, bind=True, max_retries=MAX_RETRIES)
+    def train(self: Task, job_id: str) -> None:
+        worker = worker_id()
+        try:
+            job = run_training(
+                ctx.job_records,
+                ctx.training_records,
+                ctx.retrieval.store,
+                endpoint(),
+                ctx.training_settings,
+                ctx.settings.data_dir,
+                job_id,
+                worker,
+                ctx.settings.lease_seconds,
+            )
+        except LeaseLost:
+            log.warning("job=%s lease lost to another worker; stopping", job_id)
+            return
+        except TRANSIENT as exc:
+            if self.request.retries >= MAX_RETRIES:
+                ctx.job_records.fail(job_id, f"gave up after retries: {exc}", "transient_exhausted")
+                notify(ctx.job_records.get(job_id), "finished")
+                raise
+            with suppress(Exception):  # the database may be what is down: retry anyway
+                ctx.job_records.requeue(job_id, worker)
+            raise self.retry(
+                exc=exc,
+                countdown=backoff(self.request.retries),
+                expires=ctx.settings.job_expires_seconds,
+            ) from exc
+        except Exception as exc:
+            code = exc.code if isinstance(exc, LearnLoopError | TrainingError) else ""
+            ctx.job_records.fail(job_id, str(exc) or type(exc).__name__, code or type(exc).__name__)
+            notify(ctx.job_records.get(job_id), "finished")
+            raise
+        if job is not None:
+            notify(job, "finished")
+
+    @app.task(name=TRAIN_CHECK, autoretry_for=TRANSIENT, max_retries=MAX_RETRIES)
+    def train_check() -> dict[str, Any]:
+        """The beat's look: a training job when enough is new and none is active."""
+        asked = ctx.training.request()
+        return {"job": asked.job.id if asked.job else None, "reason": asked.reason}
+
+    @app.task(name=RECONCILE_ADAPTERS)
+    def reconcile_adapters() -> list[str]:
+        """The active adapter on every inference server (a restarted one lost it)."""
+        served = endpoint()
+        registry = registry_for(ctx.training_settings, ctx.settings.data_dir, served.served_base)
+        if not registry.records():
+            return []  # nothing was ever trained here: nothing to put anywhere
+        return [s.error for s in reconcile_all(served, registry.active()) if s.error]
 
     @app.task(
         name=FEEDBACK,

@@ -54,7 +54,12 @@ class LazyModel:
         self._connect = connect
         self._model: ChatModel | None = None
         self._connecting = threading.Lock()  # not asyncio's: callers may be on any loop
-        self.name = name
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        """The connected model's (an adapter's, when one is served), else the configured."""
+        return self._model.name if self._model is not None else self._name
 
     def _connect_once(self) -> ChatModel:
         with self._connecting:

@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.errors import BrokerUnavailable
-from bot.domain.jobs import FEEDBACK, FORGET_THREADS, INGEST, NOTIFY, REMIND, SWEEP
+from bot.domain.jobs import (  # the task names (re-exported: the worker routes them)
+    FEEDBACK,
+    FORGET_THREADS,
+    INGEST,
+    NOTIFY,
+    RECONCILE_ADAPTERS,
+    REMIND,
+    SWEEP,
+    TRAIN,
+    TRAIN_CHECK,
+)
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +31,10 @@ ROUTES = {
     SWEEP: "ingest",
     REMIND: "notify",
     FORGET_THREADS: "notify",
+    TRAIN: "training",
+    TRAIN_CHECK: "training",
+    # light and frequent: not behind a training run on the training queue
+    RECONCILE_ADAPTERS: "notify",
 }
 
 

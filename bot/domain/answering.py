@@ -8,6 +8,7 @@ passages it was given survive; when it cites nothing valid, the sources are show
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ SYSTEM_PROMPT = (
     "two to four sentences. If the passages do not answer the question, say that the "
     "training material does not cover it."
 )
+# recorded with every answer; training/prompt.py computes the same from its copy
+PROMPT_VERSION = hashlib.sha256(SYSTEM_PROMPT.encode()).hexdigest()[:12]
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 
@@ -33,6 +36,8 @@ class Source:
     section: str
     text: str
     url: str = ""
+    version: str = ""  # the document version it came from
+    audiences: tuple[str, ...] = ("everyone",)  # who may see it
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class Answer:
     refused: bool
     citations: tuple[Source, ...] = ()  # passages the answer cites (validated)
     consulted: tuple[Source, ...] = ()  # passages given, shown when nothing valid is cited
+    given: tuple[Source, ...] = ()  # every passage the model saw, in prompt order
     topics: tuple[str, ...] = ()  # for a refusal: the closest topics the material covers
     model: str = ""
     meta: dict[str, float] = field(default_factory=dict)
@@ -89,6 +95,7 @@ def finish_answer(text: str, sources: Sequence[Source], model: str = "") -> Answ
         refused=False,
         citations=cited,
         consulted=() if cited else tuple(sources),
+        given=tuple(sources),
         model=model,
     )
 

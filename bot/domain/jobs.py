@@ -133,6 +133,11 @@ NOTIFY = "learnloop.notify"
 SWEEP = "learnloop.sweep"
 REMIND = "learnloop.remind"
 FORGET_THREADS = "learnloop.forget_threads"
+TRAIN = "learnloop.train"
+TRAIN_CHECK = "learnloop.train_check"
+RECONCILE_ADAPTERS = "learnloop.reconcile_adapters"
+# the task that runs each kind of job (what the sweeper re-sends)
+JOB_TASKS = {"ingest": INGEST, "train": TRAIN}
 
 
 def utcnow() -> datetime:

@@ -22,7 +22,10 @@ class Retriever(Protocol):
 
 
 class ChatModel(Protocol):
-    name: str
+    @property
+    def name(self) -> str:
+        """The model (or LoRA adapter) the latest reply came from: answers record it."""
+        ...
 
     async def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str: ...
 

@@ -10,7 +10,7 @@ from typing import Literal
 
 from bot.domain.conversation import Place
 
-Kind = Literal["ask", "help", "quiz", "progress", "stop", "report", "reminders", "upload"]
+Kind = Literal["ask", "help", "quiz", "progress", "stop", "report", "reminders", "upload", "model"]
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,8 @@ def route(text: str, place: Place) -> Intent:
         return Intent("report", rest) if _REPORT_PERIOD.fullmatch(rest) else Intent("ask", stripped)
     if lowered == "progress":
         return Intent("progress")
+    if lowered == "model" and rest.lower().rstrip("?!.") == "status":
+        return Intent("model")  # admins: the adapter that answers (the learning loop)
     if lowered == "upload":
         return Intent("upload")
     if lowered == "help":

@@ -73,7 +73,8 @@ class EmbeddedServer(AbstractContextManager["EmbeddedServer"]):
             self.command,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env=os.environ.copy(),
+            # on loopback only: promotion and the reconcile pass load adapters into it
+            env={**os.environ, "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "1"},
         )
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:

@@ -17,7 +17,7 @@ from typing import Protocol
 from bot.domain.answering import Answer, Turn
 from bot.domain.conversation import Actor, Place, audiences_for, is_admin
 from bot.domain.errors import NotAllowed, StoreUnavailable, UnknownAnswer, UnsupportedUpload
-from bot.domain.feedback import AnswerRecord, Feedback
+from bot.domain.feedback import AnswerRecord, Feedback, answer_record
 from bot.domain.jobs import Job, ReplyTo
 from bot.runtime.metrics import ANSWER_SECONDS, FEEDBACK, REFUSALS
 from bot.services.answers import AnswerService
@@ -85,9 +85,13 @@ class ChatService:
         self.thread_turns = thread_turns  # the context a thread reply gets, and all it keeps
 
     async def audiences(self, actor: Actor, place: Place) -> tuple[str, ...]:
+        return (await self._groups(actor, place))[0]
+
+    async def _groups(self, actor: Actor, place: Place) -> tuple[tuple[str, ...], set[str]]:
+        """(the audiences an answer here may use, the asker's own groups)."""
         channel = await asyncio.to_thread(self.access.channel_groups, place.platform, place.channel)
         mine = await asyncio.to_thread(self.access.user_groups, actor.platform, actor.user_id)
-        return audiences_for(place, channel, mine)
+        return audiences_for(place, channel, mine), mine
 
     async def follows_up(self, place: Place) -> bool:
         """A thread reply the bot should answer without a mention (it answered there).
@@ -126,23 +130,14 @@ class ChatService:
     async def ask(self, actor: Actor, place: Place, question: str) -> AsyncIterator[str | Answered]:
         """Text pieces as the model writes them, then `Answered` (recorded for feedback)."""
         started = time.perf_counter()
-        audiences = await self.audiences(actor, place)
+        audiences, mine = await self._groups(actor, place)
         history = await self._history(place)
         async for event in self.answers.ask_stream(question, audiences, history):
             if not isinstance(event, Answer):
                 yield event
                 continue
-            shown = event.citations or event.consulted
-            record = AnswerRecord(
-                question=question,
-                answer=event.text,
-                passages=tuple(
-                    {"n": s.n, "source": s.source, "section": s.section, "text": s.text}
-                    for s in shown
-                ),
-                model=event.model,
-                learner=actor.key,
-                platform=actor.platform,
+            record = answer_record(
+                question, event, actor.key, actor.platform, place, audiences, mine, len(history)
             )
             await self.jobs.record_answer(record)
             await self._remember(place, question, event.text)

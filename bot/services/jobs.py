@@ -21,6 +21,7 @@ from bot.domain.feedback import AnswerRecord, Feedback
 from bot.domain.jobs import (
     FEEDBACK,
     INGEST,
+    JOB_TASKS,
     RETRYABLE,
     Job,
     JobStatus,
@@ -140,7 +141,8 @@ class JobService:
     def dispatch(self, job: Job) -> Job:
         """Send the job's message; on failure mark it unsent and raise."""
         try:
-            self.sender.send(INGEST, [job.id], expires=self.policy.expires_seconds)
+            task = JOB_TASKS.get(job.kind, INGEST)
+            self.sender.send(task, [job.id], expires=self.policy.expires_seconds)
         except BrokerUnavailable as exc:
             self.jobs.mark_unsent(job.id, exc.message, exc.code)
             raise BrokerUnavailable(

@@ -84,10 +84,20 @@ class ReportService:
         *,
         admins: Collection[str] = (),
         clock: Callable[[], datetime] = utcnow,
+        model_status: Callable[[], str] | None = None,
     ) -> None:
         self.sessions = sessions
         self.admins = frozenset(admins)
         self.clock = clock
+        self._model_status = model_status
+
+    async def model_status(self, actor: Actor) -> str:
+        """An admin's "model status" (bot/services/model_status.py)."""
+        if not self.allowed(actor):
+            raise NotAllowed(f"{actor.key} is not an admin")
+        if self._model_status is None:
+            return "Model status is not set up here: run `learnloop adapters list`."
+        return await asyncio.to_thread(self._model_status)
 
     def allowed(self, actor: Actor) -> bool:
         return is_admin(actor, self.admins)

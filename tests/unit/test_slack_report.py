@@ -17,7 +17,7 @@ from bot.adapters.slack.settings import SlackSettings
 from bot.bootstrap import App
 from bot.domain.conversation import REPORTS_IN_TERMINAL, friendly
 from bot.domain.ports import Findings
-from bot.services.reports import CHART_NAME
+from bot.services.reports import CHART_NAME, ReportService
 from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.handlers_report import SENT_TO_DM
 from bot.surfaces.slack.once import MemoryOnce
@@ -72,12 +72,15 @@ def app(make_app) -> App:
 
 
 @asynccontextmanager
-async def running(app: App, *, reports: bool = True) -> AsyncIterator[Bot]:
+async def running(app: App, *, reports: bool = True, model_status=None) -> AsyncIterator[Bot]:
+    service = app.reports if reports else None
+    if model_status is not None:  # an admin's "model status" reads the learning loop's registry
+        service = ReportService(app.sessions, admins=app.chat.admins, model_status=model_status)
     slack = await FakeSlack(dms={ADMIN: "D1", LEARNER: "D2", OWNER: "D3"}).start()
     slack.owners.add(OWNER)
     settings = SlackSettings(bot_token=TOKEN, signing_secret=SECRET, api_url=slack.api_url)
     once = MemoryOnce(60)
-    slack_app = build_slack_app(app.chat, settings, once, reports=app.reports if reports else None)
+    slack_app = build_slack_app(app.chat, settings, once, reports=service)
     runner, port = await start_http(slack_app, "127.0.0.1", 0, signing_secret=SECRET)
     try:
         async with ClientSession() as http:

@@ -52,21 +52,32 @@ class FeedbackRepository:
         with self._sessions.begin() as session:
             fields = asdict(record)
             fields["passages"] = list(record.passages)
+            for name in ("asker_audiences", "audiences"):
+                value = getattr(record, name)
+                fields[name] = None if value is None else list(value)
             session.merge(AnswerRow(**fields))
 
     def answer(self, answer_id: str) -> AnswerRecord | None:
         with self._sessions() as session:
             r = session.get(AnswerRow, answer_id)
-            if r is None:
-                return None
-            return AnswerRecord(
-                id=r.id,
-                question=r.question,
-                answer=r.answer,
-                passages=tuple(r.passages or ()),
-                model=r.model,
-                adapter_version=r.adapter_version,
-                learner=r.learner,
-                platform=r.platform,
-                created_at=r.created_at,
-            )
+            return None if r is None else answer_record(r)
+
+
+def answer_record(r: AnswerRow) -> AnswerRecord:
+    return AnswerRecord(
+        id=r.id,
+        question=r.question,
+        answer=r.answer,
+        passages=tuple(r.passages or ()),
+        model=r.model,
+        adapter_version=r.adapter_version,
+        learner=r.learner,
+        platform=r.platform,
+        created_at=r.created_at,
+        prompt_version=r.prompt_version,
+        asker_audiences=None if r.asker_audiences is None else tuple(r.asker_audiences),
+        audiences=None if r.audiences is None else tuple(r.audiences),
+        place=r.place,
+        channel=r.channel,
+        history_turns=r.history_turns,
+    )

@@ -105,6 +105,17 @@ class AnswerRow(Base):
     learner: Mapped[str] = mapped_column(String(255), default="")
     platform: Mapped[str] = mapped_column(String(32), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # provenance (migration 0008): NULL audiences mark answers from before it, never trained on
+    prompt_version: Mapped[str] = mapped_column(String(32), default="")
+    asker_audiences: Mapped[list[Any] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True, default=None
+    )
+    audiences: Mapped[list[Any] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True, default=None
+    )
+    place: Mapped[str] = mapped_column(String(16), default="")
+    channel: Mapped[str] = mapped_column(String(255), default="")
+    history_turns: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class FeedbackRow(Base):

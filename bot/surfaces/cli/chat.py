@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -118,6 +119,20 @@ def chat(
     asyncio.run(_converse(_answering(), sorted({"everyone", *(audience or [])})))
 
 
+def _active_adapter(data_dir: Path, base: str) -> dict[str, str]:
+    """The learning loop's active adapter, when it was trained on `base` and its files are
+    there (a restarted server serves it at once; the reconcile pass covers the rest)."""
+    from training.registry import JsonRegistry
+    from training.settings import TrainingSettings, registry_root
+
+    active = JsonRegistry(registry_root(TrainingSettings(), data_dir), base).active()
+    if active is None or active.base_model != base:
+        return {}
+    if not (Path(active.path) / "adapter_config.json").is_file():
+        return {}
+    return {active.name: active.path}
+
+
 def serve_inference(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Port (LEARNLOOP_INFERENCE_PORT).")] = None,
@@ -165,6 +180,7 @@ def serve_inference(
     modules = dict(m.split("=", 1) for m in lora_modules or [] if "=" in m)
     if len(modules) != len(lora_modules or []):
         _fail("--lora-modules takes NAME=PATH")
+    modules.update(_active_adapter(Settings().data_dir, name))  # served from the start
     console.print(f"serving {name} on http://{host}:{port or isettings.inference_port}/v1")
     with suppress(KeyboardInterrupt):
         serve(

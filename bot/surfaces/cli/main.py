@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from bot.surfaces.cli import access, chat, doctor, jobs, kg, learning, quiz
+from bot.surfaces.cli import access, chat, doctor, jobs, kg, learning, quiz, training
 from bot.surfaces.cli.common import _fail, _print_json, _retrieval, console, lit, out
 
 if TYPE_CHECKING:
@@ -295,6 +295,8 @@ app.command()(learning.progress)
 app.command()(learning.report)
 app.command()(jobs.worker)
 app.command()(jobs.beat)
+app.command()(training.train)
+app.add_typer(training.adapters_app, name="adapters")
 
 
 async def _evaluate(rt: Retrieval, items: list[QAItem], k: int, generate: bool) -> dict[str, Any]:

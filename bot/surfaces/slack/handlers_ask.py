@@ -24,7 +24,7 @@ from bot.surfaces.slack.context import (
     without_mentions,
 )
 from bot.surfaces.slack.errors import guarded
-from bot.surfaces.slack.render import answer_blocks, notice_blocks
+from bot.surfaces.slack.render import answer_blocks, escape, notice_blocks
 from bot.surfaces.slack.streaming import deliver
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,9 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             await handlers_report.converse(deps.reports, admins, client, actor, place, intent)
         elif intent.kind == "report":
             await tell_in_thread(client, place, REPORTS_IN_TERMINAL)
+        elif deps.reports is not None and intent.kind == "model":
+            actor = await deps.workspace_admins.vouch(client, actor, deps.reports.admins)
+            await tell_in_thread(client, place, escape(await deps.reports.model_status(actor)))
         elif intent.kind == "ask":
             await answer(client, actor, place, intent.text)
         elif intent.kind == "upload":

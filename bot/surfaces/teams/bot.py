@@ -107,6 +107,8 @@ class LearnLoopBot(ActivityHandler):
             await self._report(turn_context, actor, place, intent.text)
         elif intent.kind == "report":
             await turn_context.send_activity(REPORTS_IN_TERMINAL)
+        elif self.reports is not None and intent.kind == "model":
+            await turn_context.send_activity(markdown(await self.reports.model_status(actor)))
         elif intent.kind == "upload":
             await turn_context.send_activity(UPLOAD_HINT if place.direct else FILES_HERE)
         elif intent.kind == "ask":

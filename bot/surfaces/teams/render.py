@@ -113,6 +113,7 @@ def feedback_card(answer_text: str, passages: Iterable[Mapping[str, Any]], ratin
     lines = [
         f"[{p.get('n', i + 1)}] {_plain(str(p.get('section') or p.get('source') or ''))}"
         for i, p in enumerate(passages)
+        if p.get("shown", True)  # answers record every passage given; show the shown ones
     ]
     body = [text_block(answer_text)]
     if lines:
