@@ -11,6 +11,7 @@ from bot.adapters.search import SearchRetriever
 from bot.runtime.inference import EmbeddedServer, healthy
 from bot.services.answers import AnswerService
 from bot.services.chat import ChatService
+from bot.services.grounding import Grounder
 from bot.services.jobs import JobService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService
@@ -114,7 +115,10 @@ def model_endpoint(isettings: InferenceSettings) -> tuple[str, str, EmbeddedServ
 
 
 def build_answering(
-    retrieval: Retrieval, isettings: InferenceSettings, search_threads: int = 1
+    retrieval: Retrieval,
+    isettings: InferenceSettings,
+    search_threads: int = 1,
+    grounding: bool = True,
 ) -> tuple[AnswerService, EmbeddedServer | None]:
     """The answering service; with no LEARNLOOP_INFERENCE_URL, over the embedded server
     (reused when one already runs, else started on first need and returned for stopping)."""
@@ -128,7 +132,8 @@ def build_answering(
     model = LazyModel(connect, name)
     retriever = SearchRetriever(retrieval.searcher, search_threads)
     retriever.warm_up()
-    return AnswerService(retriever, model), server
+    grounder = Grounder(retrieval.embedder) if grounding else None  # off: the eval's baseline
+    return AnswerService(retriever, model, grounder=grounder), server
 
 
 @dataclass
