@@ -30,6 +30,7 @@ from bot.domain.feedback import Feedback
 from bot.domain.ports import Findings
 from bot.services.answers import AnswerService
 from bot.services.chat import ChatService
+from bot.services.grounding import Grounder
 from bot.services.jobs import JobPolicy, JobService
 from bot.surfaces.slack.app import build_app
 from bot.surfaces.slack.once import MemoryOnce
@@ -102,6 +103,7 @@ async def running(
     findings=None,
     model: FakeChatModel | None = None,
     threads: ThreadRepository | None = None,
+    grounder: Grounder | None = None,
 ) -> AsyncIterator[Bot]:
     feedback = FeedbackRepository(store)
     jobs_repo = JobRepository(store)
@@ -113,7 +115,7 @@ async def running(
     retriever = FakeRetriever(findings or Findings(True, SOURCES, ()))
     model = model or FakeChatModel(reply, error=error)
     chat = ChatService(
-        AnswerService(retriever, model),
+        AnswerService(retriever, model, grounder=grounder),
         jobs,
         access,
         threads or ThreadRepository(store),
