@@ -1,7 +1,10 @@
 """The Teams bot end to end: a personal question over HTTP answered by the real
-packaged model from the real git corpus, with cited sources on the final card."""
+packaged model from the real git corpus, grounded: quotes first, then only the model's
+sentences a passage backs, with verified citations even though the model wrote no [n]."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -14,6 +17,7 @@ from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.settings import TeamsSettings
 from bot.services.answers import AnswerService
 from bot.services.chat import ChatService
+from bot.services.grounding import Grounder
 from bot.services.jobs import JobPolicy, JobService
 from bot.surfaces.teams.app import build_app
 from inference.client import ChatClient
@@ -22,6 +26,36 @@ from tests.teams_server import TeamsHarness
 from tests.unit.test_jobs_service import FakeSender
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+_MARKER = re.compile(r"\s?\[\d*\]?")
+
+
+class WithoutMarkers:
+    """The real model with every [n] it writes taken out: an answer that cites nothing."""
+
+    def __init__(self, model: ClientChatModel) -> None:
+        self.model = model
+        self.name = model.name
+        self.text = ""
+
+    async def complete(self, messages, max_tokens):
+        return _MARKER.sub("", await self.model.complete(messages, max_tokens))
+
+    async def stream(self, messages, max_tokens):
+        held = ""
+        async for piece in self.model.stream(messages, max_tokens):
+            held += piece
+            cut = held.rfind("[")  # a marker may still be arriving: hold it back
+            if cut == -1 or "]" in held[cut:]:
+                cut = len(held)
+            ready, held = _MARKER.sub("", held[:cut]), held[cut:]
+            self.text += ready
+            yield ready
+        self.text += _MARKER.sub("", held)
+        yield _MARKER.sub("", held)
+
+    async def aclose(self):
+        await self.model.aclose()
 
 
 def test_a_personal_question_gets_a_real_cited_answer(tmp_path, corpus, inference_server):
@@ -35,10 +69,15 @@ def test_a_personal_question_gets_a_real_cited_answer(tmp_path, corpus, inferenc
         policy=JobPolicy(expires_seconds=600),
         closers=(engine.dispose,),
     )
-    model = ClientChatModel(ChatClient(inference_server, SERVED_NAME))
+    model = WithoutMarkers(ClientChatModel(ChatClient(inference_server, SERVED_NAME)))
     chat = ChatService(
         # a short answer keeps the test quick on a CPU; the sources are shown either way
-        AnswerService(SearchRetriever(corpus.searcher), model, max_answer_tokens=64),
+        AnswerService(
+            SearchRetriever(corpus.searcher),
+            model,
+            max_answer_tokens=64,
+            grounder=Grounder(corpus.embedder),
+        ),
         jobs,
         AccessRepository(sessions),
         ThreadRepository(sessions),
@@ -60,9 +99,17 @@ def test_a_personal_question_gets_a_real_cited_answer(tmp_path, corpus, inferenc
     final = sent[-1]
     assert sent[0].stream["streamType"] == "informative"
     assert final.stream["streamType"] == "final" and final.body["text"].strip()
+    assert model.text.strip() and not re.search(r"\[\d+\]", model.text)  # it cited nothing
+    first_update = next(s for s in sent if s.stream.get("streamType") == "streaming")
+    assert first_update.body["text"].startswith("**From the training material:**")
     (card,) = final.cards
-    lines = [b["text"] for b in card["body"]]
-    assert lines[0] in ("Sources", "Consulted (nothing cited directly)")
-    assert any("git-clean" in line for line in lines[1:])  # the page that answers it
+    quotes = [i["text"] for b in card["body"] if b["type"] == "Container" for i in b["items"]]
+    assert quotes and any("git-clean" in q for q in quotes)  # quoted, with the page named
+    lines = [b["text"] for b in card["body"] if b["type"] == "TextBlock"]
+    heading = lines.index("Sources")  # verified citations, not "consulted"
+    assert any("git-clean" in line for line in lines[heading + 1 :])  # the page that answers it
+    shown = final.body["text"]
+    assert re.search(r"\[\d\]", shown)  # each shown sentence (or quote) cites its passage
+    print("model:", model.text, "\nshown:", shown)
     record = FeedbackRepository(sessions).answer(card["actions"][0]["data"]["answer_id"])
     assert record is not None and record.platform == "teams"
