@@ -19,7 +19,12 @@ from bot.settings import Settings
 from inference.client import ChatClient
 from inference.models import SERVED_NAME, served_name
 from inference.settings import InferenceSettings
-from retrieval.embedding import Embedder, LearnLoopEmbeddingFunction, resolve_embedding_path
+from retrieval.embedding import (
+    Embedder,
+    LearnLoopEmbeddingFunction,
+    one_torch_thread,
+    resolve_embedding_path,
+)
 from retrieval.ingest import Ingestor, parser_from_settings
 from retrieval.relevance import RelevancePolicy
 from retrieval.search import HybridSearcher
@@ -132,7 +137,7 @@ def build_answering(
     model = LazyModel(connect, name)
     retriever = SearchRetriever(retrieval.searcher, search_threads)
     retriever.warm_up()
-    grounder = Grounder(retrieval.embedder) if grounding else None  # off: the eval's baseline
+    grounder = Grounder(retrieval.embedder, initializer=one_torch_thread) if grounding else None
     return AnswerService(retriever, model, grounder=grounder), server
 
 

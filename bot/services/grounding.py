@@ -27,12 +27,20 @@ T = TypeVar("T")
 
 
 class Grounder:
-    def __init__(self, embedder: SentenceEmbedder, policy: GroundingPolicy | None = None) -> None:
+    def __init__(
+        self,
+        embedder: SentenceEmbedder,
+        policy: GroundingPolicy | None = None,
+        initializer: Callable[[], None] | None = None,
+    ) -> None:
+        """`initializer` runs once on the grounding thread (e.g. one torch thread there)."""
         self.embedder = (
             embedder if isinstance(embedder, RememberingEmbedder) else RememberingEmbedder(embedder)
         )
         self.policy = policy or GroundingPolicy()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grounding")
+        self._pool = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="grounding", initializer=initializer
+        )
 
     async def _run(self, call: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
