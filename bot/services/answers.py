@@ -130,6 +130,7 @@ class AnswerService:
         quotes = quoted(await grounder.quotes(question, sources), sources)
         grounding_ms = (time.perf_counter() - started) * 1000
         yield quotes
+        grounder.prepare(sources)  # overlaps the model's first tokens
         quoted_at = time.perf_counter()
         turns = bound_history(history, self.history_tokens, rough_tokens)
         messages = build_messages(question, sources, turns)

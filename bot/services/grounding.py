@@ -20,6 +20,7 @@ from bot.domain.grounding import (
     SentenceEmbedder,
     Verdict,
     check_sentences,
+    passage_texts,
     pick_quotes,
 )
 
@@ -57,11 +58,10 @@ class Grounder:
             partial(check_sentences, sentences, passages, self.embedder, self.policy)
         )
 
-    def warm(self, passages: Sequence[PassageLike]) -> None:
-        """Embed these passages' sentences ahead, so answers embed only the model's."""
-        from bot.domain.grounding import passage_texts
-
-        self.embedder.warm(passage_texts(passages))
+    def prepare(self, passages: Sequence[PassageLike]) -> None:
+        """Embed these passages' sentences on the grounding thread while the model writes,
+        so each sentence check embeds only the model's sentence (checks queue behind it)."""
+        self._pool.submit(self.embedder.warm, passage_texts(passages))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
