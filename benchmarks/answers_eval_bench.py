@@ -43,7 +43,9 @@ METRICS = (
 )
 
 
-async def evaluate(limit: int | None) -> tuple[dict[str, Any], dict[str, Any], float]:
+async def evaluate(
+    limit: int | None, answers: Path | None
+) -> tuple[dict[str, Any], dict[str, Any], float]:
     limit_blas_threads()
     items = parse_qa(QA.read_text(encoding="utf-8").splitlines())[:limit]
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,7 +61,20 @@ async def evaluate(limit: int | None) -> tuple[dict[str, Any], dict[str, Any], f
                 if isinstance(event, Answer):
                     plain = finish_answer(event.raw_text, findings.sources, event.model)
                     baseline[question] = reply_of(plain)
-                    print(f"  {len(baseline):>3} {event.meta.get('grounding_ms', 0):6.0f} ms")
+                    ms = event.meta.get("grounding_ms", 0)
+                    print(f"  {len(baseline):>3} grounding {ms:6.0f} ms", flush=True)
+                    if answers is not None:  # each answer as it comes: for hand labels
+                        line = {
+                            "question": question,
+                            "passages": [
+                                {"source": s.source, "section": s.section, "text": s.text}
+                                for s in findings.sources
+                            ],
+                            "model_text": event.raw_text,
+                            "shown": event.text,
+                        }
+                        with answers.open("a", encoding="utf-8") as out:
+                            out.write(json.dumps(line, ensure_ascii=False) + "\n")
                     return reply_of(event)
             raise RuntimeError("no answer")
 
@@ -100,9 +115,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--answers", type=Path, default=None, help="each answer, as JSON lines")
     args = parser.parse_args()
-    print("load average before: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
-    before, after, seconds = asyncio.run(evaluate(args.limit))
+    print("load average before: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()), flush=True)
+    before, after, seconds = asyncio.run(evaluate(args.limit, args.answers))
     table(before, after)
     print(f"generation + grounding: {seconds:.0f} s in all")
     print("load average after: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
