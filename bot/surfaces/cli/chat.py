@@ -92,7 +92,7 @@ def ask(
     if as_json:
         _print_json(answer_json(answer))
         return
-    if answer.quotes:
+    if answer.quotes and answer.grounded:  # else the quotes are the answer's text already
         from bot.domain.grounded import Quoted
 
         print_quotes(Quoted(answer.quotes, answer.quoted_sources))
