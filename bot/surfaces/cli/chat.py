@@ -33,7 +33,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "citations": [source(s) for s in answer.citations],
         "consulted": [source(s) for s in answer.consulted],
         "quotes": [
-            {"text": q.text, **source(s)}
+            {"quote": q.text, "n": s.n, "source": s.source, "section": s.section}
             for q, s in zip(answer.quotes, answer.quoted_sources, strict=True)
         ],
         "model_text": answer.raw_text,
