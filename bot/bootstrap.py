@@ -13,6 +13,9 @@ from bot.domain.ports import ChatModel, Material, QuizWriter, Retriever
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from bot.runtime.ops import OpsServer
     from bot.services.answers import AnswerService
     from bot.services.chat import ChatService
+    from bot.services.grounding import Grounder
     from bot.services.jobs import JobService
     from bot.services.learning import LearningService
     from bot.services.reminders import DirectMessenger
@@ -301,7 +305,16 @@ class App:
     def answers(self) -> AnswerService:
         from bot.services.answers import AnswerService
 
-        return AnswerService(self.retriever, self.model)
+        return AnswerService(self.retriever, self.model, grounder=self.grounder)
+
+    @cached_property
+    def grounder(self) -> Grounder:
+        """Quotes and sentence checks (bot/domain/grounding.py) on a thread of their own,
+        over the index's embedding model, reached on first use: a refusal needs none."""
+        from bot.services.grounding import Grounder
+        from retrieval.embedding import one_torch_thread
+
+        return Grounder(_Deferred(lambda: self.embedder), initializer=one_torch_thread)
 
     @cached_property
     def jobs(self) -> JobService:
@@ -443,12 +456,28 @@ class App:
         server = self.__dict__.pop("model_server", None)
         if server is not None:
             server.stop()
+        grounder = self.__dict__.pop("grounder", None)
+        if grounder is not None:
+            grounder.close()
         sender = self.__dict__.pop("sender", None)
         if sender is not None:
             sender.close()
         store = self.__dict__.pop("store", None)
         if store is not None:
             store[0].dispose()
+
+
+class _Deferred:
+    """An embedder built on first use."""
+
+    def __init__(self, get: Callable[[], Embedder]) -> None:
+        self._get = get
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self._get().embed(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._get().embed_query(text)
 
 
 PARTS = frozenset(name for name, value in vars(App).items() if isinstance(value, cached_property))

@@ -178,3 +178,12 @@ class LearnLoopEmbeddingFunction(EmbeddingFunction[Documents]):
 
     def is_legacy(self) -> bool:
         return False
+
+
+def one_torch_thread() -> None:
+    """Embed on one torch thread from the calling thread on: a few sentences at a time on
+    cores the inference server keeps busy took ~100 ms on one thread, 1.5 s on two
+    (benchmarks/grounding_bench.py)."""
+    import torch
+
+    torch.set_num_threads(1)

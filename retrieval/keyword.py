@@ -283,6 +283,14 @@ class KeywordIndex:
             return []
         return sorted(counts, key=lambda row: (-counts[row], -scores[row], row))[:n]
 
+    def rows_with(self, term: str, visible: np.ndarray) -> np.ndarray:
+        """The visible rows holding a term."""
+        postings = self._postings(term)
+        if postings is None:
+            return np.zeros(0, dtype=np.int64)
+        rows = postings[0]
+        return np.unique(rows[visible[rows]])
+
     def missing(self, terms: Iterable[str], visible: np.ndarray) -> list[str]:
         """Terms that occur in no visible row at all."""
         out = []
@@ -291,3 +299,55 @@ class KeywordIndex:
             if postings is None or not visible[postings[0]].any():
                 out.append(term)
         return out
+
+
+# Multi-word names: "Travel Desk Portal", or a phrase in quotes. A name is a unit: its words
+# appearing apart in the material is not the name appearing.
+_PHRASE = re.compile(r"\b[A-Z][\w-]*(?:[ \t]+[A-Z][\w-]*)+")
+_QUOTED = re.compile(r"[\"“]([^\"”]{3,60})[\"”]")
+
+
+def name_phrases(text: str) -> list[str]:
+    """The question's multi-word names, each as written."""
+    found = [m.group(1) for m in _QUOTED.finditer(text)]
+    for match in _PHRASE.finditer(text):
+        parts = match.group().split()
+        if _SENTENCE_START.search(text[: match.start()]) and (
+            parts[0].lower() in _STOP or parts[0].lower() in QUESTION_WORDS
+        ):
+            parts = parts[1:]  # "How Git Sync ..." -> "Git Sync"
+        if len(parts) >= 2:
+            found.append(" ".join(parts))
+    return [p for p in dict.fromkeys(found) if len(_WORD.findall(p)) >= 2]
+
+
+def stems_of(text: str) -> list[str]:
+    """Every word of a text stemmed, stop words kept (a phrase is matched word for word)."""
+    return list(_stemmer().stemWords(_WORD.findall(text.lower())))
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    wanted = " " + " ".join(stems_of(phrase)) + " "
+    return wanted in " " + " ".join(stems_of(text)) + " "
+
+
+_PREFIXES = ("un", "re", "pre", "de", "dis", "non", "sub", "over", "mis", "co", "auto", "multi")
+_SUFFIXES = ("able", "ible", "ation", "ition", "ment", "ness", "less", "ful", "ise", "ize", "er")
+
+
+def word_forms(word: str) -> list[str]:
+    """Index tokens a word may match a prefix or a suffix away (`reinstall` -> `install`,
+    `configurable` -> `configur`), its own stem first."""
+    lowered = word.lower()
+    stemmer = _stemmer()
+    forms = [stemmer.stemWord(lowered)]
+    for prefix in _PREFIXES:
+        rest = lowered[len(prefix) :].lstrip("-")
+        if lowered.startswith(prefix) and len(rest) >= 4:
+            forms.append(stemmer.stemWord(rest))
+    for suffix in _SUFFIXES:
+        rest = lowered[: -len(suffix)]
+        if lowered.endswith(suffix) and len(rest) >= 4:
+            forms.append(stemmer.stemWord(rest))
+            forms.append(stemmer.stemWord(rest + "e"))
+    return list(dict.fromkeys(forms))

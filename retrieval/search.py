@@ -10,7 +10,16 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from retrieval.embedding import TextEmbedder
-from retrieval.keyword import compounds, content_terms, named_terms, top_scores
+from retrieval.keyword import (
+    compounds,
+    contains_phrase,
+    content_terms,
+    name_phrases,
+    named_terms,
+    tokenize,
+    top_scores,
+    word_forms,
+)
 from retrieval.relevance import RelevancePolicy, is_relevant
 from retrieval.snapshot import Row, Snapshot
 from retrieval.store import ChunkStore, writes_in_process
@@ -184,14 +193,21 @@ class HybridSearcher:
             )
             for cid in top
         )
-        missing = snap.keywords.missing(terms, visible)
+        missing = [
+            t
+            for t in snap.keywords.missing(terms, visible)
+            if not _another_form_present(snap, terms[t], visible)
+        ]
         names = named_terms(query)
         signals = RelevanceSignals(
             top_similarity=vector_hits[0][1] if vector_hits else 0.0,
             content_terms=tuple(terms),
             missing_terms=tuple(missing),
             rare_terms=tuple(terms[t] for t in missing if not self._common(terms[t])),
-            missing_names=tuple(names[t] for t in snap.keywords.missing(names, visible)),
+            missing_names=(
+                *(names[t] for t in snap.keywords.missing(names, visible)),
+                *_phrases_never_used(snap, query, visible),
+            ),
         )
         return SearchResult(
             relevant=bool(passages) and is_relevant(signals, self.policy),
@@ -199,6 +215,29 @@ class HybridSearcher:
             signals=signals,
             topics=_topics(passages),
         )
+
+
+def _another_form_present(snap: Snapshot, word: str, visible: np.ndarray) -> bool:
+    """A word missing as written whose form a prefix or suffix away the material uses."""
+    if word.startswith("-") or "." in word:
+        return False  # an exact name: no other form of it will do
+    return any(not snap.keywords.missing([form], visible) for form in word_forms(word)[1:])
+
+
+def _phrases_never_used(snap: Snapshot, query: str, visible: np.ndarray) -> list[str]:
+    """The question's multi-word names that no visible passage holds as one phrase, though
+    it may hold each of their words."""
+    missing = []
+    for phrase in name_phrases(query):
+        rows = None
+        for stem in dict.fromkeys(tokenize(phrase)):  # its indexed words: no stop words
+            postings = snap.keywords.rows_with(stem, visible)
+            rows = postings if rows is None else np.intersect1d(rows, postings)
+        if rows is None or not any(
+            contains_phrase(snap.rows[int(row)].text, phrase) for row in rows
+        ):
+            missing.append(phrase)
+    return missing
 
 
 def _distinct(ranked: list[str], snap: Snapshot, k: int) -> list[str]:

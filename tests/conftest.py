@@ -85,7 +85,9 @@ def make_app(tmp_path) -> Iterator[Callable[..., App]]:
     (`sender=lambda app: FakeSender(app.job_records)`). Any other keyword is a Settings
     field, or a RetrievalSettings one (`max_upload_mb`). `quiz_writer` names the part;
     the setting of that name is left at its default. Each call builds a new App over the
-    same folder, as a restart or a second replica would."""
+    same folder, as a restart or a second replica would. Answers are not grounded unless a
+    test gives a `grounder`: the fakes' passages and replies are written for the checks
+    they test, not for the sentence checker."""
     from bot.bootstrap import PARTS, build_app
     from bot.settings import Settings
     from retrieval.settings import RetrievalSettings
@@ -93,6 +95,7 @@ def make_app(tmp_path) -> Iterator[Callable[..., App]]:
     apps: list[tuple[App, set[str]]] = []
 
     def make(**keywords: Any) -> App:
+        keywords = {"grounder": None, **keywords}
         parts = {k: v for k, v in keywords.items() if k in PARTS}
         fields = {k: v for k, v in keywords.items() if k not in PARTS}
         retrieval = {k: fields.pop(k) for k in list(fields) if k in RetrievalSettings.model_fields}

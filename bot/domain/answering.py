@@ -12,6 +12,10 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.domain.grounding import Quote
 
 SYSTEM_PROMPT = (
     "You are LearnLoop, a workplace training assistant. Answer the employee's question "
@@ -56,6 +60,10 @@ class Answer:
     topics: tuple[str, ...] = ()  # for a refusal: the closest topics the material covers
     model: str = ""
     meta: dict[str, float] = field(default_factory=dict)
+    quotes: tuple[Quote, ...] = ()  # passage sentences shown first, verbatim
+    quoted_sources: tuple[Source, ...] = ()  # the passage of each quote
+    raw_text: str = ""  # what the model wrote, before grounding ("" when it was not asked)
+    grounded: bool = False  # the text holds only sentences a passage backs
 
 
 def build_messages(

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from bot.domain.answering import (
     Answer,
@@ -16,7 +17,20 @@ from bot.domain.answering import (
     refusal,
     rough_tokens,
 )
+from bot.domain.grounded import (
+    Quoted,
+    cited_sources,
+    fallback_text,
+    quoted,
+    released,
+    says_not_covered,
+)
+from bot.domain.grounding import Verdict
 from bot.domain.ports import ChatModel, Findings, Retriever
+from bot.domain.sentences import split_units
+
+if TYPE_CHECKING:
+    from bot.services.grounding import Grounder
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +44,20 @@ class AnswerService:
         k: int = 4,
         history_tokens: int = 400,
         max_answer_tokens: int = 200,
+        grounder: Grounder | None = None,
     ) -> None:
         self.retriever = retriever
         self.model = model
         self.k = k
         self.history_tokens = history_tokens
         self.max_answer_tokens = max_answer_tokens
+        self.grounder = grounder  # None: the model's text is shown as written
 
     async def aclose(self) -> None:
         """Release the model's connections (call before the event loop ends)."""
         await self.model.aclose()
+        if self.grounder is not None:
+            self.grounder.close()
 
     async def ask(
         self, question: str, audiences: Sequence[str] = ("everyone",), history: Sequence[Turn] = ()
@@ -54,8 +72,9 @@ class AnswerService:
 
     async def ask_stream(
         self, question: str, audiences: Sequence[str] = ("everyone",), history: Sequence[Turn] = ()
-    ) -> AsyncIterator[str | Answer]:
-        """Text pieces as the model writes them, then the finished, checked `Answer`.
+    ) -> AsyncIterator[str | Quoted | Answer]:
+        """Text pieces as the model writes them, then the finished, checked `Answer`;
+        with a grounder, `Quoted` first and then only the sentences a passage backs.
 
         A question the material does not cover is refused without calling the model."""
         started = time.perf_counter()
@@ -68,7 +87,7 @@ class AnswerService:
 
     async def answer(
         self, question: str, findings: Findings, history: Sequence[Turn] = ()
-    ) -> AsyncIterator[str | Answer]:
+    ) -> AsyncIterator[str | Quoted | Answer]:
         """Answer from passages already found (the eval harness searches by itself)."""
         searched = time.perf_counter()
         if not findings.relevant or not findings.sources:
@@ -76,6 +95,10 @@ class AnswerService:
             answer = refusal(findings.topics)
             yield answer.text
             yield answer
+            return
+        if self.grounder is not None:
+            async for event in self._grounded(self.grounder, question, findings, history):
+                yield event
             return
         turns = bound_history(history, self.history_tokens, rough_tokens)
         messages = build_messages(question, findings.sources, turns)
@@ -95,4 +118,74 @@ class AnswerService:
             "generation_ms": (done - prompted) * 1000,
         }
         log.info("answered citations=%d %s", len(answer.citations), meta)
+        yield replace(answer, meta=meta)
+
+    async def _grounded(
+        self, grounder: Grounder, question: str, findings: Findings, history: Sequence[Turn]
+    ) -> AsyncIterator[str | Quoted | Answer]:
+        """Quotes at once (no model needed), then the model's sentences, each released only
+        once a passage backs it, with the citation the check found."""
+        sources = findings.sources
+        started = time.perf_counter()
+        quotes = quoted(await grounder.quotes(question, sources), sources)
+        grounding_ms = (time.perf_counter() - started) * 1000
+        yield quotes
+        grounder.prepare(sources)  # overlaps the model's first tokens
+        quoted_at = time.perf_counter()
+        turns = bound_history(history, self.history_tokens, rough_tokens)
+        messages = build_messages(question, sources, turns)
+        prompted = time.perf_counter()
+        first: float | None = None
+        raw = ""
+        verdicts: list[Verdict] = []
+        shown = ""
+        async for piece in self.model.stream(messages, self.max_answer_tokens):
+            if first is None:
+                first = time.perf_counter()
+            raw += piece
+            units = split_units(raw)
+            if len(units) - 1 > len(verdicts):  # all but the last unit are complete
+                checking = time.perf_counter()
+                fresh = await grounder.check(units[len(verdicts) : -1], sources)
+                grounding_ms += (time.perf_counter() - checking) * 1000
+                for verdict in fresh:
+                    text = released(verdict, sources, first=not shown) if verdict.supported else ""
+                    if text:
+                        shown += text
+                        yield text
+                verdicts += fresh
+        done = time.perf_counter()
+        fresh = await grounder.check(split_units(raw)[len(verdicts) :], sources)
+        grounding_ms += (time.perf_counter() - done) * 1000
+        for verdict in fresh:
+            text = released(verdict, sources, first=not shown) if verdict.supported else ""
+            if text:
+                shown += text
+                yield text
+        verdicts += fresh
+        kept = sum(v.supported for v in verdicts)
+        if not shown.strip():
+            shown = fallback_text(quotes, says_not_covered(raw))
+            yield shown
+        citations = cited_sources(verdicts, quotes, sources)
+        answer = Answer(
+            text=shown.strip(),
+            refused=False,
+            citations=citations,
+            consulted=() if citations else tuple(sources),
+            model=self.model.name,
+            quotes=quotes.quotes,
+            quoted_sources=quotes.sources,
+            raw_text=raw.strip(),
+            grounded=kept > 0,
+        )
+        meta = {
+            "prompt_ms": (prompted - quoted_at) * 1000,
+            "first_token_ms": ((first or done) - prompted) * 1000,
+            "generation_ms": (done - prompted) * 1000,
+            "grounding_ms": grounding_ms,
+            "sentences": float(len(verdicts)),
+            "supported": float(kept),
+        }
+        log.info("answered grounded citations=%d %s", len(citations), meta)
         yield replace(answer, meta=meta)

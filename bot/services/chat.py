@@ -18,6 +18,7 @@ from bot.domain.answering import Answer, Turn
 from bot.domain.conversation import Actor, Place, audiences_for, is_admin
 from bot.domain.errors import NotAllowed, StoreUnavailable, UnknownAnswer, UnsupportedUpload
 from bot.domain.feedback import AnswerRecord, Feedback, answer_record
+from bot.domain.grounded import Quoted
 from bot.domain.jobs import Job, ReplyTo
 from bot.runtime.metrics import ANSWER_SECONDS, FEEDBACK, REFUSALS
 from bot.services.answers import AnswerService
@@ -127,8 +128,11 @@ class ChatService:
         except StoreUnavailable as exc:
             log.warning("thread turn not kept: %s", exc.message)
 
-    async def ask(self, actor: Actor, place: Place, question: str) -> AsyncIterator[str | Answered]:
-        """Text pieces as the model writes them, then `Answered` (recorded for feedback)."""
+    async def ask(
+        self, actor: Actor, place: Place, question: str
+    ) -> AsyncIterator[str | Quoted | Answered]:
+        """Quotes (when grounding), text pieces as they are released, then `Answered`
+        (recorded for feedback)."""
         started = time.perf_counter()
         audiences, mine = await self._groups(actor, place)
         history = await self._history(place)

@@ -130,11 +130,15 @@ def test_ask_starts_the_embedded_server_and_stops_it(cli_env):
     done = cli(cli_env, "ask", "How do I remove untracked files?", "--json")
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
-    assert set(answer) == {"answer", "refused", "citations", "consulted"}
-    assert answer["refused"] is False and answer["answer"]
+    assert set(answer) == {"answer", "refused", "citations", "consulted", "quotes", "model_text"}
+    assert answer["refused"] is False and answer["answer"] and answer["model_text"]
     for source in answer["citations"] + answer["consulted"]:
         assert set(source) == {"n", "source", "section", "text"}
         assert source["source"] == "git-clean.html"
+    assert answer["quotes"]  # grounded: the material's own sentences come with the answer
+    for quote in answer["quotes"]:
+        assert set(quote) == {"quote", "n", "source", "section"}
+        assert quote["source"] == "git-clean.html" and quote["quote"].strip()
     port = int(cli_env["LEARNLOOP_INFERENCE_PORT"])
     with socket.socket() as sock:  # the server it started is gone again
         assert sock.connect_ex(("127.0.0.1", port)) != 0

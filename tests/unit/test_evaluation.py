@@ -59,3 +59,40 @@ def test_summary_scores_hits_refusals_and_answers():
 def test_answer_contains_is_case_insensitive_and_needs_every_key():
     assert answer_contains("Use GIT STASH POP", ["git stash pop"])
     assert not answer_contains("Use git stash", ["git stash", "pop"])
+
+
+def test_per_type_scores_raw_and_shown_text_citations_and_answer_refusals():
+    from bot.domain.scoring import Reply
+
+    two = QAItem(
+        "q2",
+        ("Okta", "VPN"),
+        ("Okta sign-in", "no VPN"),
+        ("a.md", "b.md"),
+        type="two-page",
+        pages=(("Okta sign-in",), ("no VPN",)),
+    )
+    fact = QAItem("q1", ("30 days",), ("within 30 days",), ("a.md",), type="factual")
+    outside = QAItem("q3", type="not-in-material")
+    results = [
+        ItemResult(
+            fact,
+            ("File within 30 days.",),
+            False,
+            "> File within 30 days. [1]",
+            reply=Reply("> File within 30 days. [1]", "Whenever.", ("File within 30 days.",)),
+        ),
+        # only one of the two pages was found: not a hit
+        ItemResult(two, ("Okta sign-in here.",), False, "x", reply=Reply("x", "Okta VPN")),
+        ItemResult(outside, ("p",), False, "", reply=Reply("", "", declined=True)),
+    ]
+    report = summarise(results, k=5)
+    assert report["per_type"]["two-page"]["hit_at_k"] == 0.0
+    assert report["per_type"]["factual"]["hit_at_k"] == 1.0
+    assert report["answer_contains"] == 0.5  # shown text: the quote carries "30 days"
+    assert report["raw_contains"] == 0.5  # the model's own text: only the two-page one
+    assert report["citation_rate"] == 0.5
+    assert report["refusal_correct"] == 0.6667  # search accepted the outside question
+    assert report["answer_refusal_correct"] == 1.0  # but the answer said it is not covered
+    assert report["per_type"]["not-in-material"]["answer_refusal_correct"] == 1.0
+    assert report["items"][0]["model_text"] == "Whenever."

@@ -30,6 +30,7 @@ from bot.domain.errors import ModelUnavailable
 from bot.domain.feedback import Feedback
 from bot.domain.ports import Findings
 from bot.services.chat import ChatService
+from bot.services.grounding import Grounder
 from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.once import MemoryOnce
 from bot.surfaces.slack.render import CORRECT, DOWN, UP
@@ -101,9 +102,10 @@ async def running(
     model: FakeChatModel | None = None,
     threads: ThreadRepository | None = None,
     store: tuple[Engine, sessionmaker[Session]] | None = None,
+    grounder: Grounder | None = None,
 ) -> AsyncIterator[Bot]:
     retriever = FakeRetriever(findings or Findings(True, SOURCES, ()))
-    given = {"threads": threads, "store": store}
+    given = {"threads": threads, "store": store, "grounder": grounder}
     app = make_app(
         admins="slack:UADMIN",
         max_upload_mb=10_000 / 2**20,  # 10,000 bytes

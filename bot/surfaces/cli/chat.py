@@ -13,6 +13,7 @@ from bot.surfaces.cli.common import _fail, _print_json, _retrieval, console, lit
 
 if TYPE_CHECKING:
     from bot.domain.answering import Answer, Turn
+    from bot.domain.grounded import Quoted
     from bot.services.answers import AnswerService
 
 
@@ -31,7 +32,25 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "refused": answer.refused,
         "citations": [source(s) for s in answer.citations],
         "consulted": [source(s) for s in answer.consulted],
+        "quotes": [
+            {"quote": q.text, "n": s.n, "source": s.source, "section": s.section}
+            for q, s in zip(answer.quotes, answer.quoted_sources, strict=True)
+        ],
+        "model_text": answer.raw_text,
     }
+
+
+def print_quotes(event: Quoted) -> None:
+    """Quotes from the material, verbatim, each with where it comes from."""
+    from bot.domain.grounded import QUOTES_LEAD
+
+    if not event.quotes:
+        return
+    out.print(f"[bold]{QUOTES_LEAD}[/]")
+    for quote, s in zip(event.quotes, event.sources, strict=True):
+        out.print(lit(quote.text), style="italic", highlight=False)
+        where = f"{s.title} › {s.section}" if s.section else s.title
+        out.print(f"[dim]  — \\[{s.n}] {lit(where)} ({lit(s.source)})[/]")
 
 
 def print_sources(answer: Answer) -> None:
@@ -70,6 +89,11 @@ def ask(
     if as_json:
         _print_json(answer_json(answer))
         return
+    if answer.quotes and answer.grounded:  # else the quotes are the answer's text already
+        from bot.domain.grounded import Quoted
+
+        print_quotes(Quoted(answer.quotes, answer.quoted_sources))
+        out.print()
     out.print(lit(answer.text))
     print_sources(answer)
 
@@ -84,6 +108,7 @@ async def _converse(service: AnswerService, audiences: list[str]) -> None:
 async def _converse_loop(service: AnswerService, audiences: list[str]) -> None:
     from bot.domain.answering import Answer, Turn
     from bot.domain.errors import LearnLoopError
+    from bot.domain.grounded import Quoted
 
     history: list[Turn] = []
     while True:
@@ -100,6 +125,10 @@ async def _converse_loop(service: AnswerService, audiences: list[str]) -> None:
             async for event in service.ask_stream(question, audiences, history):
                 if isinstance(event, Answer):
                     final = event
+                elif isinstance(event, Quoted):
+                    out.print()
+                    print_quotes(event)
+                    out.print()
                 else:
                     out.print(lit(event), end="", highlight=False)
         except LearnLoopError as exc:

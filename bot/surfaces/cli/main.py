@@ -200,9 +200,16 @@ def evaluate(
     no_generate: Annotated[
         bool, typer.Option("--no-generate", help="Score retrieval and refusals only.")
     ] = False,
+    no_grounding: Annotated[
+        bool,
+        typer.Option(
+            "--no-grounding", help="Show the model's text as written (the baseline): no quotes."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Score retrieval hit@k, refusals and (with generation) answers on a QA set."""
+    """Score retrieval hit@k, refusals and (with generation) answers on a QA set, overall
+    and per question type."""
     from bot.domain.scoring import parse_qa
 
     if not qa_file.is_file():
@@ -216,22 +223,33 @@ def evaluate(
     rt = _retrieval()
     if rt.store.count() == 0:
         _fail("the index is empty: run `learnloop ingest PATH` first")
-    report = asyncio.run(_evaluate(rt, items, k, generate=not no_generate))
+    report = asyncio.run(
+        _evaluate(rt, items, k, generate=not no_generate, grounding=not no_grounding)
+    )
     if as_json:
         _print_json(report)
         return
     table = Table(title=f"{qa_file.name}: {len(items)} questions")
     table.add_column("Metric")
-    table.add_column("Value")
+    groups = {"all": report, **report.get("per_type", {})}
+    for name in groups:
+        table.add_column(name)
     for key in (
         "hit_at_k",
         "refusal_correct",
         "answerable_accepted",
         "out_of_material_refused",
         "answer_contains",
+        "raw_contains",
+        "citation_rate",
+        "answer_refusal_correct",
+        "grounding_ms_p50",
     ):
-        value = report[key]
-        table.add_row(key.replace("_at_k", f"@{k}"), "n/a" if value is None else f"{value:.3f}")
+        cells = [g.get(key) for g in groups.values()]
+        table.add_row(
+            key.replace("_at_k", f"@{k}"),
+            *("n/a" if v is None else f"{v:.3f}" if v <= 1 else f"{v:.0f}" for v in cells),
+        )
     out.print(table)
 
 
@@ -299,23 +317,29 @@ app.command()(training.train)
 app.add_typer(training.adapters_app, name="adapters")
 
 
-async def _evaluate(rt: Retrieval, items: list[QAItem], k: int, generate: bool) -> dict[str, Any]:
+async def _evaluate(
+    rt: Retrieval, items: list[QAItem], k: int, generate: bool, grounding: bool = True
+) -> dict[str, Any]:
     from bot.adapters.search import findings_of
     from bot.domain.answering import Answer
     from bot.domain.errors import LearnLoopError
-    from bot.services.evaluation import run_eval
+    from bot.domain.scoring import Reply
+    from bot.services.answers import AnswerService
+    from bot.services.evaluation import reply_of, run_eval
     from bot.surfaces.cli.common import the_app
     from retrieval.types import SearchResult
 
     if not generate:
         return await run_eval(items, rt.searcher, k=k)
-    service = the_app().answers
+    app = the_app()
+    # --no-grounding: the same parts with the model's text shown as written (the baseline)
+    service = app.answers if grounding else AnswerService(app.retriever, app.model)
 
-    async def answer(question: str, found: SearchResult) -> str:
+    async def answer(question: str, found: SearchResult) -> Reply:
         async for event in service.answer(question, findings_of(found)):
             if isinstance(event, Answer):
-                return event.text
-        return ""
+                return reply_of(event)
+        raise RuntimeError("the answer stream ended without an answer")
 
     try:
         return await run_eval(items, rt.searcher, k=k, answer=answer)

@@ -14,7 +14,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.grounded import Quoted
 from bot.services.chat import Answered
+from bot.surfaces.slack.quotes import quote_blocks, quote_fallback_text
 from bot.surfaces.slack.render import answer_blocks, clip
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,10 @@ class Pace:
 
 
 async def deliver(
-    client: AsyncWebClient, target: Target, events: AsyncIterator[str | Answered], pace: Pace
+    client: AsyncWebClient,
+    target: Target,
+    events: AsyncIterator[str | Quoted | Answered],
+    pace: Pace,
 ) -> Answered | None:
     """Stream `events` into the thread; the final blocks ride on chat.stopStream."""
     stream: AsyncChatStream | None = await client.chat_stream(
@@ -85,7 +90,7 @@ async def deliver(
 async def _deliver(
     client: AsyncWebClient,
     target: Target,
-    events: AsyncIterator[str | Answered],
+    events: AsyncIterator[str | Quoted | Answered],
     pace: Pace,
     stream: AsyncChatStream | None,
 ) -> Answered | None:
@@ -106,6 +111,15 @@ async def _deliver(
             fallback = fallback or Fallback(client, target, pace.update_interval, None, sofar)
             await fallback.finish(event)
             return event
+        if isinstance(event, Quoted):
+            if event.quotes:  # its own message, before the stream's first text
+                await client.chat_postMessage(
+                    channel=target.channel,
+                    thread_ts=target.thread_ts,
+                    text=quote_fallback_text(event),
+                    blocks=quote_blocks(event),
+                )
+            continue
         sofar += event
         if fallback is not None:
             await fallback.add(event)

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from bot.domain.conversation import Actor, Place
+from bot.domain.grounded import Quoted
 from bot.services.chat import Answered, ChatService
 from bot.surfaces.teams.outbox import Outbox
+from bot.surfaces.teams.quotes import quotes_markdown
 from bot.surfaces.teams.render import CARD_TYPE, Card, answer_card
 from bot.surfaces.teams.streaming import Stream
 
@@ -44,8 +46,8 @@ async def stream_answer(
             card = answer_card(event.answer, event.answer_id, with_text=False)
             await stream.finish(card_activity(card, event.answer.text))
             return
-        text += event
-        if not await stream.update(text):
+        text += quotes_markdown(event) if isinstance(event, Quoted) else event
+        if text.strip() and not await stream.update(text):
             return  # stopped: the answer is not finished, so it is not recorded either
 
 
@@ -70,7 +72,7 @@ async def edit_answer(
             else:  # a channel that returned no id cannot be edited: post the card
                 await outbox.send(card)
             return
-        text += event
+        text += quotes_markdown(event) if isinstance(event, Quoted) else event
         if reply_id and text.strip() and clock() - last >= interval:
             await outbox.update(reply_id, Activity(type=ActivityTypes.message, text=text + " …"))
             last = clock()

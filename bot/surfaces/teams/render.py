@@ -103,8 +103,10 @@ def feedback_actions(answer_id: str) -> list[dict[str, Any]]:
 def answer_card(answer: Answer, answer_id: str, *, with_text: bool = True) -> Card:
     """The final answer; `with_text=False` when the message's own text already holds it
     (the last message of a Teams stream)."""
+    from bot.surfaces.teams.quotes import quote_blocks  # it builds on this module's blocks
+
     body = [text_block(answer.text)] if with_text else []
-    return card(body + sources_blocks(answer), feedback_actions(answer_id))
+    return card(quote_blocks(answer) + body + sources_blocks(answer), feedback_actions(answer_id))
 
 
 def feedback_card(answer_text: str, passages: Iterable[Mapping[str, Any]], rating: str) -> Card:
