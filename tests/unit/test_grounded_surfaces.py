@@ -19,10 +19,10 @@ SLACK_REPLY = "Leave is 25 days [1]. Leave is 90 days [1]. Public holidays are e
 SLACK_SHOWN = "Leave is 25 days. [1] Public holidays are extra. [2]"
 
 
-def test_slack_posts_the_quotes_as_block_kit_before_the_streamed_checked_sentences(store, tmp_path):
+def test_slack_posts_the_quotes_as_block_kit_before_the_streamed_checked_sentences(make_app):
     async def scenario():
         model = FakeChatModel(SLACK_REPLY)
-        async with running(store, tmp_path, model=model, grounder=Grounder(FakeEmbedder())) as bot:
+        async with running(make_app, model=model, grounder=Grounder(FakeEmbedder())) as bot:
             assert await bot.event(mention("How long is leave?", "100.1")) == 200
             (stop,) = await bot.slack.wait_for(lambda: bot.streams())
             methods = [c.method for c in bot.slack.calls]
