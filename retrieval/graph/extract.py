@@ -47,6 +47,8 @@ _GLOSSARY = re.compile(
 _BOLD_TERM = re.compile(r"^\s*(?:[-*+]\s+)?(?:\*\*|__)(.{1,50}?)(?:\*\*|__)")
 _BACKTICK = re.compile(r"`([^`\n]{2,60})`")
 _MANREF = re.compile(r"\b([a-z][\w.-]*)\(\d\)")
+# a long command-line option in running text (`--dry-run`): unambiguous even once
+_OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z0-9]*(?:-[a-z0-9]+)*)(?![\w-])")
 _SEE = re.compile(r"\b(?:see(?: also)?|refer to|described in|documented in)\b([^.;\n]{1,80})", re.I)
 _BEFORE = re.compile(
     r"\bbefore (?:you |they |we |anyone )?([^,.;:]{3,80})[,;:]\s*([^.]{3,160})", re.I
@@ -143,6 +145,8 @@ class StructuralExtractor:
                     add(m.group(1), "term", sentence, chunk.index, chunk.section)
             for code in _BACKTICK.findall(chunk.text):
                 add(code, "identifier")
+            for option in _OPTION.findall(chunk.text):
+                add(option, "identifier")
             for ref in _MANREF.findall(chunk.text):
                 key = add(ref, "identifier")
                 if key is not None and where is not None:

@@ -157,3 +157,13 @@ def test_restricted_concepts_and_edges_take_no_part_for_others():
     assert not restricted & (set(matrix.row.tolist()) | set(matrix.col.tolist()))
     nearest = index.seeds("anything", np.array([0, 0, 1, 0], np.float32), public)
     assert index.nodes["secret plan"] not in nearest
+
+
+def test_command_line_options_in_running_text_are_identifiers_even_once():
+    doc = parse(
+        "deploy.md",
+        b"# Deploy\n\nRun the deploy with --dry-run first. A pre-flight check-list helps.\n",
+    )
+    keys = {c.key: c.kind for c in StructuralExtractor().extract(doc, chunk_document(doc)).concepts}
+    assert keys.get(concept_key("--dry-run")) == "identifier"
+    assert concept_key("pre-flight") not in keys  # a hyphenated word once is not an option
