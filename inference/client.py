@@ -43,8 +43,9 @@ class ChatClient:
 
     Every wait is bounded: `timeout` for a whole answer, `first_token_timeout` for the first
     words of a streamed one (and any silence after them). Only connection failures are
-    retried (`max_retries`, with backoff): a server that accepted a request and went quiet
-    is reported at once, not asked again."""
+    retried (`max_retries`, with backoff), and a request the server turned away unworked
+    (429, 503 busy): a server that accepted a request and went quiet is reported at once,
+    not asked again."""
 
     def __init__(
         self,
@@ -68,7 +69,7 @@ class ChatClient:
         )
 
     async def _create(self, **request: Any) -> Any:
-        """One chat completion request, retried on connection failures only."""
+        """One chat completion request, retried on connection failures and busy refusals."""
         for attempt in range(self.max_retries + 1):
             try:
                 return await self._client.chat.completions.create(**request)
@@ -78,6 +79,13 @@ class ChatClient:
                 if attempt == self.max_retries:
                     raise
                 log.info("model connection failed; retry %d", attempt + 1)
+                await asyncio.sleep(0.5 * 2**attempt)
+            except (openai.RateLimitError, openai.InternalServerError) as exc:
+                # 429, or 503 "busy": the server turned the request away at the door (its
+                # queue is full) without working on it, so asking again after a pause is safe
+                if exc.status_code not in (429, 503) or attempt == self.max_retries:
+                    raise
+                log.info("model server busy; retry %d", attempt + 1)
                 await asyncio.sleep(0.5 * 2**attempt)
         raise AssertionError("unreachable")
 

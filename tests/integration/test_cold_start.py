@@ -17,7 +17,6 @@ from inference.client import ChatClient
 from tests.conftest import free_port
 from tests.loop_watch import no_blocking
 from tests.slack_server import mention
-from tests.unit.conftest import store  # noqa: F401 (the fixture)
 from tests.unit.test_slack_app import running
 
 pytestmark = pytest.mark.integration
@@ -35,11 +34,11 @@ def slow_model(delay: float) -> tuple[EmbeddedServer, LazyModel, threading.Event
     return server, model, launched
 
 
-def test_a_cold_started_slack_bot_acks_a_second_event_while_the_first_waits(store, tmp_path):  # noqa: F811
+def test_a_cold_started_slack_bot_acks_a_second_event_while_the_first_waits(make_app):
     server, model, launched = slow_model(delay=4)
 
     async def scenario():
-        async with running(store, tmp_path, model=model) as bot:  # type: ignore[arg-type]
+        async with running(make_app, model=model) as bot:
             with no_blocking(asyncio.get_running_loop()):
                 assert await bot.event(mention("How long is leave?", "400.1")) == 200
                 # the first question now waits for the model
@@ -115,10 +114,7 @@ def test_a_cold_started_teams_bot_returns_the_first_request_within_ten_seconds(t
         server.stop()
 
 
-def test_a_model_server_that_never_answers_gets_the_asker_a_sentence_within_30s(
-    store,  # noqa: F811
-    tmp_path,
-):
+def test_a_model_server_that_never_answers_gets_the_asker_a_sentence_within_30s(make_app, tmp_path):
     """The defaults, as a process builds them: no retry of a request the server accepted."""
     from bot.bootstrap import build_app
     from bot.domain.conversation import friendly
@@ -137,7 +133,7 @@ def test_a_model_server_that_never_answers_gets_the_asker_a_sentence_within_30s(
         port = server.sockets[0].getsockname()[1]
         isettings = InferenceSettings(inference_url=f"http://127.0.0.1:{port}/v1")
         app = build_app(Settings(data_dir=tmp_path), inference_settings=isettings)
-        async with server, running(store, tmp_path, model=app.model) as bot:  # type: ignore[arg-type]
+        async with server, running(make_app, model=app.model) as bot:
             began = time.monotonic()
             await bot.event(mention("How long is leave?", "500.1"))
             (text,) = await bot.slack.wait_for(lambda: bot.slack.texts("C1"), within=30)

@@ -69,7 +69,16 @@ def site(tmp_path, adapter, inference_server, generation_model):
 
 
 def cli(env, *args, ok=True):
-    result = CliRunner().invoke(app, list(args), env=env)
+    """`learnloop ARGS` in this process, as one command: its own App, closed after."""
+    from bot.surfaces.cli.common import the_app
+
+    the_app.cache_clear()  # each command is a process of its own: no App from another test
+    try:
+        result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", **env})
+    finally:
+        if the_app.cache_info().currsize:
+            the_app().close()
+        the_app.cache_clear()
     assert (result.exit_code == 0) == ok, result.output
     return result
 

@@ -59,7 +59,10 @@ def test_up_serves_slack_and_teams_building_each_part_once(tmp_path, generation_
                 await slack.wait_for(
                     lambda: slack.named("chat.stopStream"), within=300, what="a streamed answer"
                 )
-                return chunks_text(slack.named("chat.appendStream", "chat.stopStream"))
+                # the quotes (posted first) and the streamed, checked sentences
+                quotes = " ".join(c.params.get("text", "") for c in slack.named("chat.postMessage"))
+                streams = slack.named("chat.startStream", "chat.appendStream", "chat.stopStream")
+                return quotes + chunks_text(streams)
         finally:
             await slack.stop()
 
