@@ -44,6 +44,16 @@ Every engineer installs Flumbrix on their phone in the first week.
 """
 
 
+@pytest.fixture
+def graphed(tmp_path, embedder) -> Retrieval:
+    """A fresh embedded index with the knowledge graph on (it is off by default)."""
+    from bot.bootstrap import build_retrieval_from
+    from retrieval.settings import RetrievalSettings
+
+    rs = RetrievalSettings(graph="structural")
+    return build_retrieval_from(embedder, path=tmp_path / "chroma", rs=rs)
+
+
 def _keys(rt: Retrieval, audiences=("everyone",)) -> set[str]:
     snap = rt.searcher.snapshot()
     mask = snap.keywords.mask(audiences)
@@ -55,7 +65,8 @@ def _stored_versions(rt: Retrieval) -> set[tuple[str, str]]:
     return {(m["doc_id"], m["version"]) for _, _, m, _ in rt.store.concepts_of(docs)}
 
 
-def test_graph_switches_with_the_document_and_delete_keeps_shared_concepts(retrieval):
+def test_graph_switches_with_the_document_and_delete_keeps_shared_concepts(graphed):
+    retrieval = graphed
     rt = retrieval
     rt.ingestor.ingest_bytes("runbook.md", RUNBOOK)
     rt.ingestor.ingest_bytes("handbook.md", HANDBOOK)
@@ -95,7 +106,8 @@ def _canaries(text: str) -> list[str]:
     return sorted({c for c in CANARIES if re.search(c, text, re.IGNORECASE)})
 
 
-def test_restricted_concepts_descriptions_and_edges_never_reach_others(retrieval):
+def test_restricted_concepts_descriptions_and_edges_never_reach_others(graphed):
+    retrieval = graphed
     rt = retrieval
     rt.ingestor.ingest_bytes("deploy.md", PUBLIC.encode())
     rt.ingestor.ingest_bytes("payroll.md", HR.encode(), audiences=["hr"])
@@ -158,9 +170,10 @@ def test_kg_cli_shows_and_exports_only_what_the_audience_may_see(tmp_path, embed
     import networkx as nx
 
     from bot.bootstrap import build_retrieval_from
+    from retrieval.settings import RetrievalSettings
     from tests.conftest import run_cli
 
-    rt = build_retrieval_from(embedder, url=chroma_server)
+    rt = build_retrieval_from(embedder, url=chroma_server, rs=RetrievalSettings(graph="structural"))
     rt.ingestor.ingest_bytes("kg/deploy.md", PUBLIC.encode())
     rt.ingestor.ingest_bytes("kg/payroll.md", HR.encode(), audiences=["hr"])
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNLOOP_")}
