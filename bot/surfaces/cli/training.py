@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from bot.surfaces.cli.common import _fail, _print_json, console, lit, out, the_app
 
@@ -145,7 +145,15 @@ def list_adapters(as_json: JSON = False) -> None:
     if not records:
         out.print("No adapters yet: `learnloop train` queues a training run.")
         return
-    table = Table("name", "status", "citation rate", "key accuracy", "refusals", "created")
+    # names and states are never cut short on a narrow terminal: the dates give way first
+    table = Table(
+        Column("name", no_wrap=True, min_width=max(len(r.name) for r in records)),
+        Column("status", no_wrap=True, min_width=max(len(r.status) for r in records)),
+        "citation rate",
+        "key accuracy",
+        "refusals",
+        "created",
+    )
     for r in records:
         m = r.metrics
         table.add_row(
