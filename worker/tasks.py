@@ -4,6 +4,7 @@ can send them without importing this package."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import timedelta
 from functools import cache
@@ -80,69 +81,25 @@ def register(app: Celery, ctx: App) -> None:
         except BrokerUnavailable:
             log.warning("could not queue a %s notice for job=%s", event, job.id)
 
-    @app.task(name=INGEST, bind=True, max_retries=MAX_RETRIES)
-    def ingest(self: Task, job_id: str) -> None:
+    def run_leased(task: Task, job_id: str, run: Callable[[str], Job | None]) -> None:
+        """A job under its lease: `run(worker)` does the work; a lost lease stops quietly,
+        a transient error requeues and retries (then fails), any other error fails the job."""
         worker = worker_id()
         try:
-            job = run_ingest(
-                ctx.job_records,
-                ctx.retrieval.ingestor,
-                job_id,
-                worker,
-                ctx.settings.lease_seconds,
-                on_progress=lambda j: notify(j, "progress"),
-            )
+            job = run(worker)
         except LeaseLost:
             log.warning("job=%s lease lost to another worker; stopping", job_id)
             return
         except TRANSIENT as exc:
-            if self.request.retries >= MAX_RETRIES:
+            if task.request.retries >= MAX_RETRIES:
                 ctx.job_records.fail(job_id, f"gave up after retries: {exc}", "transient_exhausted")
                 notify(ctx.job_records.get(job_id), "finished")
                 raise
             with suppress(Exception):  # the database may be what is down: retry anyway
                 ctx.job_records.requeue(job_id, worker)
-            raise self.retry(
+            raise task.retry(
                 exc=exc,
-                countdown=backoff(self.request.retries),
-                expires=ctx.settings.job_expires_seconds,
-            ) from exc
-        except Exception as exc:
-            code = exc.code if isinstance(exc, LearnLoopError) else type(exc).__name__
-            ctx.job_records.fail(job_id, str(exc) or type(exc).__name__, code)
-            notify(ctx.job_records.get(job_id), "finished")
-            raise
-        if job is not None:
-            notify(job, "finished")
-
-    @app.task(name=TRAIN, bind=True, max_retries=MAX_RETRIES)
-    def train(self: Task, job_id: str) -> None:
-        worker = worker_id()
-        try:
-            job = run_training(
-                ctx.job_records,
-                ctx.training_records,
-                ctx.retrieval.store,
-                endpoint(),
-                ctx.training_settings,
-                ctx.settings.data_dir,
-                job_id,
-                worker,
-                ctx.settings.lease_seconds,
-            )
-        except LeaseLost:
-            log.warning("job=%s lease lost to another worker; stopping", job_id)
-            return
-        except TRANSIENT as exc:
-            if self.request.retries >= MAX_RETRIES:
-                ctx.job_records.fail(job_id, f"gave up after retries: {exc}", "transient_exhausted")
-                notify(ctx.job_records.get(job_id), "finished")
-                raise
-            with suppress(Exception):  # the database may be what is down: retry anyway
-                ctx.job_records.requeue(job_id, worker)
-            raise self.retry(
-                exc=exc,
-                countdown=backoff(self.request.retries),
+                countdown=backoff(task.request.retries),
                 expires=ctx.settings.job_expires_seconds,
             ) from exc
         except Exception as exc:
@@ -152,6 +109,39 @@ def register(app: Celery, ctx: App) -> None:
             raise
         if job is not None:
             notify(job, "finished")
+
+    @app.task(name=INGEST, bind=True, max_retries=MAX_RETRIES)
+    def ingest(self: Task, job_id: str) -> None:
+        run_leased(
+            self,
+            job_id,
+            lambda worker: run_ingest(
+                ctx.job_records,
+                ctx.retrieval.ingestor,
+                job_id,
+                worker,
+                ctx.settings.lease_seconds,
+                on_progress=lambda j: notify(j, "progress"),
+            ),
+        )
+
+    @app.task(name=TRAIN, bind=True, max_retries=MAX_RETRIES)
+    def train(self: Task, job_id: str) -> None:
+        run_leased(
+            self,
+            job_id,
+            lambda worker: run_training(
+                ctx.job_records,
+                ctx.training_records,
+                ctx.retrieval.store,
+                endpoint(),
+                ctx.training_settings,
+                ctx.settings.data_dir,
+                job_id,
+                worker,
+                ctx.settings.lease_seconds,
+            ),
+        )
 
     @app.task(name=TRAIN_CHECK, autoretry_for=TRANSIENT, max_retries=MAX_RETRIES)
     def train_check() -> dict[str, Any]:
