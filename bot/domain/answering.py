@@ -64,6 +64,14 @@ class Answer:
     quoted_sources: tuple[Source, ...] = ()  # the passage of each quote
     raw_text: str = ""  # what the model wrote, before grounding ("" when it was not asked)
     grounded: bool = False  # the text holds only sentences a passage backs
+    # What the answer message says where the quotes, shown above it, are the answer
+    # (its `text` keeps them, for the record, the evaluation and the thread's memory).
+    note: str = ""
+
+
+def message_text(answer: Answer) -> str:
+    """The text of the answer message, which follows its quotes."""
+    return answer.note or answer.text
 
 
 def build_messages(

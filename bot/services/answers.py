@@ -24,6 +24,7 @@ from bot.domain.grounded import (
     quoted,
     released,
     says_not_covered,
+    stand_in_note,
 )
 from bot.domain.grounding import Verdict
 from bot.domain.ports import ChatModel, Findings, Retriever
@@ -164,9 +165,12 @@ class AnswerService:
                 yield text
         verdicts += fresh
         kept = sum(v.supported for v in verdicts)
-        if not shown.strip():
-            shown = fallback_text(quotes, says_not_covered(raw))
-            yield shown
+        note = ""
+        if not shown.strip():  # the quotes, already out, are the answer: said, not repeated
+            declined = says_not_covered(raw)
+            shown = fallback_text(quotes, declined)
+            note = stand_in_note(quotes, declined)
+            yield note or shown
         citations = cited_sources(verdicts, quotes, sources)
         answer = Answer(
             text=shown.strip(),
@@ -178,6 +182,7 @@ class AnswerService:
             quoted_sources=quotes.sources,
             raw_text=raw.strip(),
             grounded=kept > 0,
+            note=note,
         )
         meta = {
             "prompt_ms": (prompted - quoted_at) * 1000,

@@ -89,12 +89,15 @@ def ask(
     if as_json:
         _print_json(answer_json(answer))
         return
-    if answer.quotes and answer.grounded:  # else the quotes are the answer's text already
+    if answer.quotes:
+        from bot.domain.answering import message_text
         from bot.domain.grounded import Quoted
 
         print_quotes(Quoted(answer.quotes, answer.quoted_sources))
         out.print()
-    out.print(lit(answer.text))
+        out.print(lit(message_text(answer)))
+    else:
+        out.print(lit(answer.text))
     print_sources(answer)
 
 

@@ -11,6 +11,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain.conversation import HELP, REPORTS_IN_TERMINAL, Actor, Place
+from bot.domain.grounded import Quoted
 from bot.domain.router import route
 from bot.services.chat import Answered
 from bot.surfaces.slack import handlers_quiz, handlers_report
@@ -24,6 +25,7 @@ from bot.surfaces.slack.context import (
     without_mentions,
 )
 from bot.surfaces.slack.errors import guarded
+from bot.surfaces.slack.quotes import quote_blocks
 from bot.surfaces.slack.render import answer_blocks, escape, notice_blocks
 from bot.surfaces.slack.streaming import deliver
 
@@ -136,9 +138,12 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             async for event in deps.chat.ask(actor, place, intent.text):
                 if isinstance(event, Answered):
                     answered = event
-            if answered is not None:
-                blocks = answer_blocks(answered.answer, answered.answer_id)
-                await respond(text=answered.answer.text, blocks=blocks, response_type="ephemeral")
+            if answered is not None:  # one message: the quotes lead it
+                answer = answered.answer
+                quotes = Quoted(answer.quotes, answer.quoted_sources)
+                lead = quote_blocks(quotes) if answer.quotes else []
+                blocks = answer_blocks(answer, answered.answer_id, before=lead)
+                await respond(text=answer.text, blocks=blocks, response_type="ephemeral")
 
         async def tell(message: str) -> None:
             await respond(text=message, blocks=notice_blocks(message), response_type="ephemeral")
