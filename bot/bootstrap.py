@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from inference.settings import InferenceSettings
     from retrieval.embedding import Embedder
     from retrieval.settings import RetrievalSettings
+    from training.registry import AdapterRegistry
     from training.settings import TrainingSettings
 
 log = logging.getLogger(__name__)
@@ -223,17 +224,32 @@ class App:
         from bot.adapters.model import LazyModel
 
         # the learning loop's active adapter is asked for by name (answers record which)
-        active = ActiveAdapter(self.adapter_dir)
+        active = ActiveAdapter(lambda: self.adapter_registry.active())
         return LazyModel(
             lambda: AdapterChatModel(self.chat_client(), active), self.model_endpoint[1]
         )
 
     @property
     def adapter_dir(self) -> Path:
-        """Where the learning loop's adapter registry lives."""
+        """Where the learning loop's adapters' files live (every inference server reads them)."""
         from training.settings import registry_root
 
         return registry_root(self.training_settings, self.settings.data_dir)
+
+    @cached_property
+    def served_base(self) -> str:
+        """The model id the inference servers serve: adapters are trained on it."""
+        from inference.models import served_base
+
+        i = self.inference_settings
+        return served_base(i.generation_model, i.inference_url, i.inference_model)
+
+    @cached_property
+    def adapter_registry(self) -> AdapterRegistry:
+        """The learning loop's adapters: in the database every process shares."""
+        from bot.adapters.store.registry import SqlRegistry
+
+        return SqlRegistry(self.sessions, self.adapter_dir, self.served_base)
 
     @cached_property
     def quiz_writer(self) -> QuizWriter | None:
@@ -354,14 +370,12 @@ class App:
     def reports(self) -> ReportService:
         from bot.services.model_status import model_status
         from bot.services.reports import ReportService
-        from inference.models import served_base
 
-        i = self.inference_settings
-        base = served_base(i.generation_model, i.inference_url, i.inference_model)
         return ReportService(
             self.sessions,
             admins=self.settings.admin_keys(),
-            model_status=model_status(self.adapter_dir, base),  # an admin's "model status"
+            # an admin's "model status"
+            model_status=model_status(self.adapter_registry, self.served_base),
         )
 
     # -- the learning loop (the training worker and `learnloop train|adapters`)

@@ -24,14 +24,22 @@ class Retriever(Protocol):
 class ChatModel(Protocol):
     @property
     def name(self) -> str:
-        """The model (or LoRA adapter) the latest reply came from: answers record it."""
+        """The model (or LoRA adapter) the latest reply came from."""
         ...
 
     async def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str: ...
 
-    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str]: ...
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str]:
+        """The reply's text pieces; answers record `written_by(reply, model)`."""
+        ...
 
     async def aclose(self) -> None: ...
+
+
+def written_by(reply: AsyncIterator[str], model: ChatModel) -> str:
+    """The model (or adapter) that wrote a streamed reply: the reply's own `model` when it
+    keeps one (a model that picks the active adapter per request), else `model.name`."""
+    return str(getattr(reply, "model", "") or model.name)
 
 
 class Material(Protocol):

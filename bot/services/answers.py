@@ -27,7 +27,7 @@ from bot.domain.grounded import (
     stand_in_note,
 )
 from bot.domain.grounding import Verdict
-from bot.domain.ports import ChatModel, Findings, Retriever
+from bot.domain.ports import ChatModel, Findings, Retriever, written_by
 from bot.domain.sentences import split_units
 
 if TYPE_CHECKING:
@@ -106,13 +106,14 @@ class AnswerService:
         prompted = time.perf_counter()
         first: float | None = None
         text = ""
-        async for piece in self.model.stream(messages, self.max_answer_tokens):
+        reply = self.model.stream(messages, self.max_answer_tokens)
+        async for piece in reply:
             if first is None:
                 first = time.perf_counter()
             text += piece
             yield piece
         done = time.perf_counter()
-        answer = finish_answer(text, findings.sources, self.model.name)
+        answer = finish_answer(text, findings.sources, written_by(reply, self.model))
         meta = {
             "prompt_ms": (prompted - searched) * 1000,
             "first_token_ms": ((first or done) - prompted) * 1000,
@@ -140,7 +141,8 @@ class AnswerService:
         raw = ""
         verdicts: list[Verdict] = []
         shown = ""
-        async for piece in self.model.stream(messages, self.max_answer_tokens):
+        reply = self.model.stream(messages, self.max_answer_tokens)
+        async for piece in reply:
             if first is None:
                 first = time.perf_counter()
             raw += piece
@@ -177,7 +179,7 @@ class AnswerService:
             refused=False,
             citations=citations,
             consulted=() if citations else tuple(sources),
-            model=self.model.name,
+            model=written_by(reply, self.model),  # the adapter asked, whatever was promoted since
             quotes=quotes.quotes,
             quoted_sources=quotes.sources,
             raw_text=raw.strip(),
