@@ -114,7 +114,7 @@ def legacy(root, adapter):
                 "metrics": {"citation_rate": 0.1 * version},
                 "report": {"reasons": [f"verdict {version}"]},
                 "created_at": f"2026-12-0{version}T10:00:00+00:00",
-                "activated_at": "" if status == "candidate" else f"2026-12-0{version}T11:00:00+00:00",
+                "activated_at": "" if status == "candidate" else f"2026-12-0{version}T11:00:00Z",
             }
         )
     (root / "registry.json").write_text(json.dumps({"next": 4, "adapters": rows}))
@@ -133,7 +133,7 @@ def test_an_old_json_registry_is_imported_once_and_keeps_its_adapters(tmp_path, 
     ]
     assert imported[0].metrics == {"citation_rate": 0.1}
     assert imported[2].report == {"reasons": ["verdict 3"]}
-    assert imported[1].activated_at == "2026-12-02T11:00:00+00:00"
+    assert imported[1].activated_at == "2026-12-02T11:00:00+00:00"  # read back in UTC
     assert add(registry, adapter).name == "learnloop-v4"  # no imported name is reused
     assert registry.rollback().name == "learnloop-v1"  # the history came along
     # another process (or a restart) finds rows already there: nothing imported twice
