@@ -211,3 +211,25 @@ def test_an_answer_records_the_adapter_it_asked_even_if_another_is_promoted_mean
     assert isinstance(first, Answer) and isinstance(second, Answer)
     assert second.model == "learnloop-v2"
     assert first.model == "learnloop-v1"  # not the adapter promoted while it was written
+
+
+def test_a_starting_inference_server_is_given_the_active_adapter_from_the_database(
+    site, monkeypatch
+):
+    """`learnloop serve-inference` loads the active adapter at start (a restarted replica
+    serves it before any reconcile pass), read from the database, not from a file."""
+    from bot.surfaces.cli.chat import _active_adapter
+    from bot.surfaces.cli.common import the_app
+
+    for key, value in site.items():
+        if isinstance(value, str):
+            monkeypatch.setenv(key, value)
+    registry = site["registry"]
+    the_app.cache_clear()
+    try:
+        assert _active_adapter(SERVED_NAME) == {}  # nothing active: the base alone
+        record = registry.promote("learnloop-v2")
+        assert _active_adapter(SERVED_NAME) == {"learnloop-v2": record.path}
+        assert _active_adapter("another-base") == {}  # trained on another model: not served
+    finally:
+        the_app.cache_clear()
