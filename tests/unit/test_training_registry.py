@@ -140,3 +140,13 @@ def test_an_old_json_registry_is_imported_once_and_keeps_its_adapters(tmp_path, 
     again = SqlRegistry(store, root, BASE)
     assert [r.name for r in again.records()] == [r.name for r in registry.records()]
     assert again.active().name == "learnloop-v1"
+
+
+def test_an_unreadable_old_registry_is_reported_not_fatal(tmp_path, store, adapter, caplog):
+    root = tmp_path / "adapters"
+    root.mkdir()
+    (root / "registry.json").write_text("{not json")
+    registry = SqlRegistry(store, root, BASE)
+    assert registry.records() == [] and registry.active() is None
+    assert "cannot be read" in caplog.text
+    assert add(registry, adapter).name == "learnloop-v1"

@@ -127,9 +127,10 @@ class SqlRegistry:
             return _record(previous)
 
     @contextmanager
-    def _writing(self) -> Iterator[Session]:
+    def _writing(self, *, imported: bool = False) -> Iterator[Session]:
         """A transaction that no other registry writer, in any process, runs beside."""
-        self._import_legacy()
+        if not imported:
+            self._import_legacy()
         with self._sessions() as session:
             connection = session.connection()
             if connection.dialect.name == "sqlite":
@@ -144,19 +145,20 @@ class SqlRegistry:
         registry) is imported into an empty table, so a deployment keeps its adapters."""
         if self._imported:
             return
-        self._imported = True  # set first: _writing() calls back here
         try:
             legacy = legacy_records(self.root)
         except (OSError, ValueError, TypeError) as exc:
             log.warning("the old adapter registry in %s cannot be read: %s", self.root, exc)
-            return
-        if not legacy:
-            return
-        with self._writing() as session:
-            if session.scalar(select(func.count()).select_from(AdapterRow)):
-                return  # imported already (by this or another process), or trained since
-            session.add_all(_row(r) for r in legacy)
-        log.info("imported %d adapters from %s into the database", len(legacy), self.root)
+            legacy = []
+        if legacy:
+            with self._writing(imported=True) as session:
+                if session.scalar(select(func.count()).select_from(AdapterRow)):
+                    legacy = []  # imported already (by this or another process)
+                else:
+                    session.add_all(_row(r) for r in legacy)
+            if legacy:
+                log.info("imported %d adapters from %s into the database", len(legacy), self.root)
+        self._imported = True  # not before: a database that was down is tried again
 
 
 def _find(session: Session, name: str) -> AdapterRow:
