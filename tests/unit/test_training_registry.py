@@ -150,3 +150,22 @@ def test_an_unreadable_old_registry_is_reported_not_fatal(tmp_path, store, adapt
     assert registry.records() == [] and registry.active() is None
     assert "cannot be read" in caplog.text
     assert add(registry, adapter).name == "learnloop-v1"
+
+
+def test_a_training_worker_imports_an_old_registry_as_it_starts(tmp_path, adapter):
+    """The bots do not mount the adapters' folder: the training worker, which does, puts
+    an old registry into the database at start, not at its first training run."""
+    from sqlalchemy import select
+
+    from bot.adapters.store import database_url, open_store
+    from bot.settings import Settings
+    from worker.main import _import_adapters
+
+    data = tmp_path / "data"
+    legacy(data / "training" / "adapters", adapter)
+    _import_adapters(Settings(data_dir=data, database_url=""))
+    engine, sessions = open_store(database_url("", data))
+    with sessions() as session:  # the rows themselves: a registry here would import on use
+        rows = session.scalars(select(AdapterRow.name).where(AdapterRow.status == "active"))
+        assert list(rows) == ["learnloop-v2"]
+    engine.dispose()
