@@ -73,6 +73,7 @@ HELP = (
     "• *reminders off* / *reminders on*: a daily note when reviews are due.\n"
     "• Admins: share a file with me (PDF, Word, PowerPoint, HTML, Markdown, text) to add it.\n"
     "• Admins: *report* (or *report 7* for the last week): accuracy per topic, gaps, a chart.\n"
+    "• *web*: a sign-in link to LearnLoop's web console (chat, and admins' material pages).\n"
     "• Rate answers with 👍 / 👎 or suggest a correction: it makes me better."
 )
 
@@ -90,6 +91,8 @@ FRIENDLY = {
     "unknown_answer": "I couldn't find that answer any more; please ask again.",
     "stale_question": "That question is from an earlier quiz; here is where you are now.",
     "no_material": "I have no material to quiz you on yet (on that topic).",
+    "rate_limited": "You asked for that too often; please try again in a few minutes.",
+    "sign_in_refused": "That sign-in link is used or expired; ask me for a new one (say *web*).",
 }
 DEFAULT_FRIENDLY = "Something went wrong on my side. Please try again."
 

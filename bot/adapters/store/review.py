@@ -1,0 +1,69 @@
+"""What the console's admins review: unanswered questions and 👎 answers; and the file a
+document was last ingested from (for a re-ingest)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.adapters.store.models import AnswerRow, DocumentRow, FeedbackRow, JobRow
+from bot.domain.material import ReviewItem
+
+
+class ReviewRepository:
+    """Implements the `ReviewQueue` port."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def items(self, limit: int) -> list[ReviewItem]:
+        # a refusal is recorded as an answer that showed no passage (as in the report)
+        refused = (
+            select(AnswerRow)
+            .where(func.coalesce(func.json_array_length(AnswerRow.passages), 0) == 0)
+            .order_by(AnswerRow.created_at.desc())
+            .limit(limit)
+        )
+        down = (
+            select(FeedbackRow)
+            .where(FeedbackRow.rating == "down")
+            .order_by(FeedbackRow.created_at.desc())
+            .limit(limit)
+        )
+        with self._sessions() as db:
+            found = [
+                ReviewItem(a.id, "unanswered", a.question, a.answer, a.learner, a.created_at)
+                for a in db.scalars(refused)
+            ] + [
+                ReviewItem(f.answer_id, "down", f.question, f.answer, f.learner, f.created_at)
+                for f in db.scalars(down)
+            ]
+            ids = {item.answer_id for item in found}
+            corrected = set(
+                db.scalars(
+                    select(FeedbackRow.answer_id).where(
+                        FeedbackRow.rating == "correction", FeedbackRow.answer_id.in_(ids)
+                    )
+                )
+            )
+        newest = sorted(found, key=lambda item: item.when, reverse=True)[:limit]
+        return [
+            ReviewItem(i.answer_id, i.kind, i.question, i.answer, i.learner, i.when, True)
+            if i.answer_id in corrected
+            else i
+            for i in newest
+        ]
+
+    def original(self, source: str) -> str | None:
+        """The path the job that last ingested `source` read it from, if it still exists."""
+        with self._sessions() as db:
+            row = db.get(DocumentRow, source)
+            job = db.get(JobRow, row.job_id) if row is not None and row.job_id else None
+        if job is None:
+            return None
+        for entry in job.payload.get("files", []):
+            if entry.get("source") == source and Path(entry.get("path", "")).is_file():
+                return str(entry["path"])
+        return None
