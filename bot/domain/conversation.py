@@ -77,6 +77,14 @@ HELP = (
     "• Rate answers with 👍 / 👎 or suggest a correction: it makes me better."
 )
 
+# "web": a one-time sign-in link, only in a DM (anyone in a channel could use it)
+WEB_LINK = (
+    "Your sign-in link to LearnLoop's web console: {url}\n"
+    "It works once, for 10 minutes. Don't share it: it signs in as you."
+)
+WEB_IN_DM = "I send sign-in links to the web console only in a direct message: say *web* there."
+WEB_NOT_SET_UP = "The web console is not set up here: an admin runs `learnloop web`."
+
 # a surface built without the report service (the chat processes always have one)
 REPORTS_IN_TERMINAL = "Reports in chat are not set up here: run `learnloop report` in a terminal."
 

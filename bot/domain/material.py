@@ -45,7 +45,7 @@ def may_see(viewer: Iterable[str], audiences: Iterable[str]) -> bool:
 @dataclass(frozen=True)
 class ReviewItem:
     """An answer to review: a question the material did not answer ("unanswered") or an
-    answer marked 👎 ("down"), and whether someone already wrote the right answer."""
+    answer marked 👎 ("down"), and the right answer someone wrote for it, if any."""
 
     answer_id: str
     kind: str  # unanswered | down
@@ -53,4 +53,4 @@ class ReviewItem:
     answer: str
     learner: str
     when: datetime
-    corrected: bool = False
+    correction: str = ""

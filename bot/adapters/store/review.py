@@ -3,6 +3,7 @@ document was last ingested from (for a re-ingest)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -41,20 +42,15 @@ class ReviewRepository:
                 for f in db.scalars(down)
             ]
             ids = {item.answer_id for item in found}
-            corrected = set(
-                db.scalars(
-                    select(FeedbackRow.answer_id).where(
-                        FeedbackRow.rating == "correction", FeedbackRow.answer_id.in_(ids)
-                    )
-                )
-            )
+            corrections = dict(
+                db.execute(
+                    select(FeedbackRow.answer_id, FeedbackRow.correction)
+                    .where(FeedbackRow.rating == "correction", FeedbackRow.answer_id.in_(ids))
+                    .order_by(FeedbackRow.created_at)
+                ).tuples()
+            )  # the latest correction of each answer wins
         newest = sorted(found, key=lambda item: item.when, reverse=True)[:limit]
-        return [
-            ReviewItem(i.answer_id, i.kind, i.question, i.answer, i.learner, i.when, True)
-            if i.answer_id in corrected
-            else i
-            for i in newest
-        ]
+        return [replace(i, correction=corrections.get(i.answer_id, "")) for i in newest]
 
     def original(self, source: str) -> str | None:
         """The path the job that last ingested `source` read it from, if it still exists."""
