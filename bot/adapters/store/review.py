@@ -42,13 +42,12 @@ class ReviewRepository:
                 for f in db.scalars(down)
             ]
             ids = {item.answer_id for item in found}
-            corrections = dict(
-                db.execute(
-                    select(FeedbackRow.answer_id, FeedbackRow.correction)
-                    .where(FeedbackRow.rating == "correction", FeedbackRow.answer_id.in_(ids))
-                    .order_by(FeedbackRow.created_at)
-                ).tuples()
-            )  # the latest correction of each answer wins
+            rows = db.execute(
+                select(FeedbackRow.answer_id, FeedbackRow.correction)
+                .where(FeedbackRow.rating == "correction", FeedbackRow.answer_id.in_(ids))
+                .order_by(FeedbackRow.created_at)
+            )
+            corrections = {answer_id: text for answer_id, text in rows}  # the latest wins
         newest = sorted(found, key=lambda item: item.when, reverse=True)[:limit]
         return [replace(i, correction=corrections.get(i.answer_id, "")) for i in newest]
 
