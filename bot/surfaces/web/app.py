@@ -50,11 +50,14 @@ def build_web_app(parts: App) -> FastAPI:
 
 
 def serve(parts: App, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """The console until Ctrl-C (uvicorn), closing the parts after."""
+    """The console until Ctrl-C (uvicorn), closing the parts after. The index and its
+    model load at once, off the event loop, so the first question does not wait for them."""
     import asyncio
+    import threading
 
     import uvicorn
 
+    threading.Thread(target=lambda: parts.retriever, name="warm-up", daemon=True).start()
     config = uvicorn.Config(build_web_app(parts), host=host, port=port, log_level="warning")
     try:
         uvicorn.Server(config).run()

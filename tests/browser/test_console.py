@@ -1,0 +1,141 @@
+"""The issue's acceptance list in a real browser: sign in with a one-time link (and fail
+with a used or an expired one), upload a file and watch it become searchable, ask and see
+a streamed answer with quotes and citations, mark 👎 and correct it so it shows in the
+feedback list, a learner refused an admin page and a passage outside their audiences,
+and a form post without the CSRF token rejected."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from bot.domain.jobs import utcnow
+from bot.domain.web import digest, new_secret, sign_in_url
+from tests.browser.conftest import ADMIN, LEARNER
+from tests.conftest import wait_until
+
+BADGES = """# Badges
+
+## Lost badges
+Lost badges are replaced at the Orion front desk for a fee of 12 euros.
+"""
+
+
+def test_a_one_time_link_signs_in_once_and_not_when_expired(browser, console, look):
+    context = browser.new_context(bypass_csp=True)
+    page = context.new_page()
+    link = console.link(LEARNER)
+    page.goto(link)
+    assert page.url == f"{console.url}/"
+    page.get_by_label("Your question").wait_for()
+    look(page, "chat")
+    cookie = next(c for c in context.cookies() if c["name"] == "learnloop_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+
+    other = browser.new_context(bypass_csp=True)
+    again = other.new_page()
+    response = again.goto(link)
+    assert response.status == 403
+    assert "used or expired" in again.locator("main").inner_text()
+    look(again, "signin-refused")
+    token = new_secret()  # a link issued eleven minutes ago
+    console.parts.web_records.add_link(digest(token), LEARNER, utcnow() - timedelta(minutes=1))
+    assert again.goto(sign_in_url(console.url, token)).status == 403
+    assert again.goto(f"{console.url}/").status == 401  # still no session
+    look(again, "signed-out")
+    context.close()
+    other.close()
+
+
+def test_a_form_post_without_the_csrf_token_is_rejected(signed_in, console):
+    page = signed_in(LEARNER)
+    refused = page.request.post(f"{console.url}/ask", form={"question": "Taxi receipts?"})
+    assert refused.status == 403  # the session cookie went along; the token did not
+    csrf = page.locator('input[name="csrf"]').first.get_attribute("value")
+    accepted = page.request.post(
+        f"{console.url}/ask", form={"question": "Taxi receipts?", "csrf": csrf}
+    )
+    assert accepted.status == 200
+
+
+def test_a_learner_is_refused_admin_pages_and_passages_outside_their_audiences(
+    signed_in, console, look
+):
+    page = signed_in(LEARNER)
+    assert page.get_by_role("link", name="Material").count() == 0  # not offered either
+    response = page.goto(f"{console.url}/material")
+    assert response.status == 403
+    assert "Only LearnLoop admins" in page.locator("main").inner_text()
+    look(page, "admin-refused")
+    response = page.goto(f"{console.url}/source/{console.hr_chunk}")
+    assert response.status == 403
+    assert "90,000" not in page.content()
+    look(page, "source-refused")
+
+
+def test_an_uploaded_file_becomes_searchable(signed_in, console, look, tmp_path):
+    page = signed_in(ADMIN)
+    page.get_by_role("link", name="Material").click()
+    page.get_by_role("heading", name="Material").wait_for()
+    look(page, "material")
+    badges = tmp_path / "badges.md"
+    badges.write_text(BADGES)
+    page.get_by_label(re.compile("^File")).set_input_files(str(badges))
+    page.get_by_label("Audiences").fill("everyone")
+    page.get_by_role("button", name="Upload").click()
+    page.wait_for_url(re.compile(r"/jobs/[0-9a-f]{32}$"))
+    page.get_by_text("now searchable").wait_for(timeout=120_000)  # the panel polls itself
+    assert page.locator(".state").inner_text() == "done"
+    look(page, "job")
+
+    hit = wait_until(
+        lambda: console.index.searcher.search("lost badge replacement fee", k=3).passages,
+        timeout=30,
+        what="the uploaded document in search",
+    )
+    assert hit[0].source == "badges.md"
+    page.goto(f"{console.url}/material")
+    page.get_by_role("link", name="badges.md", exact=True).click()
+    assert "Orion front desk" in page.locator("main").inner_text()
+    look(page, "document")
+    page.goto(f"{console.url}/actions")
+    assert "badges.md for everyone" in page.locator("main").inner_text()
+    look(page, "admin-log")
+    page.goto(f"{console.url}/jobs")
+    look(page, "jobs")
+
+
+def test_a_streamed_answer_with_quotes_then_a_down_vote_and_a_correction(signed_in, console, look):
+    page = signed_in(LEARNER)
+    question = "When must taxi receipts reach the finance desk?"
+    page.get_by_label("Your question").fill(question)
+    page.get_by_role("button", name="Ask").click()
+    answer = page.locator(".answer").last
+    answer.locator("blockquote").first.wait_for(timeout=60_000)  # quotes go out first
+    assert "45 days" in answer.locator("blockquote").first.inner_text()
+    page.locator(".answer.done").wait_for(timeout=180_000)  # then the model's words
+    cited = answer.locator('a[href^="/source/"]')
+    assert cited.count() >= 1
+    look(page, "answer")
+
+    page.get_by_role("button", name="Not helpful").click()
+    page.get_by_text("marked 👎").wait_for()
+    answer.get_by_label("Suggest a correction").fill("Within 45 days, at the Zephyr desk.")
+    answer.get_by_role("button", name="Send correction").click()
+    page.get_by_text("correction was recorded").wait_for()
+
+    href = cited.first.get_attribute("href")
+    page.goto(f"{console.url}{href}")
+    assert "Zephyr finance desk" in page.locator("main").inner_text()
+    look(page, "source")
+
+    admin = signed_in(ADMIN)
+
+    def listed() -> bool:
+        admin.goto(f"{console.url}/review")
+        text = admin.locator("main").inner_text()
+        return question in text and "Within 45 days, at the Zephyr desk." in text
+
+    wait_until(listed, timeout=60, what="the 👎 and the correction in the feedback list")
+    assert "Marked 👎" in admin.locator("main").inner_text()
+    look(admin, "feedback")
