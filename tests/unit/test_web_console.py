@@ -185,3 +185,12 @@ def test_uploads_get_the_chat_uploads_checks_and_are_logged(parts):
     deleted = admin.post("/material/d1/delete", data={"csrf": csrf}, follow_redirects=False)
     assert deleted.status_code == 303
     assert "handbook.md (1 chunks)" in admin.get("/actions").text
+
+
+def test_answer_text_is_escaped_with_quotes_and_citation_links():
+    from bot.surfaces.web.pages import cited
+
+    shown = str(cited("From the material:\n> Run <script>x</script> [1]\nSee [2].", {1: "/s/a"}))
+    assert "<script>" not in shown and "&lt;script&gt;" in shown
+    assert '<blockquote><p>Run &lt;script&gt;x&lt;/script&gt; <a href="/s/a">[1]</a></p>' in shown
+    assert "<p>See [2].</p>" in shown  # a number with no passage stays text

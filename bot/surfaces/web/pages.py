@@ -76,11 +76,19 @@ _CITATION = re.compile(r"\[(\d{1,3})\]")
 
 
 def cited(text: str, links: dict[int, str]) -> Markup:
-    """Answer text, escaped, with each [n] a link to its passage."""
+    """Answer text, escaped, as paragraphs and quotes (its "> " lines), each [n] a link to
+    its passage."""
 
     def link(match: re.Match[str]) -> str:
         n = int(match.group(1))
         href = links.get(n)
         return f'<a href="{escape(href)}">[{n}]</a>' if href else match.group(0)
 
-    return Markup(_CITATION.sub(link, str(escape(text))))  # noqa: S704 - escaped above
+    blocks = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        quote = line.startswith("> ")
+        body = _CITATION.sub(link, str(escape(line.removeprefix("> "))))
+        blocks.append(f"<blockquote><p>{body}</p></blockquote>" if quote else f"<p>{body}</p>")
+    return Markup("\n".join(blocks))  # noqa: S704 - every piece escaped above
