@@ -105,37 +105,55 @@ def test_an_uploaded_file_becomes_searchable(signed_in, console, look, tmp_path)
     look(page, "jobs")
 
 
-def test_a_streamed_answer_with_quotes_then_a_down_vote_and_a_correction(signed_in, console, look):
+def finished(page):
+    """The latest answer once its stream ended, failing on an error shown instead."""
+    answer = page.locator(".answer").last
+    page.locator(".answer.done, .answer .error").last.wait_for(timeout=330_000)
+    assert answer.locator(".error").count() == 0, answer.inner_text()
+    return answer
+
+
+def test_a_streamed_answer_shows_quotes_first_and_citations_to_the_source(signed_in, console, look):
     page = signed_in(LEARNER)
-    question = "When must taxi receipts reach the finance desk?"
-    page.get_by_label("Your question").fill(question)
+    page.get_by_label("Your question").fill("When must taxi receipts reach the finance desk?")
     page.get_by_role("button", name="Ask").click()
     answer = page.locator(".answer").last
-    answer.locator("blockquote").first.wait_for(timeout=60_000)  # quotes go out first
-    assert "45 days" in answer.locator("blockquote").first.inner_text()
-    page.locator(".answer.done").wait_for(timeout=180_000)  # then the model's words
-    cited = answer.locator('a[href^="/source/"]')
-    assert cited.count() >= 1
+    # quotes and their citations stream first, before the model has written a word
+    quote = answer.locator("blockquote").first
+    quote.wait_for(timeout=90_000)
+    assert "45 days" in quote.inner_text()
+    href = answer.locator('blockquote a[href^="/source/"]').first.get_attribute("href")
+    source = page.context.new_page()  # the passage, while the answer goes on streaming
+    assert source.goto(f"{console.url}{href}").status == 200
+    assert "Zephyr finance desk" in source.locator("main").inner_text()
+    look(source, "source")
+
+    finished(page)  # the model's words, checked against the passages
+    assert answer.locator('.sources a[href^="/source/"]').count() >= 1
+    assert "45 days" in answer.locator(".text").inner_text()
     look(page, "answer")
 
-    page.get_by_role("button", name="Not helpful").click()
-    page.get_by_text("marked 👎").wait_for()
-    answer.get_by_label("Suggest a correction").fill("Within 45 days, at the Zephyr desk.")
-    answer.get_by_role("button", name="Send correction").click()
-    page.get_by_text("correction was recorded").wait_for()
 
-    href = cited.first.get_attribute("href")
-    page.goto(f"{console.url}{href}")
-    assert "Zephyr finance desk" in page.locator("main").inner_text()
-    look(page, "source")
+def test_a_down_vote_and_a_correction_appear_in_the_feedback_list(signed_in, console, look):
+    page = signed_in(LEARNER)
+    question = "How do I book a ski chalet in Norway?"  # not in the material: no model call
+    page.get_by_label("Your question").fill(question)
+    page.get_by_role("button", name="Ask").click()
+    answer = finished(page)
+    answer.get_by_role("button", name="Not helpful").click()
+    answer.get_by_text("marked 👎").wait_for()
+    answer.get_by_label("Suggest a correction").fill("Chalets are booked through the Orion desk.")
+    answer.get_by_role("button", name="Send correction").click()
+    answer.get_by_text("correction was recorded").wait_for()
+    look(page, "answer-rated")
 
     admin = signed_in(ADMIN)
 
-    def listed() -> bool:
+    def listed() -> str:
         admin.goto(f"{console.url}/review")
         text = admin.locator("main").inner_text()
-        return question in text and "Within 45 days, at the Zephyr desk." in text
+        return text if "Chalets are booked through the Orion desk." in text else ""
 
-    wait_until(listed, timeout=60, what="the 👎 and the correction in the feedback list")
-    assert "Marked 👎" in admin.locator("main").inner_text()
+    text = wait_until(listed, timeout=60, what="the 👎 and its correction in the feedback list")
+    assert f"Marked 👎: {question}" in text and f"Unanswered: {question}" in text
     look(admin, "feedback")
