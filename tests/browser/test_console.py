@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bot.domain.conversation import Actor
 from bot.domain.jobs import utcnow
 from bot.domain.web import digest, new_secret, sign_in_url
 from tests.browser.conftest import ADMIN, LEARNER
@@ -47,8 +48,13 @@ def test_a_one_time_link_signs_in_once_and_not_when_expired(browser, console, lo
     other.close()
 
 
+def learner(name: str) -> Actor:
+    """A learner of the test's own (sign-in links are rate-limited per user)."""
+    return Actor("slack", f"U{name.upper()}", "T1")
+
+
 def test_a_form_post_without_the_csrf_token_is_rejected(signed_in, console):
-    page = signed_in(LEARNER)
+    page = signed_in(learner("csrf"))
     refused = page.request.post(f"{console.url}/ask", form={"question": "Taxi receipts?"})
     assert refused.status == 403  # the session cookie went along; the token did not
     csrf = page.locator('input[name="csrf"]').first.get_attribute("value")
@@ -61,7 +67,7 @@ def test_a_form_post_without_the_csrf_token_is_rejected(signed_in, console):
 def test_a_learner_is_refused_admin_pages_and_passages_outside_their_audiences(
     signed_in, console, look
 ):
-    page = signed_in(LEARNER)
+    page = signed_in(learner("refused"))
     assert page.get_by_role("link", name="Material").count() == 0  # not offered either
     response = page.goto(f"{console.url}/material")
     assert response.status == 403
@@ -114,7 +120,7 @@ def finished(page):
 
 
 def test_a_streamed_answer_shows_quotes_first_and_citations_to_the_source(signed_in, console, look):
-    page = signed_in(LEARNER)
+    page = signed_in(learner("asker"))
     page.get_by_label("Your question").fill("When must taxi receipts reach the finance desk?")
     page.get_by_role("button", name="Ask").click()
     answer = page.locator(".answer").last
@@ -135,7 +141,7 @@ def test_a_streamed_answer_shows_quotes_first_and_citations_to_the_source(signed
 
 
 def test_a_down_vote_and_a_correction_appear_in_the_feedback_list(signed_in, console, look):
-    page = signed_in(LEARNER)
+    page = signed_in(learner("rater"))
     question = "How do I book a ski chalet in Norway?"  # not in the material: no model call
     page.get_by_label("Your question").fill(question)
     page.get_by_role("button", name="Ask").click()
