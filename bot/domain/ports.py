@@ -79,6 +79,10 @@ class WebSessions(Protocol):
 
     def end_session(self, id_hash: str) -> None: ...
 
+    def forget_expired(self, now: datetime) -> int:
+        """Drop expired sessions (and links past the rate limit's window)."""
+        ...
+
 
 class AdminLog(Protocol):
     def record(self, action: AdminAction) -> None: ...

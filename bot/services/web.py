@@ -71,6 +71,7 @@ class WebSignIn:
             actor.platform, actor.user_id, actor.team_id, new_secret(), now + self.session_lifetime
         )
         await asyncio.to_thread(self.sessions.add_session, digest(session_id), session)
+        await asyncio.to_thread(self.sessions.forget_expired, now)  # sign-ins are rare
         log.info("web session opened user=%s", actor.key)
         return session_id, session
 

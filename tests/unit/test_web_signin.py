@@ -108,3 +108,16 @@ def test_users_named_for_links():
     assert parse_user("alice").platform_admin is False  # the session vouches, not the name
     with pytest.raises(ValueError, match="not a user"):
         parse_user("mastodon:bob")
+
+
+def test_expired_sessions_are_dropped_at_the_next_sign_in(signin, store):
+    from sqlalchemy import func, select
+
+    from bot.adapters.store.models import WebSessionRow
+
+    service, clock, _ = signin
+    asyncio.run(service.redeem(token_of(asyncio.run(service.link(ALICE)))))
+    clock.now += timedelta(hours=13)
+    asyncio.run(service.redeem(token_of(asyncio.run(service.link(ALICE)))))
+    with store() as db:
+        assert db.scalar(select(func.count()).select_from(WebSessionRow)) == 1

@@ -89,7 +89,7 @@ class WebRepository:
             db.execute(delete(WebSessionRow).where(WebSessionRow.id_hash == id_hash))
 
     def forget_expired(self, now: datetime) -> int:
-        """Drop expired sessions and links (kept a day, for the rate limit's window)."""
+        """Drop expired sessions, and links a day after they expired."""
         with self._sessions.begin() as db:
             gone = db.execute(delete(WebSessionRow).where(WebSessionRow.expires_at <= now))
             db.execute(delete(WebLinkRow).where(WebLinkRow.expires_at <= now - _DAY))

@@ -58,7 +58,9 @@ def serve(parts: App, host: str = "127.0.0.1", port: int = 8080) -> None:
     import uvicorn
 
     threading.Thread(target=lambda: parts.retriever, name="warm-up", daemon=True).start()
-    config = uvicorn.Config(build_web_app(parts), host=host, port=port, log_level="warning")
+    config = uvicorn.Config(
+        build_web_app(parts), host=host, port=port, log_level="warning", access_log=False
+    )
     try:
         uvicorn.Server(config).run()
     finally:
