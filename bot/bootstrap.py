@@ -25,18 +25,22 @@ if TYPE_CHECKING:
     from bot.adapters.store import FeedbackRepository, JobRepository
     from bot.adapters.store.access import AccessRepository
     from bot.adapters.store.quiz import QuizRepository
+    from bot.adapters.store.review import ReviewRepository
     from bot.adapters.store.threads import ThreadRepository
     from bot.adapters.store.training import TrainingRecords
+    from bot.adapters.store.web import WebRepository
     from bot.runtime.inference import EmbeddedServer
     from bot.runtime.ops import OpsServer
     from bot.services.answers import AnswerService
     from bot.services.chat import ChatService
+    from bot.services.console import Console
     from bot.services.grounding import Grounder
     from bot.services.jobs import JobService
     from bot.services.learning import LearningService
     from bot.services.reminders import DirectMessenger
     from bot.services.reports import ReportService
     from bot.services.training import TrainingService
+    from bot.services.web import WebSignIn
     from inference.client import ChatClient
     from inference.settings import InferenceSettings
     from retrieval.embedding import Embedder
@@ -305,6 +309,18 @@ class App:
         return FeedbackRepository(self.sessions)
 
     @cached_property
+    def web_records(self) -> WebRepository:
+        from bot.adapters.store.web import WebRepository
+
+        return WebRepository(self.sessions)
+
+    @cached_property
+    def review_records(self) -> ReviewRepository:
+        from bot.adapters.store.review import ReviewRepository
+
+        return ReviewRepository(self.sessions)
+
+    @cached_property
     def sender(self) -> CelerySender:
         from bot.adapters.queue import CelerySender, broker_config
 
@@ -377,6 +393,31 @@ class App:
             # an admin's "model status"
             model_status=model_status(self.adapter_registry, self.served_base),
         )
+
+    # -- the web console (sign-in links also come from the chat processes' "web")
+    @cached_property
+    def web_signin(self) -> WebSignIn:
+        from datetime import timedelta
+
+        from bot.services.web import WebSignIn
+
+        s, records = self.settings, self.web_records
+        return WebSignIn(
+            records,
+            records,
+            records,
+            base_url=s.web_url,
+            admins=s.admin_keys(),
+            session_lifetime=timedelta(hours=s.web_session_hours),
+        )
+
+    @cached_property
+    def console(self) -> Console:
+        from bot.adapters.catalog import IndexCatalog
+        from bot.services.console import Console
+
+        catalog = IndexCatalog(lambda: self.retrieval, self.review_records.original)
+        return Console(catalog, self.review_records, self.chat, self.jobs, self.web_signin)
 
     # -- the learning loop (the training worker and `learnloop train|adapters`)
     @cached_property

@@ -42,6 +42,7 @@ class Source:
     url: str = ""
     version: str = ""  # the document version it came from
     audiences: tuple[str, ...] = ("everyone",)  # who may see it
+    chunk_id: str = ""  # where the console's citation links point (/source/<chunk_id>)
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from bot.domain.answering import Source
+from bot.domain.conversation import Actor
+from bot.domain.material import ChunkView, DocumentInfo, ReviewItem
 from bot.domain.quiz import Live, Passage, QuizItem
+from bot.domain.web import AdminAction, WebSession
 
 
 @dataclass(frozen=True)
@@ -60,3 +64,57 @@ class QuizWriter(Protocol):
 
 class TaskSender(Protocol):
     def send(self, name: str, args: list[Any], *, expires: float) -> None: ...
+
+
+class SignInLinks(Protocol):
+    """One-time sign-in links, by the hash of their token."""
+
+    def add_link(self, token_hash: str, actor: Actor, expires_at: datetime) -> None: ...
+
+    def links_since(self, actor_key: str, since: datetime) -> int: ...
+
+    def take_link(self, token_hash: str, now: datetime) -> Actor | None:
+        """The link's user, marking it used; None when unknown, used or expired."""
+        ...
+
+
+class WebSessions(Protocol):
+    """Signed-in browsers, by the hash of their session id."""
+
+    def add_session(self, id_hash: str, session: WebSession) -> None: ...
+
+    def session(self, id_hash: str, now: datetime) -> WebSession | None: ...
+
+    def end_session(self, id_hash: str) -> None: ...
+
+    def forget_expired(self, now: datetime) -> int:
+        """Drop expired sessions (and links past the rate limit's window)."""
+        ...
+
+
+class AdminLog(Protocol):
+    def record(self, action: AdminAction) -> None: ...
+
+    def recent(self, limit: int) -> Sequence[AdminAction]: ...
+
+
+class Catalog(Protocol):
+    """The indexed documents as the console manages them."""
+
+    def documents(self) -> Sequence[DocumentInfo]: ...
+
+    def chunks(self, doc_id: str) -> Sequence[ChunkView]:
+        """The chunks of the document's live version, in order."""
+        ...
+
+    def remove(self, source: str) -> DocumentInfo | None: ...
+
+    def original(self, source: str) -> str | None:
+        """The file a queued job last ingested the document from, if it is still there."""
+        ...
+
+
+class ReviewQueue(Protocol):
+    def items(self, limit: int) -> Sequence[ReviewItem]:
+        """Unanswered questions and 👎 answers, newest first."""
+        ...

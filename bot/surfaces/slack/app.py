@@ -16,6 +16,7 @@ from bot.adapters.slack.settings import SlackSettings
 from bot.services.chat import ChatService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService
+from bot.services.web import WebSignIn
 from bot.surfaces.slack import handlers_ask, handlers_feedback, handlers_quiz, handlers_upload
 from bot.surfaces.slack.admins import WorkspaceAdmins
 from bot.surfaces.slack.context import SlackDeps, place_of
@@ -43,6 +44,7 @@ def build_slack_app(
     learning: LearningService | None = None,
     reports: ReportService | None = None,
     oauth: AsyncOAuthSettings | None = None,
+    web: WebSignIn | None = None,
 ) -> AsyncApp:
     """`oauth` (multi-workspace): installs on /slack/install and /slack/oauth_redirect,
     and each request answered with its workspace's stored bot token."""
@@ -63,6 +65,7 @@ def build_slack_app(
         learning=learning,
         reports=reports,
         workspace_admins=WorkspaceAdmins(settings.admin_cache_seconds),
+        web=web,
     )
     app.middleware(drop_redeliveries(once))
     if oauth is not None:  # an uninstalled workspace's tokens leave the database

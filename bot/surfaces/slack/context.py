@@ -12,6 +12,7 @@ from bot.domain.conversation import Actor, Place
 from bot.services.chat import ChatService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService
+from bot.services.web import WebSignIn
 from bot.surfaces.slack.admins import WorkspaceAdmins
 from bot.surfaces.slack.once import Once
 from bot.surfaces.slack.streaming import Pace, Target
@@ -29,6 +30,7 @@ class SlackDeps:
     learning: LearningService | None = None  # None (tests): learning words get the help
     reports: ReportService | None = None  # None: "report" points to the CLI
     workspace_admins: WorkspaceAdmins = field(default_factory=WorkspaceAdmins)
+    web: WebSignIn | None = None  # None: "web" says the console is not set up
 
 
 def actor_of(user_id: str, team_id: str = "") -> Actor:

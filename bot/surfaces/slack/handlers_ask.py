@@ -10,7 +10,15 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.conversation import HELP, REPORTS_IN_TERMINAL, Actor, Place
+from bot.domain.conversation import (
+    HELP,
+    REPORTS_IN_TERMINAL,
+    WEB_IN_DM,
+    WEB_LINK,
+    WEB_NOT_SET_UP,
+    Actor,
+    Place,
+)
 from bot.domain.grounded import Quoted
 from bot.domain.router import route
 from bot.services.chat import Answered
@@ -61,8 +69,17 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             await answer(client, actor, place, intent.text)
         elif intent.kind == "upload":
             await tell_in_thread(client, place, UPLOAD_HOWTO)
+        elif intent.kind == "web":
+            await tell_in_thread(client, place, await web_link(actor, place))
         else:  # help, and the learning words where no learning service is wired (tests)
             await tell_in_thread(client, place, HELP)
+
+    async def web_link(actor: Actor, place: Place) -> str:
+        if deps.web is None:
+            return WEB_NOT_SET_UP
+        if not place.direct:
+            return WEB_IN_DM
+        return WEB_LINK.format(url=await deps.web.link(actor))
 
     async def handle(client: AsyncWebClient, actor: Actor, place: Place, text: str) -> None:
         async def tell(message: str) -> None:

@@ -79,7 +79,13 @@ async def run(
         oauth = oauth_settings(slack, engine)  # creates its tables in LearnLoop's database
         log.info("slack: multi-workspace install on %s", INSTALL_PATH)
     app = build_slack_app(
-        stack.chat, slack, once, learning=stack.learning, reports=stack.reports, oauth=oauth
+        stack.chat,
+        slack,
+        once,
+        learning=stack.learning,
+        reports=stack.reports,
+        oauth=oauth,
+        web=stack.web_signin,
     )
     app.use(count_event)
     ops = stack.ops_server(model=True)

@@ -17,6 +17,7 @@ from bot.adapters.teams.settings import TeamsSettings
 from bot.services.chat import ChatService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService
+from bot.services.web import WebSignIn
 from bot.surfaces.teams.bot import LearnLoopBot, on_turn_error
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,10 @@ def build_teams_app(
     conversations: ConversationStore,
     learning: LearningService | None = None,
     reports: ReportService | None = None,
+    signin: WebSignIn | None = None,
 ) -> web.Application:
     adapter = build_adapter(settings)
-    bot = LearnLoopBot(chat, settings, conversations, learning, reports)
+    bot = LearnLoopBot(chat, settings, conversations, learning, reports, signin)
 
     async def messages(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):

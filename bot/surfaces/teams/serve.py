@@ -36,7 +36,9 @@ def run(stack: App, port: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly
             loop.add_signal_handler(sig, stop.set)
-        app = build_teams_app(stack.chat, teams, store, stack.learning, stack.reports)
+        app = build_teams_app(
+            stack.chat, teams, store, stack.learning, stack.reports, stack.web_signin
+        )
         app.middlewares.append(measured("/api/messages"))
         readiness = ModelReadiness(stack)
         readiness.add_routes(app.router)
