@@ -337,7 +337,12 @@ class App:
     def answers(self) -> AnswerService:
         from bot.services.answers import AnswerService
 
-        return AnswerService(self.retriever, self.model, grounder=self.grounder)
+        return AnswerService(
+            self.retriever,
+            self.model,
+            max_answer_tokens=self.inference_settings.answer_tokens,
+            grounder=self.grounder,
+        )
 
     @cached_property
     def grounder(self) -> Grounder:

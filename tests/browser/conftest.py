@@ -97,6 +97,7 @@ def console(
             # two shared cores: a 200-token answer from the CPU model may take minutes
             LEARNLOOP_INFERENCE_TIMEOUT="300",
             LEARNLOOP_FIRST_TOKEN_SECONDS="120",  # noqa: S106 - seconds, not a secret
+            LEARNLOOP_ANSWER_TOKENS="40",  # a streamed answer, not a long one: CI time
             LEARNLOOP_ADMINS=ADMIN.key,
             LEARNLOOP_WEB_URL=f"http://127.0.0.1:{port}",
             LEARNLOOP_OPS_PORT="0",

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from sse_starlette import EventSourceResponse
 
-from bot.domain.answering import Answer, Source
+from bot.domain.answering import Answer, Source, message_text
 from bot.domain.conversation import friendly
 from bot.domain.errors import LearnLoopError, UnknownAnswer
 from bot.domain.grounded import QUOTES_LEAD, Quoted
@@ -123,8 +123,8 @@ def final_html(request: Request, who: Viewer, done: Answered) -> str:
     return _render(
         request,
         "answer.html",
-        text=cited(answer.text, links),
-        quotes=quotes if answer.grounded else [],
+        text=cited(message_text(answer), links),  # the quotes lead it, never repeated
+        quotes=quotes,
         lead=QUOTES_LEAD,
         sources=[{"n": s.n, "href": source_link(s), "where": where(s)} for s in listed],
         kind="cited" if answer.citations else "consulted",
