@@ -122,6 +122,7 @@ def cli_env(tmp_path, generation_model):
         LEARNLOOP_DATA_DIR=str(tmp_path / "data"),
         LEARNLOOP_GENERATION_MODEL=str(generation_model),
         LEARNLOOP_INFERENCE_PORT=str(free_port()),
+        LEARNLOOP_ANSWER_TOKENS="64",  # real answers, short ones: CI time on two cores
     )
     return env
 
