@@ -123,6 +123,8 @@ def cli_env(tmp_path, generation_model):
         LEARNLOOP_GENERATION_MODEL=str(generation_model),
         LEARNLOOP_INFERENCE_PORT=str(free_port()),
         LEARNLOOP_ANSWER_TOKENS="64",  # real answers, short ones: CI time on two cores
+        # deadlines have tests of their own (test_cold_start); a busy CI machine is not one
+        LEARNLOOP_FIRST_TOKEN_SECONDS="120",  # noqa: S106 - seconds, not a secret
     )
     return env
 

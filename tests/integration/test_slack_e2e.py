@@ -78,6 +78,8 @@ def test_shared_material_is_ingested_then_mentions_get_cited_answers(
         LEARNLOOP_CHROMA_URL=chroma_server,
         LEARNLOOP_INFERENCE_URL=inference_server,
         LEARNLOOP_ANSWER_TOKENS="64",  # real answers, short ones: CI time on two cores
+        # deadlines have tests of their own (test_cold_start); a busy CI machine is not one
+        LEARNLOOP_FIRST_TOKEN_SECONDS="120",  # noqa: S106 - seconds, not a secret
         LEARNLOOP_ADMINS="slack:UADMIN",
         LEARNLOOP_LOG_LEVEL="INFO",
         LEARNLOOP_SLACK_API_URL=slack.api_url,
