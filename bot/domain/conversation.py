@@ -78,6 +78,8 @@ HELP = (
 
 # a surface built without the report service (the chat processes always have one)
 REPORTS_IN_TERMINAL = "Reports in chat are not set up here: run `learnloop report` in a terminal."
+# how a message ends whose answer stopped half-way because its process died
+INTERRUPTED = "(This answer was interrupted — please ask again.)"
 
 # one place where error codes become words a person understands
 FRIENDLY = {

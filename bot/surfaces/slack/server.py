@@ -10,11 +10,15 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from bot.adapters.slack.tokens import slack_tokens
 from bot.adapters.store.inbox import InboxRepository
+from bot.adapters.store.streams import StreamRepository
+from bot.surfaces.interrupted import StreamMarks
 from bot.surfaces.readiness import ModelReadiness
 from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.early_ack import EarlyAck
 from bot.surfaces.slack.inbox import DurableAck, InboxOnce
+from bot.surfaces.slack.interrupted import slack_marker
 from bot.surfaces.slack.once import once_for
 from bot.surfaces.slack.ops import count_event, timed_ack
 
@@ -78,8 +82,15 @@ async def run(
         engine = make_engine(database_url(settings.database_url, settings.data_dir))
         oauth = oauth_settings(slack, engine)  # creates its tables in LearnLoop's database
         log.info("slack: multi-workspace install on %s", INSTALL_PATH)
+    marks = StreamMarks(StreamRepository(stack.sessions), "slack", settings.stream_lease_seconds)
     app = build_slack_app(
-        stack.chat, slack, once, learning=stack.learning, reports=stack.reports, oauth=oauth
+        stack.chat,
+        slack,
+        once,
+        learning=stack.learning,
+        reports=stack.reports,
+        oauth=oauth,
+        marks=marks,
     )
     app.use(count_event)
     ops = stack.ops_server(model=True)
@@ -91,6 +102,9 @@ async def run(
         loop.add_signal_handler(sig, stop.set)  # stop the embedded model server with us
     readiness = ModelReadiness(stack)
     readiness.start()  # events are acknowledged while the model server starts
+    # answers a dead process left half-written are marked, now and as their leases run out
+    tokens = slack_tokens(slack, lambda: engine) if engine is not None else None
+    marks.start(slack_marker(app.client, tokens))
     try:
         if slack.socket_mode and not http:
             from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -118,6 +132,7 @@ async def run(
             finally:
                 await runner.cleanup()
     finally:
+        await marks.aclose()
         if ops is not None:
             ops.stop()
         await readiness.aclose()

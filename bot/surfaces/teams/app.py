@@ -17,6 +17,7 @@ from bot.adapters.teams.settings import TeamsSettings
 from bot.services.chat import ChatService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService
+from bot.surfaces.interrupted import StreamMarks
 from bot.surfaces.teams.bot import LearnLoopBot, on_turn_error
 
 log = logging.getLogger(__name__)
@@ -38,9 +39,10 @@ def build_teams_app(
     conversations: ConversationStore,
     learning: LearningService | None = None,
     reports: ReportService | None = None,
+    marks: StreamMarks | None = None,
 ) -> web.Application:
     adapter = build_adapter(settings)
-    bot = LearnLoopBot(chat, settings, conversations, learning, reports)
+    bot = LearnLoopBot(chat, settings, conversations, learning, reports, marks)
 
     async def messages(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):
