@@ -107,15 +107,24 @@ async def run(
     marks.start(slack_marker(app.client, tokens))
     try:
         if slack.socket_mode and not http:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            from bot.surfaces.slack.socket_mode import DurableSocketMode
 
             log.info("slack: socket mode")
-            handler = AsyncSocketModeHandler(app, slack.app_token.get_secret_value())
+            durable = DurableAck(
+                app,
+                slack.signing_secret.get_secret_value(),
+                EVENTS_PATH,
+                InboxRepository(stack.sessions),
+                slack.inbox_lease_seconds,
+            )
+            handler = DurableSocketMode(app, slack.app_token.get_secret_value(), durable)
+            durable.start()  # events a dead process acknowledged are answered now
             await handler.connect_async()
             try:
                 await stop.wait()
             finally:
                 await handler.close_async()
+                await durable.aclose()
         else:
             runner, bound = await start_http(
                 app,
