@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
@@ -27,6 +28,8 @@ APP_TOKEN = "xapp-test"  # noqa: S105 - known to this test only
 
 class Socket:
     """The websocket's side: acknowledgements sent, with the inbox's unanswered count."""
+
+    logger = logging.getLogger("socket-mode")
 
     def __init__(self, inbox: InboxRepository) -> None:
         self.inbox = inbox
