@@ -49,6 +49,8 @@ class Proxy:
                 if self._stalled.is_set():
                     continue  # swallowed: the other side waits for an answer forever
                 dst.sendall(data)
+        if self._stalled.is_set():
+            return  # nor is a close passed on (the server ending an idle keep-alive)
         with contextlib.suppress(OSError):
             dst.shutdown(socket.SHUT_WR)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 import pytest
@@ -61,6 +62,11 @@ def test_connecting_to_a_chroma_that_never_answers_fails_within_the_deadline(sta
     proxy, url = stalling_chroma
     proxy.stall()
     began = time.monotonic()
-    with pytest.raises(IndexUnavailable, match="did not answer within 2s"):
-        connect(url=url, timeout=DEADLINE)
+    pool = ThreadPoolExecutor(1)  # without a deadline it would wait (until the proxy goes)
+    try:
+        attempt = pool.submit(connect, url=url, timeout=DEADLINE)
+        with pytest.raises(IndexUnavailable, match="did not answer within 2s"):
+            attempt.result(timeout=30)
+    finally:
+        pool.shutdown(wait=False)
     assert time.monotonic() - began < 2 * DEADLINE
