@@ -42,7 +42,7 @@ class Mark:
         """The answer is finished (or its error told in the thread): nothing to mark."""
         if self.record_id is not None:
             record_id, self.record_id = self.record_id, None
-            await self.marks.call(self.marks.repo.end, record_id)
+            await self.marks.forget(record_id)
 
 
 class StreamMarks:
@@ -62,6 +62,9 @@ class StreamMarks:
         self.clock = clock
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._sweeper: asyncio.Task[None] | None = None
+        # finished answers whose record could not be deleted (the store was down): renewed
+        # as this process's, they would be marked interrupted after its restart
+        self._finished: set[str] = set()
 
     async def begin(self, channel: str, message_id: str, reference: dict[str, Any]) -> Mark:
         """Keep the message an answer now streams into. The store down costs only the mark:
@@ -77,6 +80,13 @@ class StreamMarks:
         )
         return Mark(self, record_id)
 
+    async def forget(self, record_id: str) -> None:
+        try:
+            await asyncio.to_thread(self.repo.end, record_id)
+        except Exception as exc:  # the sweeper tries again
+            log.warning("%s stream record not cleared (%s)", self.platform, type(exc).__name__)
+            self._finished.add(record_id)
+
     async def call(self, method: Callable[..., Any], *args: Any) -> Any:
         try:
             return await asyncio.to_thread(method, *args)
@@ -90,6 +100,9 @@ class StreamMarks:
 
     async def sweep_once(self, marker: Marker) -> int:
         """Renew this process's leases, mark the messages others left; how many marked."""
+        for record_id in list(self._finished):
+            await asyncio.to_thread(self.repo.end, record_id)
+            self._finished.discard(record_id)
         await asyncio.to_thread(self.repo.renew, self.owner, self.lease_seconds)
         claimed = await asyncio.to_thread(
             self.repo.claim, self.platform, self.owner, self.lease_seconds

@@ -6,6 +6,7 @@ Slack closed; a message that cannot be marked is tried again, then let go."""
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
@@ -107,10 +108,10 @@ def test_a_message_that_cannot_be_marked_is_tried_again_then_let_go(store):
         raise ConnectionError("Slack unreachable")
 
     async def scenario():
-        marks = marks_over(store, lease=0.05)
-        await marks.begin("C1", "1001.000100", {"team": "T1", "kind": "message"})
+        dead, marks = marks_over(store, lease=0.05), marks_over(store, lease=0.05)
+        await dead.begin("C1", "1001.000100", {"team": "T1", "kind": "message"})
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            while len(tried) < attempt:
+            while len(tried) < attempt:  # claimed again once the failed claim's lease ran out
                 assert await marks.sweep_once(refused) == 0
                 await asyncio.sleep(0.02)
             kept = marks.repo.streaming("slack")
@@ -121,17 +122,36 @@ def test_a_message_that_cannot_be_marked_is_tried_again_then_let_go(store):
 
 
 def test_the_store_down_costs_the_record_not_the_answer(store):
-    marks = marks_over(store)
+    class Flaky(StreamRepository):
+        down: ClassVar[set[str]] = {"begin"}
 
-    class Down(StreamRepository):
         def begin(self, *args, **kwargs):
-            raise ConnectionError("database down")
+            if "begin" in self.down:
+                raise ConnectionError("database down")
+            return super().begin(*args, **kwargs)
 
-    marks.repo = Down(store)
+        def end(self, record_id):
+            if "end" in self.down:
+                raise ConnectionError("database down")
+            super().end(record_id)
+
+    marks = StreamMarks(Flaky(store), "slack", 60, progress_seconds=0)
+    marked: list[StreamRecord] = []
+
+    async def marker(record: StreamRecord) -> None:
+        marked.append(record)
 
     async def scenario():
         mark = await marks.begin("C1", "1001.000100", {})
         await mark.progress("text")  # nothing to write to, nothing raised
         await mark.end()
+        marks.repo.down = {"end"}  # the answer finishes while the store is down
+        mark = await marks.begin("C1", "1002.000100", {})
+        await mark.end()
+        assert len(marks.repo.streaming("slack")) == 1
+        marks.repo.down = set()
+        assert await marks.sweep_once(marker) == 0
+        assert marks.repo.streaming("slack") == []  # cleared, never marked
+        assert marked == []
 
     asyncio.run(scenario())
