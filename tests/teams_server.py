@@ -53,6 +53,7 @@ class Capture:
     downloads: list[str] = field(default_factory=list)
     refuse_streaming: bool = False  # answer streaming updates as Teams' Stop button does
     hold_final: asyncio.Event | None = None  # a stream's final message answered once set
+    refuse_final: bool = False  # a stream's final message refused (the stream timed out)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -66,7 +67,9 @@ class Capture:
     async def _post(self, request: web.Request) -> web.Response:
         body = await request.json()
         info = next((e for e in body.get("entities") or [] if e["type"] == "streaminfo"), {})
-        if self.refuse_streaming and info.get("streamType") == "streaming":
+        refused = {"streaming"} if self.refuse_streaming else set()
+        refused |= {"final"} if self.refuse_final else set()
+        if info.get("streamType") in refused:
             error = {"code": "ContentStreamNotAllowed", "message": "Content stream was cancelled"}
             return web.json_response({"error": error}, status=403)
         self.sent.append(
