@@ -9,15 +9,17 @@ once parsing in-process, and reports:
 - partial index states: a catalog record whose chunks or pieces are missing, or chunks of
   a version the catalog does not name (goal 0);
 - peak memory of the job process and of the parsing children;
-- throughput (files/s) of the sandboxed run against the in-process one (goal >= 0.8).
+- throughput (files/s) of the sandboxed run against the in-process one (goal >= 0.8),
+  the two taking turns slice by slice so that both see the same machine load.
 
-Usage: python benchmarks/ingest_fuzz_bench.py [--files 1000] [--seed 17] [--workers 2]
+Usage: python benchmarks/ingest_fuzz_bench.py [--files 1000] [--seed 17] [--workers 2] [--slices 10]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
 import resource
 import sys
@@ -165,46 +167,50 @@ def partial_states(client: Any) -> int:
     return bad
 
 
-def run(files: list[Path], parser: Any, embedder: Embedder, work: Path) -> dict[str, Any]:
-    rt = build_retrieval_from(embedder, path=work / "chroma")
-    rt.ingestor.parser = parser
-    _, sessions = open_store(database_url("", work / "data"))
-    jobs = JobRepository(sessions)
-    payload = {
-        "files": [{"path": str(f), "source": f.name} for f in files],
-        "audiences": ["everyone"],
-    }
-    job = jobs.create("ingest", payload, total=len(files))
-    crashes = 0
-    started = time.perf_counter()
-    try:
-        done = run_ingest(jobs, rt.ingestor, job.id, "bench", 600)
-        if done is None or done.status is not JobStatus.DONE:
-            crashes += 1
-    except Exception as exc:  # a crash is what this counts
-        print(f"  crash: {type(exc).__name__}: {exc}")
-        crashes += 1
-        done = None
-    elapsed = time.perf_counter() - started
-    statuses = Counter(f["status"] for f in (done.result["files"].values() if done else []))
-    codes = Counter(f["code"] for f in (done.result["files"].values() if done else []) if f["code"])
-    return {
-        "seconds": elapsed,
-        "files_per_s": len(files) / elapsed,
-        "crashes": crashes,
-        "partial": partial_states(rt.store._client),
-        "statuses": dict(statuses),
-        "codes": dict(codes),
-    }
+class Lane:
+    """One way of parsing (sandboxed or in-process), with its own index and job store."""
 
+    def __init__(self, name: str, parser: Any, embedder: Embedder, work: Path) -> None:
+        self.name = name
+        self.rt = build_retrieval_from(embedder, path=work / "chroma")
+        self.rt.ingestor.parser = parser
+        _, sessions = open_store(database_url("", work / "data"))
+        self.jobs = JobRepository(sessions)
+        self.seconds = 0.0
+        self.files = 0
+        self.crashes = 0
+        self.statuses: Counter[str] = Counter()
+        self.codes: Counter[str] = Counter()
 
-def show(name: str, result: dict[str, Any]) -> None:
-    print(
-        f"{name}: {result['seconds']:.1f} s, {result['files_per_s']:.2f} files/s, "
-        f"crashes {result['crashes']}, partial index states {result['partial']}",
-        flush=True,
-    )
-    print(f"  statuses {result['statuses']}  codes {result['codes']}", flush=True)
+    def run(self, files: list[Path]) -> None:
+        """One ingest job of these files, timed and added to the lane's totals."""
+        payload = {
+            "files": [{"path": str(f), "source": f.name} for f in files],
+            "audiences": ["everyone"],
+        }
+        job = self.jobs.create("ingest", payload, total=len(files))
+        started = time.perf_counter()
+        try:
+            done = run_ingest(self.jobs, self.rt.ingestor, job.id, "bench", 600)
+            if done is None or done.status is not JobStatus.DONE:
+                self.crashes += 1
+        except Exception as exc:  # a crash is what this counts
+            print(f"  crash: {type(exc).__name__}: {exc}")
+            self.crashes += 1
+            done = None
+        self.seconds += time.perf_counter() - started
+        self.files += len(files)
+        results = done.result["files"].values() if done else []
+        self.statuses.update(f["status"] for f in results)
+        self.codes.update(f["code"] for f in results if f["code"])
+
+    def show(self) -> None:
+        print(
+            f"{self.name}: {self.seconds:.1f} s, {self.files / self.seconds:.2f} files/s, "
+            f"crashes {self.crashes}, partial index states {partial_states(self.rt.store._client)}",
+            flush=True,
+        )
+        print(f"  statuses {dict(self.statuses)}  codes {dict(self.codes)}", flush=True)
 
 
 def main() -> None:
@@ -212,10 +218,12 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--slices", type=int, default=10, help="interleaved rounds (ABBA)")
     args = parser.parse_args()
     limit_blas_threads()
     embedder = Embedder(resolve_embedding_path(""))
     embedder.embed(["warm up"])
+    print(f"load average at start: {os.getloadavg()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:
         work = Path(tmp)
         corpus = work / "files"
@@ -225,16 +233,25 @@ def main() -> None:
         print(f"{len(files)} files: {dict(kinds)}", flush=True)
         sandbox = SandboxParser(ParseLimits(), workers=args.workers)
         sandbox.parse("warm.md", MD)  # the pool starts before the clock, as in a worker
-        boxed = run(files, sandbox, embedder, work / "sandboxed")
+        boxed = Lane("sandboxed", sandbox, embedder, work / "sandboxed")
+        inline = Lane("in-process", InlineParser(), embedder, work / "inline")
+        # The two lanes take turns slice by slice (A B, then B A, ...), so a change in the
+        # machine's load during the run falls on both alike and the ratio stays fair.
+        size = -(-len(files) // args.slices)
+        for i in range(args.slices):
+            part = files[i * size : (i + 1) * size]
+            for lane in (boxed, inline) if i % 2 == 0 else (inline, boxed):
+                lane.run(part)
+            print(f"  slice {i + 1}/{args.slices} done, load {os.getloadavg()[0]:.1f}", flush=True)
         sandbox.close()
-        show("sandboxed", boxed)
-        inline = run(files, InlineParser(), embedder, work / "inline")
-        show("in-process", inline)
+        boxed.show()
+        inline.show()
     self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"throughput ratio sandboxed / in-process: "
-        f"{boxed['files_per_s'] / inline['files_per_s']:.2f}"
+        f"{(boxed.files / boxed.seconds) / (inline.files / inline.seconds):.2f}"
     )
+    print(f"load average at end: {os.getloadavg()}")
     print(
         f"peak RSS: this process {self_peak:.0f} MiB (model and index; the in-process run "
         f"parses here too), parsing children {sandbox.peak_rss / MiB:.0f} MiB "

@@ -26,11 +26,12 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from benchmarks.training_bench import corpus_passages  # noqa: E402
+from bot.adapters.store import database_url, open_store  # noqa: E402
+from bot.adapters.store.registry import SqlRegistry  # noqa: E402
 from inference.models import SERVED_NAME, generation_model_path  # noqa: E402
 from tests.conftest import running_server  # noqa: E402
 from training.cycle import CyclePlan, run_cycle  # noqa: E402
 from training.dataset import BuildOptions  # noqa: E402
-from training.registry import JsonRegistry  # noqa: E402
 from training.train import Progress, TrainConfig  # noqa: E402
 
 
@@ -65,7 +66,8 @@ def main() -> None:
         heldout_limit=args.heldout,
         min_examples=1,
     )
-    registry = JsonRegistry(tmp / "adapters", SERVED_NAME)
+    _, sessions = open_store(database_url("", tmp))  # a SQLite registry of its own
+    registry = SqlRegistry(sessions, tmp / "adapters", SERVED_NAME)
     last: list[Progress] = []
     started = time.perf_counter()
     with running_server(tmp, base, env={"VLLM_ALLOW_RUNTIME_LORA_UPDATING": "1"}) as url:

@@ -25,22 +25,27 @@ if TYPE_CHECKING:
     from bot.adapters.store import FeedbackRepository, JobRepository
     from bot.adapters.store.access import AccessRepository
     from bot.adapters.store.quiz import QuizRepository
+    from bot.adapters.store.review import ReviewRepository
     from bot.adapters.store.threads import ThreadRepository
     from bot.adapters.store.training import TrainingRecords
+    from bot.adapters.store.web import WebRepository
     from bot.runtime.inference import EmbeddedServer
     from bot.runtime.ops import OpsServer
     from bot.services.answers import AnswerService
     from bot.services.chat import ChatService
+    from bot.services.console import Console
     from bot.services.grounding import Grounder
     from bot.services.jobs import JobService
     from bot.services.learning import LearningService
     from bot.services.reminders import DirectMessenger
     from bot.services.reports import ReportService
     from bot.services.training import TrainingService
+    from bot.services.web import WebSignIn
     from inference.client import ChatClient
     from inference.settings import InferenceSettings
     from retrieval.embedding import Embedder
     from retrieval.settings import RetrievalSettings
+    from training.registry import AdapterRegistry
     from training.settings import TrainingSettings
 
 log = logging.getLogger(__name__)
@@ -223,17 +228,32 @@ class App:
         from bot.adapters.model import LazyModel
 
         # the learning loop's active adapter is asked for by name (answers record which)
-        active = ActiveAdapter(self.adapter_dir)
+        active = ActiveAdapter(lambda: self.adapter_registry.active())
         return LazyModel(
             lambda: AdapterChatModel(self.chat_client(), active), self.model_endpoint[1]
         )
 
     @property
     def adapter_dir(self) -> Path:
-        """Where the learning loop's adapter registry lives."""
+        """Where the learning loop's adapters' files live (every inference server reads them)."""
         from training.settings import registry_root
 
         return registry_root(self.training_settings, self.settings.data_dir)
+
+    @cached_property
+    def served_base(self) -> str:
+        """The model id the inference servers serve: adapters are trained on it."""
+        from inference.models import served_base
+
+        i = self.inference_settings
+        return served_base(i.generation_model, i.inference_url, i.inference_model)
+
+    @cached_property
+    def adapter_registry(self) -> AdapterRegistry:
+        """The learning loop's adapters: in the database every process shares."""
+        from bot.adapters.store.registry import SqlRegistry
+
+        return SqlRegistry(self.sessions, self.adapter_dir, self.served_base)
 
     @cached_property
     def quiz_writer(self) -> QuizWriter | None:
@@ -289,6 +309,18 @@ class App:
         return FeedbackRepository(self.sessions)
 
     @cached_property
+    def web_records(self) -> WebRepository:
+        from bot.adapters.store.web import WebRepository
+
+        return WebRepository(self.sessions)
+
+    @cached_property
+    def review_records(self) -> ReviewRepository:
+        from bot.adapters.store.review import ReviewRepository
+
+        return ReviewRepository(self.sessions)
+
+    @cached_property
     def sender(self) -> CelerySender:
         from bot.adapters.queue import CelerySender, broker_config
 
@@ -305,7 +337,12 @@ class App:
     def answers(self) -> AnswerService:
         from bot.services.answers import AnswerService
 
-        return AnswerService(self.retriever, self.model, grounder=self.grounder)
+        return AnswerService(
+            self.retriever,
+            self.model,
+            max_answer_tokens=self.inference_settings.answer_tokens,
+            grounder=self.grounder,
+        )
 
     @cached_property
     def grounder(self) -> Grounder:
@@ -354,15 +391,38 @@ class App:
     def reports(self) -> ReportService:
         from bot.services.model_status import model_status
         from bot.services.reports import ReportService
-        from inference.models import served_base
 
-        i = self.inference_settings
-        base = served_base(i.generation_model, i.inference_url, i.inference_model)
         return ReportService(
             self.sessions,
             admins=self.settings.admin_keys(),
-            model_status=model_status(self.adapter_dir, base),  # an admin's "model status"
+            # an admin's "model status"
+            model_status=model_status(self.adapter_registry, self.served_base),
         )
+
+    # -- the web console (sign-in links also come from the chat processes' "web")
+    @cached_property
+    def web_signin(self) -> WebSignIn:
+        from datetime import timedelta
+
+        from bot.services.web import WebSignIn
+
+        s, records = self.settings, self.web_records
+        return WebSignIn(
+            records,
+            records,
+            records,
+            base_url=s.web_url,
+            admins=s.admin_keys(),
+            session_lifetime=timedelta(hours=s.web_session_hours),
+        )
+
+    @cached_property
+    def console(self) -> Console:
+        from bot.adapters.catalog import IndexCatalog
+        from bot.services.console import Console
+
+        catalog = IndexCatalog(lambda: self.retrieval, self.review_records.original)
+        return Console(catalog, self.review_records, self.chat, self.jobs, self.web_signin)
 
     # -- the learning loop (the training worker and `learnloop train|adapters`)
     @cached_property

@@ -5,6 +5,7 @@ knows none of the others."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample"
 
 bots_app = typer.Typer(help="Run LearnLoop in Slack or Microsoft Teams.", no_args_is_help=True)
+web_app = typer.Typer(help="The web console: chat, material, jobs and feedback review.")
 
 
 def _stack() -> App:
@@ -53,9 +55,60 @@ def teams(port: Annotated[int, typer.Option(help="Port for POST /api/messages.")
     serve(_stack(), port=port)
 
 
+@web_app.callback(invoke_without_command=True)
+def web(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="Port to serve the console on.")] = 8080,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Serve the web console (sign in with a link from `learnloop web link USER`)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bot.surfaces.web import serve
+
+    parts = _stack()
+    console.print(f"LearnLoop's web console on http://{host}:{port} (Ctrl-C to stop)")
+    with suppress(KeyboardInterrupt):
+        serve(parts, host=host, port=port)
+
+
+@web_app.command("link")
+def web_link(
+    user: Annotated[
+        str, typer.Argument(help="slack:U123, teams:<AAD object id>, or cli:NAME (an operator).")
+    ],
+) -> None:
+    """Print a one-time sign-in link (10 minutes) for USER, on LEARNLOOP_WEB_URL."""
+    from bot.domain.errors import LearnLoopError
+    from bot.domain.web import parse_user
+
+    try:
+        actor = parse_user(user)
+    except ValueError as exc:
+        _fail(str(exc))
+    try:
+        print(asyncio.run(_stack().web_signin.link(actor)))
+    except LearnLoopError as exc:
+        _fail(exc.message)
+
+
+def local_user() -> str:
+    """The terminal's operator, whom `up` signs in to the console."""
+    import getpass
+
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = "local"
+    return f"cli:{name or 'local'}"
+
+
 def up(
     slack_port: Annotated[int, typer.Option(help="Slack HTTP mode port.")] = 3000,
     teams_port: Annotated[int, typer.Option(help="Teams /api/messages port.")] = 3978,
+    web_port: Annotated[
+        int, typer.Option(help="Web console port (0: no console); match LEARNLOOP_WEB_URL.")
+    ] = 8080,
 ) -> None:
     """Start LearnLoop on its embedded defaults: the inference server, a local index server
     and worker, the sample material on first run, then the chat surfaces whose credentials
@@ -70,7 +123,7 @@ def up(
     try:
         with console.status("Starting the local index server and worker"):
             local.start()
-        _up(slack_port, teams_port)
+        _up(slack_port, teams_port, web_port)
     except LearnLoopError as exc:
         _fail(exc.message)
     finally:
@@ -125,11 +178,29 @@ def _serve_surfaces(found: list[str], slack_port: int, teams_port: int) -> None:
             child.wait(timeout=30)
 
 
-def _up(slack_port: int = 3000, teams_port: int = 3978) -> None:
+def _start_web(port: int) -> subprocess.Popen[bytes] | None:
+    """The web console in a child process of its own (its own event loop and parts), and
+    its address and a sign-in link for the terminal's operator printed."""
+    import sys
+
+    from bot.domain.web import parse_user
+    from bot.runtime.children import bound_to_this_process
+
+    if not port:
+        return None
+    argv = [sys.executable, "-m", "bot", "web", "--port", str(port)]
+    child = subprocess.Popen(bound_to_this_process(argv))  # noqa: S603 - our own CLI
+    link = asyncio.run(the_app().web_signin.link(parse_user(local_user())))
+    console.print(f"Web console: http://127.0.0.1:{port} ; sign in (once, 10 minutes): {link}")
+    return child
+
+
+def _up(slack_port: int = 3000, teams_port: int = 3978, web_port: int = 0) -> None:
     from bot.domain.errors import LearnLoopError
 
     parts = the_app()
     rt = _retrieval()
+    web_child: subprocess.Popen[bytes] | None = None
     if rt.store.count() == 0 and SAMPLE_DIR.is_dir():
         console.print(f"First run: indexing the sample material in {SAMPLE_DIR} ...")
         reports = rt.ingestor.ingest_paths([SAMPLE_DIR])
@@ -143,6 +214,7 @@ def _up(slack_port: int = 3000, teams_port: int = 3978) -> None:
                 except LearnLoopError as exc:
                     _fail(exc.message)
         docs = rt.store.documents()
+        web_child = _start_web(web_port)
         found = surfaces()
         if found:
             console.print(
@@ -158,10 +230,14 @@ def _up(slack_port: int = 3000, teams_port: int = 3978) -> None:
         )
         asyncio.run(_converse(parts.answers, ["everyone"]))
     finally:
+        if web_child is not None:
+            web_child.terminate()
+            web_child.wait(timeout=30)
         parts.close()
 
 
 app.add_typer(bots_app, name="bot")
+app.add_typer(web_app, name="web")
 app.command()(up)
 
 

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     search_threads: int = Field(default=1, ge=1, le=32)
     # who may upload material and edit audiences: "slack:U123,teams:<AAD object id>"
     admins: str = ""
+    # the web console: the public address its sign-in links use, and how long a session lasts
+    web_url: str = "http://127.0.0.1:8080"
+    web_session_hours: float = Field(default=12.0, gt=0)
 
     def admin_keys(self) -> frozenset[str]:
         return frozenset(a.strip() for a in self.admins.split(",") if a.strip())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,4 +19,5 @@ class InferenceSettings(BaseSettings):
     # a streamed answer's first words (and any silence after them): the asker hears that
     # the model is not answering within this, not after the whole timeout
     first_token_seconds: float = 20.0
+    answer_tokens: int = Field(default=200, ge=16)  # the longest answer the model may write
     inference_port: int = 8088  # where `learnloop serve-inference` listens by default

@@ -12,7 +12,7 @@ from training.evaluate import HeldOut, evaluate, held_out
 from training.examples import Example, FeedbackItem, Passage
 from training.gate import DEFAULT_RULE, GateRule, Metrics, Verdict, judge
 from training.prompt import PROMPT_VERSION
-from training.registry import AdapterRecord, JsonRegistry
+from training.registry import AdapterRecord, AdapterRegistry
 from training.scrub import Identities
 from training.train import Progress, TrainConfig, TrainResult, train_adapter
 
@@ -51,7 +51,7 @@ def run_cycle(
     passages: Sequence[Passage],
     feedback: Sequence[FeedbackItem],
     *,
-    registry: JsonRegistry,
+    registry: AdapterRegistry,
     load_candidate: Callable[[AdapterRecord], None],
     complete: Complete,
     identities: Identities = NOBODY,

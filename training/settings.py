@@ -38,8 +38,8 @@ class TrainingSettings(BaseSettings):
     # empty: LEARNLOOP_INFERENCE_URL, or the embedded server's
     adapter_servers: str = ""
     adapter_reconcile_seconds: float = 60.0  # the beat's reconcile pass
-    # the registry and every adapter's files: a volume every inference server can read
-    # (/adapters in deploy/); empty: <data dir>/training/adapters
+    # every adapter's files (the registry of them is in the database): a volume every
+    # inference server can read (/adapters in deploy/); empty: <data dir>/training/adapters
     adapter_dir: str = ""
 
     def allowed_audiences(self) -> tuple[str, ...]:

@@ -45,6 +45,8 @@ def main(argv: list[str]) -> None:
     pool = _option(argv, "-P", "--pool") or "prefork"
     app = create_app(settings, warm_pool=pool if "ingest" in queues else "")
     track_tasks()
+    if "training" in queues:
+        _import_adapters(settings)
     ops = build_app(settings).ops_server(model=False)
     chroma = RetrievalSettings().chroma_url
     if ops is not None and chroma and "ingest" in queues:
@@ -56,6 +58,22 @@ def main(argv: list[str]) -> None:
     finally:
         if ops is not None:
             ops.stop()
+
+
+def _import_adapters(settings: Settings) -> None:
+    """The training worker mounts the adapters' folder: a registry.json an earlier version
+    kept there goes into the database now, not at the first training run, so the bots
+    (which do not mount it) serve the active adapter from the start."""
+    from bot.bootstrap import build_app
+    from bot.domain.errors import LearnLoopError
+
+    parts = build_app(settings)
+    try:
+        parts.adapter_registry.records()  # the first use imports it (once, in any process)
+    except LearnLoopError as exc:
+        logging.getLogger(__name__).warning("adapter registry not imported yet: %s", exc)
+    finally:
+        parts.close()
 
 
 def _beat(settings: Settings, argv: list[str]) -> None:

@@ -35,7 +35,7 @@ from retrieval.errors import IndexUnavailable
 from training.errors import TrainingError
 from worker.context import worker_id
 from worker.ingest import LeaseLost, run_ingest
-from worker.training import Endpoint, endpoint_from, reconcile_all, registry_for, run_training
+from worker.training import Endpoint, endpoint_from, reconcile_all, run_training
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +133,7 @@ def register(app: Celery, ctx: App) -> None:
             lambda worker: run_training(
                 ctx.job_records,
                 ctx.training_records,
+                ctx.adapter_registry,
                 ctx.retrieval.store,
                 endpoint(),
                 ctx.training_settings,
@@ -153,7 +154,7 @@ def register(app: Celery, ctx: App) -> None:
     def reconcile_adapters() -> list[str]:
         """The active adapter on every inference server (a restarted one lost it)."""
         served = endpoint()
-        registry = registry_for(ctx.training_settings, ctx.settings.data_dir, served.served_base)
+        registry = ctx.adapter_registry
         if not registry.records():
             return []  # nothing was ever trained here: nothing to put anywhere
         return [s.error for s in reconcile_all(served, registry.active()) if s.error]

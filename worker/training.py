@@ -21,10 +21,10 @@ from bot.domain.jobs import Job, JobStatus
 from bot.services.training import TRAIN_KIND, feedback_items
 from training.corpus import catalog_passages
 from training.cycle import CycleResult, run_cycle
-from training.registry import AdapterRecord, JsonRegistry
+from training.registry import AdapterRecord, AdapterRegistry
 from training.scrub import Identities
 from training.serving import HttpAdapterServer, Reconciled, reconcile_urls
-from training.settings import TrainingSettings, adapter_server_urls, cycle_plan, registry_root
+from training.settings import TrainingSettings, adapter_server_urls, cycle_plan
 from training.train import Progress
 from worker.ingest import LeaseKeeper, LeaseLost
 
@@ -61,13 +61,10 @@ def endpoint_from(settings: TrainingSettings, data_dir: Path) -> Endpoint:
     )
 
 
-def registry_for(settings: TrainingSettings, data_dir: Path, served_base: str) -> JsonRegistry:
-    return JsonRegistry(registry_root(settings, data_dir), served_base)
-
-
 def run_training(
     jobs: JobRepository,
     records: TrainingRecords,
+    registry: AdapterRegistry,
     store: Any,  # retrieval.store.ChunkStore: the indexed material
     endpoint: Endpoint,
     settings: TrainingSettings,
@@ -86,7 +83,6 @@ def run_training(
         jobs.finish(job_id, worker, JobStatus.DONE, {"skipped": f"job {other} is training"})
         return jobs.get(job_id)
     log.info("training job=%s claimed by %s attempt=%d", job_id, worker, job.attempts)
-    registry = registry_for(settings, data_dir, endpoint.served_base)
     plan = cycle_plan(settings, endpoint.base_model, endpoint.served_base, data_dir, job_id)
     chat = openai.OpenAI(base_url=endpoint.url, api_key=endpoint.api_key or "not-needed")
 

@@ -1,35 +1,38 @@
 """The model port that asks for the learning loop's active LoRA adapter by name.
 
-The registry (training/) names the active adapter; every inference server is reconciled to
-serve it under that name. A server that does not have it yet (restarted, not reconciled)
-answers 404: the question is then asked of the base model, never failed."""
+The registry (in the store) names the active adapter; every inference server is reconciled
+to serve it under that name. A server that does not have it yet (restarted, not
+reconciled) answers 404: the question is then asked of the base model, never failed.
+
+Each reply reads the active adapter once, when its request is made, and keeps that name
+(`Reply.model`): an answer records the adapter that wrote it, even when another is
+promoted while it is being written and other answers already ask for the new one."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
-from bot.adapters.model import ClientChatModel
-from bot.domain.errors import ModelUnavailable
+from bot.adapters.model import ClientChatModel, Reply
+from bot.domain.errors import ModelUnavailable, StoreUnavailable
 from inference.client import ChatClient
 from inference.errors import InferenceError, ModelNotFound
-from training.registry import JsonRegistry
+from training.registry import AdapterRecord
 
 log = logging.getLogger(__name__)
 
 
 class ActiveAdapter:
-    """The active adapter's name (None: the base model), re-read when the registry file
-    changes, looked at no more often than every `every` seconds."""
+    """The active adapter's name (None: the base model), read from the registry no more
+    often than every `every` seconds. While the store cannot be reached the last name
+    read is kept: answers go on, the servers still have that adapter."""
 
-    def __init__(self, root: Path, every: float = 5.0) -> None:
-        self._registry = JsonRegistry(root, served_base="")
-        self._file = root / "registry.json"
+    def __init__(self, read: Callable[[], AdapterRecord | None], every: float = 5.0) -> None:
+        self._read = read
         self._every = every
         self._checked = float("-inf")
-        self._stamp: float | None = None
         self._name: str | None = None
 
     def __call__(self) -> str | None:
@@ -38,31 +41,34 @@ class ActiveAdapter:
             return self._name
         self._checked = now
         try:
-            stamp = self._file.stat().st_mtime
-        except OSError:
-            stamp = None
-        if stamp != self._stamp:
-            self._stamp = stamp
-            active = self._registry.active() if stamp is not None else None
-            self._name = active.name if active else None
-            log.info("serving adapter %s", self._name or "none (the base model)")
-        return self._name
+            active = self._read()
+        except StoreUnavailable as exc:
+            log.warning("adapter registry not readable (%s): keeping %s", exc.message, self._name)
+            return self._name
+        name = active.name if active else None
+        if name != self._name:
+            log.info("serving adapter %s", name or "none (the base model)")
+        self._name = name
+        return name
 
 
 class AdapterChatModel(ClientChatModel):
-    """Asks for the active adapter; `name` is the model the latest answer came from."""
+    """Asks for the active adapter; `name` is the model the latest reply came from, and
+    each streamed reply's `model` the one that wrote it."""
 
     def __init__(self, client: ChatClient, active: Callable[[], str | None]) -> None:
         super().__init__(client)
         self.base = client.model
         self._active = active
 
-    def _pick(self) -> str:
-        self.name = self._active() or self.base
+    async def _pick(self) -> str:
+        """The active adapter, read off the event loop (it may ask the database)."""
+        active: str | None = await asyncio.to_thread(self._active)
+        self.name = active or self.base
         return self.name
 
     async def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
-        model = self._pick()
+        model = await self._pick()
         try:
             try:
                 done = await self.client.complete(
@@ -79,8 +85,13 @@ class AdapterChatModel(ClientChatModel):
         except InferenceError as exc:
             raise ModelUnavailable(exc.message) from exc
 
-    async def stream(self, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str]:
-        model = self._pick()
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Reply:
+        return Reply(self.base, lambda reply: self._stream(messages, max_tokens, reply))
+
+    async def _stream(
+        self, messages: list[dict[str, str]], max_tokens: int, reply: Reply
+    ) -> AsyncGenerator[str, None]:
+        model = reply.model = await self._pick()  # once per reply: the name it records
         try:
             try:
                 async for piece in self._pieces(messages, max_tokens, model):
@@ -89,7 +100,7 @@ class AdapterChatModel(ClientChatModel):
                 if model == self.base:
                     raise
                 log.warning("adapter %s not on the server yet: answering with the base", model)
-                self.name = self.base
+                self.name = reply.model = self.base
                 async for piece in self._pieces(messages, max_tokens, self.base):
                     yield piece
         except InferenceError as exc:

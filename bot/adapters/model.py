@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import ClassVar
 
 from bot.domain.errors import ModelUnavailable
-from bot.domain.ports import ChatModel
+from bot.domain.ports import ChatModel, written_by
 from inference.client import ChatClient
 from inference.errors import InferenceError
 
@@ -81,7 +81,34 @@ class LazyModel:
     async def complete(self, messages: list[dict[str, str]], max_tokens: int) -> str:
         return await (await self.connect()).complete(messages, max_tokens)
 
-    async def stream(self, messages: list[dict[str, str]], max_tokens: int) -> AsyncIterator[str]:
+    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Reply:
+        return Reply(self._name, lambda reply: self._stream(messages, max_tokens, reply))
+
+    async def _stream(
+        self, messages: list[dict[str, str]], max_tokens: int, reply: Reply
+    ) -> AsyncGenerator[str, None]:
         model = await self.connect()
-        async for piece in model.stream(messages, max_tokens):
+        pieces = model.stream(messages, max_tokens)
+        async for piece in pieces:
+            reply.model = written_by(pieces, model)
             yield piece
+        reply.model = written_by(pieces, model)
+
+
+class Reply:
+    """A streamed reply's text pieces, and the model (or LoRA adapter) that writes them:
+    fixed when its request is made, whatever the model's `name` says by the time the
+    answer is recorded (`written_by`)."""
+
+    def __init__(self, model: str, pieces: Callable[[Reply], AsyncGenerator[str, None]]) -> None:
+        self.model = model
+        self._pieces = pieces(self)
+
+    def __aiter__(self) -> Reply:
+        return self
+
+    async def __anext__(self) -> str:
+        return await self._pieces.__anext__()
+
+    async def aclose(self) -> None:
+        await self._pieces.aclose()

@@ -63,7 +63,7 @@ class SearchRetriever:
 
 def findings_of(result: SearchResult) -> Findings:
     sources = tuple(
-        Source(n, p.source, p.title, p.section, p.text, p.url, p.version, p.audiences)
+        Source(n, p.source, p.title, p.section, p.text, p.url, p.version, p.audiences, p.chunk_id)
         for n, p in enumerate(result.passages, start=1)
     )
     return Findings(result.relevant, sources, result.topics)

@@ -42,6 +42,7 @@ class Source:
     url: str = ""
     version: str = ""  # the document version it came from
     audiences: tuple[str, ...] = ("everyone",)  # who may see it
+    chunk_id: str = ""  # where the console's citation links point (/source/<chunk_id>)
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,14 @@ class Answer:
     quoted_sources: tuple[Source, ...] = ()  # the passage of each quote
     raw_text: str = ""  # what the model wrote, before grounding ("" when it was not asked)
     grounded: bool = False  # the text holds only sentences a passage backs
+    # What the answer message says where the quotes, shown above it, are the answer
+    # (its `text` keeps them, for the record, the evaluation and the thread's memory).
+    note: str = ""
+
+
+def message_text(answer: Answer) -> str:
+    """The text of the answer message, which follows its quotes."""
+    return answer.note or answer.text
 
 
 def build_messages(

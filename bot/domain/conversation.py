@@ -73,8 +73,17 @@ HELP = (
     "• *reminders off* / *reminders on*: a daily note when reviews are due.\n"
     "• Admins: share a file with me (PDF, Word, PowerPoint, HTML, Markdown, text) to add it.\n"
     "• Admins: *report* (or *report 7* for the last week): accuracy per topic, gaps, a chart.\n"
+    "• *web*: a sign-in link to LearnLoop's web console (chat, and admins' material pages).\n"
     "• Rate answers with 👍 / 👎 or suggest a correction: it makes me better."
 )
+
+# "web": a one-time sign-in link, only in a DM (anyone in a channel could use it)
+WEB_LINK = (
+    "Your sign-in link to LearnLoop's web console: {url}\n"
+    "It works once, for 10 minutes. Don't share it: it signs in as you."
+)
+WEB_IN_DM = "I send sign-in links to the web console only in a direct message: say *web* there."
+WEB_NOT_SET_UP = "The web console is not set up here: an admin runs `learnloop web`."
 
 # a surface built without the report service (the chat processes always have one)
 REPORTS_IN_TERMINAL = "Reports in chat are not set up here: run `learnloop report` in a terminal."
@@ -92,6 +101,8 @@ FRIENDLY = {
     "unknown_answer": "I couldn't find that answer any more; please ask again.",
     "stale_question": "That question is from an earlier quiz; here is where you are now.",
     "no_material": "I have no material to quiz you on yet (on that topic).",
+    "rate_limited": "You asked for that too often; please try again in a few minutes.",
+    "sign_in_refused": "That sign-in link is used or expired; ask me for a new one (say *web*).",
 }
 DEFAULT_FRIENDLY = "Something went wrong on my side. Please try again."
 

@@ -69,3 +69,15 @@ class NoMaterial(LearnLoopError):
     """Nothing to quiz on: no material the learner may see (on that topic)."""
 
     code = "no_material"
+
+
+class RateLimited(LearnLoopError):
+    """Asked too often (sign-in links): try again later."""
+
+    code = "rate_limited"
+
+
+class SignInRefused(LearnLoopError):
+    """A sign-in link that is unknown, used or expired."""
+
+    code = "sign_in_refused"

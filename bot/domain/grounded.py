@@ -15,6 +15,15 @@ QUOTES_LEAD = "From the training material:"
 NOT_COVERED_LEAD = (
     "The model found no direct answer to that in the training material. The closest passages say:"
 )
+# The answer message's words when the quotes above it are the answer (not repeated).
+QUOTES_STAND = (
+    "The quotes above are the answer from the training material "
+    "(none of the model's own sentences could be checked against it)."
+)
+NOT_COVERED_STAND = (
+    "The model found no direct answer to that in the training material; "
+    "the closest passages are quoted above."
+)
 NOTHING_CHECKED = (
     "I could not check an answer against the training material, so I won't guess. "
     "The passages consulted are listed below."
@@ -71,6 +80,13 @@ def fallback_text(event: Quoted, model_declined: bool) -> str:
         return NOTHING_CHECKED
     lead = NOT_COVERED_LEAD if model_declined else QUOTES_LEAD
     return f"{lead}\n{quotes_text(event)}"
+
+
+def stand_in_note(event: Quoted, model_declined: bool) -> str:
+    """What the answer message says when its quotes are the answer ("" without quotes)."""
+    if not event.quotes:
+        return ""
+    return NOT_COVERED_STAND if model_declined else QUOTES_STAND
 
 
 def cited_sources(

@@ -10,7 +10,9 @@ from typing import Literal
 
 from bot.domain.conversation import Place
 
-Kind = Literal["ask", "help", "quiz", "progress", "stop", "report", "reminders", "upload", "model"]
+Kind = Literal[
+    "ask", "help", "quiz", "progress", "stop", "report", "reminders", "upload", "model", "web"
+]
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ def route(text: str, place: Place) -> Intent:
         return Intent("model")  # admins: the adapter that answers (the learning loop)
     if lowered == "upload":
         return Intent("upload")
+    if lowered == "web" and not rest:
+        return Intent("web")  # a sign-in link to the web console ("web pages?" is a question)
     if lowered == "help":
         return Intent("help")
     return Intent("ask", stripped) if stripped else Intent("help")

@@ -24,9 +24,10 @@ from bot.domain.grounded import (
     quoted,
     released,
     says_not_covered,
+    stand_in_note,
 )
 from bot.domain.grounding import Verdict
-from bot.domain.ports import ChatModel, Findings, Retriever
+from bot.domain.ports import ChatModel, Findings, Retriever, written_by
 from bot.domain.sentences import split_units
 
 if TYPE_CHECKING:
@@ -105,13 +106,14 @@ class AnswerService:
         prompted = time.perf_counter()
         first: float | None = None
         text = ""
-        async for piece in self.model.stream(messages, self.max_answer_tokens):
+        reply = self.model.stream(messages, self.max_answer_tokens)
+        async for piece in reply:
             if first is None:
                 first = time.perf_counter()
             text += piece
             yield piece
         done = time.perf_counter()
-        answer = finish_answer(text, findings.sources, self.model.name)
+        answer = finish_answer(text, findings.sources, written_by(reply, self.model))
         meta = {
             "prompt_ms": (prompted - searched) * 1000,
             "first_token_ms": ((first or done) - prompted) * 1000,
@@ -139,7 +141,8 @@ class AnswerService:
         raw = ""
         verdicts: list[Verdict] = []
         shown = ""
-        async for piece in self.model.stream(messages, self.max_answer_tokens):
+        reply = self.model.stream(messages, self.max_answer_tokens)
+        async for piece in reply:
             if first is None:
                 first = time.perf_counter()
             raw += piece
@@ -164,20 +167,24 @@ class AnswerService:
                 yield text
         verdicts += fresh
         kept = sum(v.supported for v in verdicts)
-        if not shown.strip():
-            shown = fallback_text(quotes, says_not_covered(raw))
-            yield shown
+        note = ""
+        if not shown.strip():  # the quotes, already out, are the answer: said, not repeated
+            declined = says_not_covered(raw)
+            shown = fallback_text(quotes, declined)
+            note = stand_in_note(quotes, declined)
+            yield note or shown
         citations = cited_sources(verdicts, quotes, sources)
         answer = Answer(
             text=shown.strip(),
             refused=False,
             citations=citations,
             consulted=() if citations else tuple(sources),
-            model=self.model.name,
+            model=written_by(reply, self.model),  # the adapter asked, whatever was promoted since
             quotes=quotes.quotes,
             quoted_sources=quotes.sources,
             raw_text=raw.strip(),
             grounded=kept > 0,
+            note=note,
         )
         meta = {
             "prompt_ms": (prompted - quoted_at) * 1000,

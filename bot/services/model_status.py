@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-from training.registry import AdapterRecord, JsonRegistry
+from training.registry import AdapterRecord, AdapterRegistry
 
 
-def model_status(root: Path, base: str) -> Callable[[], str]:
-    """The status text, read from the adapter registry in `root` each time it is asked."""
-    registry = JsonRegistry(root, served_base=base)
+def model_status(registry: AdapterRegistry, base: str) -> Callable[[], str]:
+    """The status text, read from the adapter registry each time it is asked."""
     return lambda: status_text(registry.records(), base)
 
 

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+
 import pytest
+from filelock import FileLock
 
 from bot.adapters.search import Retrieval
 from bot.bootstrap import build_retrieval_from
-from tests.conftest import DATA
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -16,9 +21,18 @@ def retrieval(tmp_path, embedder) -> Retrieval:
 
 
 @pytest.fixture(scope="session")
-def corpus(tmp_path_factory, embedder) -> Retrieval:
-    """The git documentation corpus of tests/data, ingested once per session."""
-    rt = build_retrieval_from(embedder, path=tmp_path_factory.mktemp("corpus") / "chroma")
-    reports = rt.ingestor.ingest_paths([DATA / "corpus"])
-    assert all(r.ok for r in reports), [r for r in reports if not r.ok]
-    return rt
+def corpus(tmp_path_factory, embedder, worker_id) -> Retrieval:
+    """The git documentation corpus of tests/data, indexed once per test run: the first
+    xdist worker to need it builds it (in a process of its own), each works on a copy."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base if worker_id == "master" else base.parent) / "corpus-index"
+    with FileLock(f"{shared}.lock"):
+        if not (shared / "built").is_file():
+            shutil.rmtree(shared, ignore_errors=True)
+            build = [sys.executable, "-m", "tests.corpus_index", str(shared / "chroma")]
+            done = subprocess.run(build, cwd=ROOT, capture_output=True, text=True, timeout=1200)
+            assert done.returncode == 0, done.stderr[-3000:]
+            (shared / "built").touch()
+    path = tmp_path_factory.mktemp("corpus") / "chroma"
+    shutil.copytree(shared / "chroma", path)
+    return build_retrieval_from(embedder, path=path)

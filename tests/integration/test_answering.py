@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 
 import openai
@@ -121,6 +122,7 @@ def cli_env(tmp_path, generation_model):
         LEARNLOOP_DATA_DIR=str(tmp_path / "data"),
         LEARNLOOP_GENERATION_MODEL=str(generation_model),
         LEARNLOOP_INFERENCE_PORT=str(free_port()),
+        LEARNLOOP_ANSWER_TOKENS="64",  # real answers, short ones: CI time on two cores
     )
     return env
 
@@ -180,10 +182,16 @@ def test_eval_scores_generated_answers(cli_env, tmp_path, inference_server):
 
 
 def test_up_indexes_the_sample_and_chats_in_the_terminal(cli_env):
+    web = free_port()
     first = cli(
-        cli_env, "up", stdin="how do I stash my changes?\nwhat is the parental leave policy?\n"
+        dict(cli_env, LEARNLOOP_WEB_URL=f"http://127.0.0.1:{web}"),
+        *("up", "--web-port", str(web)),
+        stdin="how do I stash my changes?\nwhat is the parental leave policy?\n",
     )
     assert first.returncode == 0, first.stderr
+    # the web console too, with a one-time sign-in link for the terminal's user
+    assert f"Web console: http://127.0.0.1:{web}" in first.stderr
+    assert re.search(rf"http://127\.0\.0\.1:{web}/signin\?token=[\w-]{{40,}}", first.stderr)
     assert "First run: indexing the sample material" in first.stderr
     assert "learnloop>" in first.stdout
     assert "git-stash(1)" in first.stdout  # the sources of the first answer
@@ -192,6 +200,6 @@ def test_up_indexes_the_sample_and_chats_in_the_terminal(cli_env):
     port = int(cli_env["LEARNLOOP_INFERENCE_PORT"])
     with socket.socket() as sock:  # Ctrl-D stopped the server `up` started
         assert sock.connect_ex(("127.0.0.1", port)) != 0
-    second = cli(cli_env, "up", stdin="")
+    second = cli(cli_env, "up", "--web-port", "0", stdin="")
     assert "First run" not in second.stderr
     assert "4 documents indexed" in second.stderr

@@ -25,6 +25,7 @@ def test_material_that_looks_like_markup_is_printed_literally(tmp_path, inferenc
     env.update(
         LEARNLOOP_DATA_DIR=str(tmp_path / "data"),
         LEARNLOOP_INFERENCE_URL=inference_server,
+        LEARNLOOP_ANSWER_TOKENS="48",  # a real answer, a short one: CI time on two cores
     )
     folder = tmp_path / "material"
     folder.mkdir()

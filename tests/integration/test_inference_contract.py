@@ -56,6 +56,8 @@ def greedy(client, content: str, model: str = SERVED_NAME, max_tokens: int = 24)
 
 
 def test_structured_json_always_parses_and_validates(aclient):
+    """The project's own quiz schema with the switch our client sends. Four seeds: the
+    twenty-seed run is the next test's (the server's default, any client)."""
     schema = QuizItem.model_json_schema()
     prompt = [
         {"role": "system", "content": "You write quiz questions as JSON."},
@@ -72,11 +74,11 @@ def test_structured_json_always_parses_and_validates(aclient):
             extra_body={"structured_outputs": {"json": schema, "disable_any_whitespace": True}},
         )
 
-    async def twenty():
+    async def four():
         async with aclient() as client:
-            return await asyncio.gather(*(one(client, seed) for seed in range(20)))
+            return await asyncio.gather(*(one(client, seed) for seed in range(4)))
 
-    replies = asyncio.run(twenty())
+    replies = asyncio.run(four())
     for reply in replies:
         choice = reply.choices[0]
         assert choice.finish_reason == "stop", choice.message.content  # "length" is a failure

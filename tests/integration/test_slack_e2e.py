@@ -77,6 +77,7 @@ def test_shared_material_is_ingested_then_mentions_get_cited_answers(
         LEARNLOOP_DATA_DIR=str(tmp_path / "data"),  # the bot and the worker share it
         LEARNLOOP_CHROMA_URL=chroma_server,
         LEARNLOOP_INFERENCE_URL=inference_server,
+        LEARNLOOP_ANSWER_TOKENS="64",  # real answers, short ones: CI time on two cores
         LEARNLOOP_ADMINS="slack:UADMIN",
         LEARNLOOP_LOG_LEVEL="INFO",
         LEARNLOOP_SLACK_API_URL=slack.api_url,

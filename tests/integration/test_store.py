@@ -42,6 +42,7 @@ TABLES = {
     "channel_audiences",
     "review_schedules",
     "thread_turns",
+    "adapters",
     "stream_marks",
 }
 

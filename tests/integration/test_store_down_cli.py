@@ -24,6 +24,8 @@ COMMANDS = {
     "jobs": ["jobs"],
     "jobs retry": ["jobs", "retry", "job-1"],
     "migrate": ["migrate"],
+    "adapters list": ["adapters", "list"],
+    "adapters rollback": ["adapters", "rollback"],
     "bot slack": ["bot", "slack", "--http", "--port", "0"],
     "bot teams": ["bot", "teams", "--port", "0"],
 }

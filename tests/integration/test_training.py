@@ -9,11 +9,12 @@ import httpx
 import openai
 import pytest
 
+from bot.adapters.store import database_url, open_store
+from bot.adapters.store.registry import SqlRegistry
 from inference.models import SERVED_NAME
 from training.dataset import BuildOptions, build_dataset
 from training.examples import Passage
 from training.prompt import PROMPT_VERSION
-from training.registry import JsonRegistry
 from training.serving import HttpAdapterServer, reconcile
 from training.train import TrainConfig, train_adapter
 
@@ -124,12 +125,19 @@ def test_the_wall_time_bound_stops_with_a_checkpoint_and_a_rerun_resumes(
     assert (resumed.adapter / "adapter_model.safetensors").is_file()
 
 
+@pytest.fixture
+def registry(tmp_path):
+    """The adapter registry in a SQLite store of the test's own."""
+    engine, sessions = open_store(database_url("", tmp_path / "data"))
+    yield SqlRegistry(sessions, tmp_path / "adapters", SERVED_NAME)
+    engine.dispose()
+
+
 def test_reconcile_puts_the_active_adapter_on_a_server_that_never_had_it_and_rollback_removes_it(
-    trained, inference_server, dataset, tmp_path
+    trained, inference_server, dataset, registry
 ):
     # the session's server has not loaded this adapter: exactly a restarted replica's state
     result, _ = trained
-    registry = JsonRegistry(tmp_path / "adapters", SERVED_NAME)
     record = registry.promote(
         registry.register(result.adapter, SERVED_NAME, PROMPT_VERSION, dataset.version).name
     )

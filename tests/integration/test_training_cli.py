@@ -12,6 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.adapters.adapter_model import ActiveAdapter, AdapterChatModel
+from bot.adapters.store import database_url, open_store
+from bot.adapters.store.registry import SqlRegistry
 from bot.domain.answering import Answer, Source
 from bot.domain.conversation import Place
 from bot.domain.feedback import answer_record
@@ -22,7 +24,6 @@ from inference.client import ChatClient
 from inference.models import SERVED_NAME
 from tests.fakes import FakeRetriever
 from training.prompt import PROMPT_VERSION
-from training.registry import JsonRegistry
 from training.serving import reconcile_urls
 
 GIVEN = (Source(1, "leave.md", "Leave", "Days", "Leave is 25 days a year.", version="v1"),)
@@ -54,9 +55,12 @@ def site(tmp_path, adapter, inference_server, generation_model):
         "LEARNLOOP_ADAPTER_DIR": str(tmp_path / "adapters"),
         "LEARNLOOP_ADAPTER_SERVERS": "",
     }
-    registry = JsonRegistry(tmp_path / "adapters", SERVED_NAME)
+    # the database the commands open (SQLite in the data dir), as the training worker fills it
+    engine, sessions = open_store(database_url("", tmp_path / "data"))
+    registry = SqlRegistry(sessions, tmp_path / "adapters", SERVED_NAME)
     for _ in range(2):
         registry.register(adapter, SERVED_NAME, PROMPT_VERSION, "d" * 16)
+    env["registry"] = registry
     root = inference_server.removesuffix("/v1")
 
     def unload_ours() -> None:  # the suite's shared server: start and leave it clean
@@ -66,6 +70,7 @@ def site(tmp_path, adapter, inference_server, generation_model):
     unload_ours()
     yield env
     unload_ours()
+    engine.dispose()
 
 
 def cli(env, *args, ok=True):
@@ -74,7 +79,8 @@ def cli(env, *args, ok=True):
 
     the_app.cache_clear()  # each command is a process of its own: no App from another test
     try:
-        result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", **env})
+        settings = {k: v for k, v in env.items() if isinstance(v, str)}  # not the registry
+        result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200", **settings})
     finally:
         if the_app.cache_info().currsize:
             the_app().close()
@@ -129,9 +135,8 @@ def test_train_queues_one_job_only_when_asked_or_when_enough_is_new(site):
 
 
 def test_answers_ask_for_the_active_adapter_and_record_it(site, inference_server):
-    root = Path(site["LEARNLOOP_ADAPTER_DIR"])
-    registry = JsonRegistry(root, SERVED_NAME)
-    active = ActiveAdapter(root, 0)
+    registry = site["registry"]
+    active = ActiveAdapter(registry.active, 0)
 
     def answer() -> Answer:
         model = AdapterChatModel(ChatClient(inference_server, SERVED_NAME), active)
@@ -173,3 +178,58 @@ def test_a_dry_run_exports_the_dataset_without_a_restricted_passage(tmp_path):
     exported = Path(report["file"]).read_text()
     assert "deploy freeze" in exported and "71000" not in exported and "salary" not in exported
     assert json.loads(cli(env, "jobs", "--json").stdout) == []  # nothing was queued
+
+
+def test_an_answer_records_the_adapter_it_asked_even_if_another_is_promoted_meanwhile(
+    site, inference_server
+):
+    """A promotion lands while an answer is being written, and a second answer already asks
+    for the new adapter: each records the adapter its own request named."""
+    registry = site["registry"]
+    root = inference_server.removesuffix("/v1")
+    for record in registry.records():  # both on the server: neither request gets a 404
+        body = {"lora_name": record.name, "lora_path": record.path}
+        httpx.post(f"{root}/v1/load_lora_adapter", json=body, timeout=60).raise_for_status()
+    registry.promote("learnloop-v1")
+    # one model for every answer, as in a bot process; it re-reads the registry every time
+    model = AdapterChatModel(
+        ChatClient(inference_server, SERVED_NAME), ActiveAdapter(registry.active, 0)
+    )
+    service = AnswerService(FakeRetriever(Findings(True, GIVEN, ())), model, max_answer_tokens=12)
+
+    async def run() -> tuple[Answer, Answer]:
+        first = service.ask_stream("How long is leave?", ("everyone",))
+        piece = await anext(first)  # the request is made: learnloop-v1 is writing this one
+        assert isinstance(piece, str)
+        registry.promote("learnloop-v2")
+        second = [e async for e in service.ask_stream("Is leave paid?", ("everyone",))][-1]
+        rest = [e async for e in first]
+        await model.aclose()
+        return rest[-1], second
+
+    first, second = asyncio.run(run())
+    assert isinstance(first, Answer) and isinstance(second, Answer)
+    assert second.model == "learnloop-v2"
+    assert first.model == "learnloop-v1"  # not the adapter promoted while it was written
+
+
+def test_a_starting_inference_server_is_given_the_active_adapter_from_the_database(
+    site, monkeypatch
+):
+    """`learnloop serve-inference` loads the active adapter at start (a restarted replica
+    serves it before any reconcile pass), read from the database, not from a file."""
+    from bot.surfaces.cli.chat import _active_adapter
+    from bot.surfaces.cli.common import the_app
+
+    for key, value in site.items():
+        if isinstance(value, str):
+            monkeypatch.setenv(key, value)
+    registry = site["registry"]
+    the_app.cache_clear()
+    try:
+        assert _active_adapter(SERVED_NAME) == {}  # nothing active: the base alone
+        record = registry.promote("learnloop-v2")
+        assert _active_adapter(SERVED_NAME) == {"learnloop-v2": record.path}
+        assert _active_adapter("another-base") == {}  # trained on another model: not served
+    finally:
+        the_app.cache_clear()

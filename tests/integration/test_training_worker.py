@@ -13,6 +13,7 @@ import openai
 import pytest
 
 from bot.adapters.store import FeedbackRepository, JobRepository, database_url, open_store
+from bot.adapters.store.registry import SqlRegistry
 from bot.bootstrap import build_retrieval_from
 from bot.domain.answering import Answer, Source
 from bot.domain.conversation import Place
@@ -118,7 +119,7 @@ def site(tmp_path_factory, redis_url, embedder, generation_model, inference_serv
         worker = start_worker(env, root / "worker.log", "training")
         beat = start_cli_process(env, root / "beat.log", "beat")
         try:
-            yield env, jobs, root, rated
+            yield env, jobs, root, rated, sessions
         finally:
             stop(beat)
             kill_group(worker)  # it may be mid-run when a check failed: no warm shutdown
@@ -150,7 +151,7 @@ def rate_an_answer(repo: FeedbackRepository) -> str:
 def test_the_beat_starts_one_training_job_that_trains_gates_promotes_and_serves(
     site, inference_server
 ):
-    _env, jobs, root, rated = site
+    _env, jobs, root, rated, sessions = site
 
     def finished():
         done = [
@@ -175,10 +176,11 @@ def test_the_beat_starts_one_training_job_that_trains_gates_promotes_and_serves(
     assert "71000" not in said and "salary band" not in said.lower()  # restricted material
     assert any(r["origin"] == "thumbs_up" and r["completion"][0]["content"] == rated for r in rows)
 
-    registry = json.loads((root / "data/training/adapters/registry.json").read_text())
-    (adapter,) = registry["adapters"]
-    assert adapter["status"] == "active" and adapter["base_model"] == SERVED_NAME
-    assert adapter["report"]["promote"] is True
+    # the registry the worker wrote is in PostgreSQL, where every bot process reads it
+    (adapter,) = SqlRegistry(sessions, root / "data/training/adapters", SERVED_NAME).records()
+    assert adapter.status == "active" and adapter.base_model == SERVED_NAME
+    assert adapter.report["promote"] is True
+    assert Path(adapter.path, "adapter_config.json").is_file()
 
     # the promoted adapter is served by name
     client = openai.OpenAI(base_url=inference_server, api_key="unused")

@@ -46,7 +46,12 @@ def test_up_serves_slack_and_teams_building_each_part_once(tmp_path, generation_
     )
     port, teams_port = free_port(), free_port()
     log = tmp_path / "up.log"
-    proc = spawn(env, log, "up", "--slack-port", str(port), "--teams-port", str(teams_port))
+    proc = spawn(
+        env,
+        log,
+        "up",
+        *("--slack-port", str(port), "--teams-port", str(teams_port), "--web-port", "0"),
+    )
     url = f"http://127.0.0.1:{port}/slack/events"
 
     async def scenario() -> str:

@@ -51,3 +51,30 @@ def test_unknown_parts_are_refused(settings):
     with pytest.raises(TypeError, match="no part named chatt"):
         build_app(settings, chatt=object())
     assert {"chat", "learning", "reports", "jobs", "embedder", "model"} <= PARTS
+
+
+def test_the_answer_length_setting_reaches_the_model(settings):
+    from inference.settings import InferenceSettings
+    from tests.fakes import FakeChatModel as Model
+
+    asked: list[int] = []
+
+    class Recording(Model):
+        def stream(self, messages, max_tokens):
+            asked.append(max_tokens)
+            return super().stream(messages, max_tokens)
+
+    from bot.domain.answering import Source
+
+    leave = Source(1, "leave.md", "Leave", "", "Leave is 25 days a year.")
+    retriever = FakeRetriever(Findings(True, (leave,), ()))
+    app = build_app(
+        settings,
+        inference_settings=InferenceSettings(answer_tokens=48),
+        retriever=retriever,
+        model=Recording("Leave is 25 days."),
+        grounder=None,
+    )
+    asyncio.run(app.answers.ask("How long is leave?"))
+    assert asked == [48]
+    app.close()

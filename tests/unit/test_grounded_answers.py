@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.domain.answering import Answer, Source
-from bot.domain.grounded import NOT_COVERED_LEAD, QUOTES_LEAD, Quoted
+from bot.domain.answering import Answer, Source, message_text
+from bot.domain.grounded import (
+    NOT_COVERED_LEAD,
+    NOT_COVERED_STAND,
+    QUOTES_LEAD,
+    QUOTES_STAND,
+    Quoted,
+)
 from bot.domain.ports import Findings
 from bot.services.answers import AnswerService
 from bot.services.grounding import Grounder
@@ -109,12 +115,16 @@ def test_with_no_sentence_backed_the_quotes_are_the_answer():
     assert final.text.startswith(QUOTES_LEAD) and "within 30 days" in final.text
     assert "[1]" in final.text and final.citations == (EXPENSES,)
     assert "whenever" not in final.text and "whenever" in final.raw_text
+    # the quotes went out first: the answer message points at them instead of repeating them
+    assert [e for e in events if isinstance(e, str)] == [QUOTES_STAND]
+    assert message_text(final) == QUOTES_STAND
 
 
 def test_the_model_saying_not_covered_is_said_with_the_quotes():
     final = answer("The training material does not cover that.")[-1]
     assert isinstance(final, Answer)
     assert final.text.startswith(NOT_COVERED_LEAD) and "within 30 days" in final.text
+    assert message_text(final) == NOT_COVERED_STAND
 
 
 def test_without_a_grounder_the_answer_is_the_model_text_as_before():
@@ -123,3 +133,4 @@ def test_without_a_grounder_the_answer_is_the_model_text_as_before():
     )
     final = asyncio.run(service.ask(QUESTION))
     assert final.text == "Whenever you like [1]." and final.quotes == ()
+    assert message_text(final) == final.text

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from bot.domain.grounded import QUOTES_STAND
 from bot.domain.ports import Findings
 from bot.services.answers import AnswerService
 from bot.services.chat import ChatService
@@ -82,3 +83,71 @@ def test_teams_streams_the_quotes_first_and_puts_them_on_the_final_card(stack, t
         "Leave is 25 days" in item["text"] for c in containers for item in c["items"]
     )
     assert "[2] Policy › Holidays" in texts(card)
+
+
+def _occurrences(payloads: object, text: str) -> int:
+    return json.dumps(payloads, ensure_ascii=False).count(text)
+
+
+def test_slack_shows_the_quotes_once_when_they_are_the_answer(make_app):
+    async def scenario():
+        model = FakeChatModel("Leave is whatever your manager says.")  # nothing backs it
+        async with running(make_app, model=model, grounder=Grounder(FakeEmbedder())) as bot:
+            assert await bot.event(mention("How long is leave?", "100.2")) == 200
+            (stop,) = await bot.slack.wait_for(lambda: bot.streams())
+            sent = [c.params for c in bot.slack.calls if c.method.startswith("chat.")]
+            shown = [(p.get("blocks"), p.get("chunks")) for p in sent]  # text: notifications
+            assert _occurrences(shown, "Leave is 25 days") == 1  # the quotes message alone
+            calls = (*bot.streams("chat.startStream"), *bot.streams("chat.appendStream"), stop)
+            streamed = "".join(c["text"] for call in calls for c in call.params.get("chunks", []))
+            assert streamed.strip() == QUOTES_STAND
+            assert "manager" not in json.dumps(sent)
+            bot.chat.answers.grounder.close()
+
+    run(scenario())
+
+
+def test_teams_shows_the_quotes_once_when_they_are_the_answer(stack, tmp_path):  # noqa: F811
+    chat = stack[0]
+    grounded = ChatService(
+        AnswerService(
+            FakeRetriever(Findings(True, TEAMS_SOURCES, ())),
+            FakeChatModel("Leave is whatever your manager says."),
+            grounder=Grounder(FakeEmbedder()),
+        ),
+        chat.jobs,
+        chat.access,
+        chat.threads,
+    )
+    with harness(grounded, tmp_path) as teams:
+        assert teams.post(teams.activity("How long is leave?"))[0] == 201
+        sent = teams.capture.wait_for(
+            lambda s: s if any(x.body["type"] == "message" for x in s) else None, "final"
+        )
+        teams.run(grounded.answers.aclose())
+    updates = [s.body["text"] for s in sent if s.stream.get("streamType") == "streaming"]
+    assert updates[-1].count("Leave is 25 days") == 1 and QUOTES_STAND in updates[-1]
+    final = sent[-1]
+    assert final.body["text"] == QUOTES_STAND  # the card below carries the quotes, once
+    assert _occurrences(final.cards, "Leave is 25 days") == 1
+
+
+def test_slack_slash_command_reply_leads_with_the_quotes_and_shows_them_once(make_app):
+    from tests.slack_server import command_body
+    from tests.unit.test_slack_app import post
+
+    async def scenario():
+        model = FakeChatModel(SLACK_REPLY)
+        async with running(make_app, model=model, grounder=Grounder(FakeEmbedder())) as bot:
+            hook = f"{bot.slack.url}/response/abc"
+            body = command_body("ask How long is leave?", hook)
+            status, _ = await post(bot.http, bot.url, body, form=True)
+            assert status == 200
+            (reply,) = await bot.slack.wait_for(lambda: bot.slack.named("response_url"))
+            blocks = reply.params["blocks"]
+            assert blocks[0]["type"] == "context" and "From the training material" in str(blocks[0])
+            assert _occurrences(blocks, "Leave is 25 days.") == 2  # the quote, the checked sentence
+            assert _occurrences(blocks, "Leave is 25 days. [1]") == 1
+            bot.chat.answers.grounder.close()
+
+    run(scenario())

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.store import database_url, open_store
+from bot.adapters.store.registry import SqlRegistry
 from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.settings import TeamsSettings
 from bot.domain.conversation import Place, friendly
@@ -21,18 +22,17 @@ from tests.unit.test_slack_report import ADMIN as SLACK_ADMIN
 from tests.unit.test_slack_report import LEARNER as SLACK_LEARNER
 from tests.unit.test_slack_report import app, running  # noqa: F401 (the fixture)
 from tests.unit.test_teams import ADMIN, stack  # noqa: F401 (the fixture)
-from training.registry import JsonRegistry
 
 BASE = "smollm2-135m-instruct"
 DM = Place("slack", "D1", direct=True)
 
 
-def registry(root: Path) -> JsonRegistry:
+def registry(root: Path, sessions) -> SqlRegistry:
     """v1 promoted with its scores, v2 rejected by the gate."""
     adapter = root / "peft"
     adapter.mkdir(parents=True)
     (adapter / "adapter_config.json").write_text("{}")
-    reg = JsonRegistry(root / "adapters", BASE)
+    reg = SqlRegistry(sessions, root / "adapters", BASE)
     for _ in range(2):
         reg.register(adapter, BASE, "p1", "d" * 16)
     metrics = {"citation_rate": 0.8, "key_accuracy": 0.5, "refusal_correct": 1.0, "questions": 20}
@@ -49,9 +49,9 @@ def test_model_status_is_a_command_only_as_the_whole_phrase():
     assert route("model answers", DM).kind == "ask"
 
 
-def test_the_status_names_the_active_adapter_its_scores_and_the_latest_verdict(tmp_path):
-    reg = registry(tmp_path)
-    text = model_status(reg.root, BASE)()
+def test_the_status_names_the_active_adapter_its_scores_and_the_latest_verdict(tmp_path, store):
+    reg = registry(tmp_path, store)
+    text = model_status(reg, BASE)()
     assert text.startswith("Answering with learnloop-v1 on smollm2-135m-instruct")
     assert "citation rate 0.80, key accuracy 0.50, refusals 1.00 on 20 questions" in text
     assert "Latest candidate: learnloop-v2 (candidate): citation rate gained +0.02" in text
@@ -60,11 +60,11 @@ def test_the_status_names_the_active_adapter_its_scores_and_the_latest_verdict(t
     assert "Nothing trained yet" in status_text([], BASE)
 
 
-def test_in_slack_an_admin_gets_the_status_and_a_learner_is_refused(app, tmp_path):  # noqa: F811
-    reg = registry(tmp_path)
+def test_in_slack_an_admin_gets_the_status_and_a_learner_is_refused(app, tmp_path, store):  # noqa: F811
+    reg = registry(tmp_path, store)
 
     async def scenario():
-        async with running(app, model_status=model_status(reg.root, BASE)) as bot:
+        async with running(app, model_status=model_status(reg, BASE)) as bot:
             await bot.dm("model status", SLACK_ADMIN, "D1")
             (text,) = await bot.slack.wait_for(lambda: bot.slack.texts("D1"), what="status")
             assert text.startswith("Answering with learnloop-v1")
@@ -80,7 +80,7 @@ def test_in_slack_an_admin_gets_the_status_and_a_learner_is_refused(app, tmp_pat
 def teams(stack, tmp_path):  # noqa: F811 (the fixture)
     chat = stack[0]
     engine, sessions = open_store(database_url("", tmp_path))
-    status = model_status(registry(tmp_path / "loop").root, BASE)
+    status = model_status(registry(tmp_path / "loop", sessions), BASE)
     reports = ReportService(sessions, admins=chat.admins, model_status=status)
     settings = TeamsSettings(update_seconds=0.0, reply_seconds=10.0)
     store = ConversationStore(tmp_path / "conversations")

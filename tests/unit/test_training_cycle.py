@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 
+from bot.adapters.store.registry import SqlRegistry
 from tests.fakes import FakeAdapterServer, fake_trainer
 from training.cycle import CyclePlan, run_cycle
 from training.dataset import BuildOptions
 from training.examples import Passage
-from training.registry import JsonRegistry
 from training.serving import reconcile
 from training.train import TrainConfig
 
@@ -52,8 +52,8 @@ def replies_of(tmp_path) -> dict[str, str]:
     return {r["prompt"][-1]["content"]: r["completion"][0]["content"] for r in rows}
 
 
-def test_a_better_candidate_is_promoted_and_a_wrongly_trained_one_rejected(tmp_path):
-    registry = JsonRegistry(tmp_path / "adapters", BASE)
+def test_a_better_candidate_is_promoted_and_a_wrongly_trained_one_rejected(tmp_path, store):
+    registry = SqlRegistry(store, tmp_path / "adapters", BASE)
     loaded = []
     train = fake_trainer(tmp_path)
     # the first cycle writes the dataset; its grounded replies are what a good adapter says
@@ -99,8 +99,8 @@ def test_a_better_candidate_is_promoted_and_a_wrongly_trained_one_rejected(tmp_p
     assert "salary band" not in trained_on  # the hr passage never reaches the adapter
 
 
-def test_too_little_data_trains_nothing(tmp_path):
-    registry = JsonRegistry(tmp_path / "adapters", BASE)
+def test_too_little_data_trains_nothing(tmp_path, store):
+    registry = SqlRegistry(store, tmp_path / "adapters", BASE)
     train = fake_trainer(tmp_path)
     result = run_cycle(
         plan(tmp_path),
@@ -115,8 +115,8 @@ def test_too_little_data_trains_nothing(tmp_path):
     assert result.dataset_file.is_file()
 
 
-def test_reconcile_loads_the_active_adapter_everywhere_and_unloads_old_ones(tmp_path):
-    registry = JsonRegistry(tmp_path / "adapters", BASE)
+def test_reconcile_loads_the_active_adapter_everywhere_and_unloads_old_ones(tmp_path, store):
+    registry = SqlRegistry(store, tmp_path / "adapters", BASE)
     adapter = tmp_path / "a"
     adapter.mkdir()
     (adapter / "adapter_config.json").write_text("{}")

@@ -14,11 +14,13 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -281,6 +283,75 @@ class SlackInboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+
+
+class AdapterRow(Base):
+    """A LoRA adapter the learning loop trained (training/registry.py's `AdapterRecord`):
+    one row per version, names never reused, at most one active (the database holds both)."""
+
+    __tablename__ = "adapters"
+    __table_args__ = (
+        Index(
+            "one_active_adapter",
+            "status",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+    )
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    base_model: Mapped[str] = mapped_column(String(255))
+    prompt_version: Mapped[str] = mapped_column(String(32), default="")
+    dataset_hash: Mapped[str] = mapped_column(String(128), default="")
+    path: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="candidate")
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class WebLinkRow(Base):
+    """A one-time sign-in link to the web console: only the hash of its token is kept."""
+
+    __tablename__ = "web_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(255), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(255))
+    team_id: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class WebSessionRow(Base):
+    """A signed-in browser: the hash of its session id, whom it acts as, until when."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[str] = mapped_column(String(255))
+    team_id: Mapped[str] = mapped_column(String(255), default="")
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AdminActionRow(Base):
+    """Something an admin did in the web console (who, what, when, detail)."""
+
+    __tablename__ = "admin_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    who: Mapped[str] = mapped_column(String(255))
+    what: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class StreamMarkRow(Base):

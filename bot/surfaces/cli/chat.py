@@ -89,12 +89,15 @@ def ask(
     if as_json:
         _print_json(answer_json(answer))
         return
-    if answer.quotes and answer.grounded:  # else the quotes are the answer's text already
+    if answer.quotes:
+        from bot.domain.answering import message_text
         from bot.domain.grounded import Quoted
 
         print_quotes(Quoted(answer.quotes, answer.quoted_sources))
         out.print()
-    out.print(lit(answer.text))
+        out.print(lit(message_text(answer)))
+    else:
+        out.print(lit(answer.text))
     print_sources(answer)
 
 
@@ -148,13 +151,20 @@ def chat(
     asyncio.run(_converse(_answering(), sorted({"everyone", *(audience or [])})))
 
 
-def _active_adapter(data_dir: Path, base: str) -> dict[str, str]:
+def _active_adapter(base: str) -> dict[str, str]:
     """The learning loop's active adapter, when it was trained on `base` and its files are
-    there (a restarted server serves it at once; the reconcile pass covers the rest)."""
-    from training.registry import JsonRegistry
-    from training.settings import TrainingSettings, registry_root
+    there (a restarted server serves it at once; the reconcile pass covers the rest, also
+    when the database cannot be reached now)."""
+    from bot.domain.errors import LearnLoopError
 
-    active = JsonRegistry(registry_root(TrainingSettings(), data_dir), base).active()
+    app = the_app()
+    try:
+        active = app.adapter_registry.active()
+    except LearnLoopError as exc:
+        console.print(f"[yellow]warning:[/] no adapter served at start: {lit(exc.message)}")
+        return {}
+    finally:
+        app.close()  # the server holds no database connection
     if active is None or active.base_model != base:
         return {}
     if not (Path(active.path) / "adapter_config.json").is_file():
@@ -209,7 +219,7 @@ def serve_inference(
     modules = dict(m.split("=", 1) for m in lora_modules or [] if "=" in m)
     if len(modules) != len(lora_modules or []):
         _fail("--lora-modules takes NAME=PATH")
-    modules.update(_active_adapter(Settings().data_dir, name))  # served from the start
+    modules.update(_active_adapter(name))  # served from the start
     console.print(f"serving {name} on http://{host}:{port or isettings.inference_port}/v1")
     with suppress(KeyboardInterrupt):
         serve(

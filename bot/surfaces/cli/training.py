@@ -5,6 +5,8 @@ commands queue it, preview its dataset, and manage the adapters it made."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -13,7 +15,7 @@ from rich.table import Column, Table
 from bot.surfaces.cli.common import _fail, _print_json, console, lit, out, the_app
 
 if TYPE_CHECKING:
-    from training.registry import AdapterRecord, JsonRegistry
+    from training.registry import AdapterRecord, AdapterRegistry
     from training.serving import Reconciled
 
 adapters_app = typer.Typer(
@@ -99,33 +101,27 @@ def _dry_run(service: Any, ts: Any, as_json: bool) -> None:
     )
 
 
-def _settings() -> Any:
-    from bot.settings import Settings
-
-    return Settings()
-
-
-def _sessions() -> Any:
-    from bot.adapters.store import database_url, open_store
-
-    settings = _settings()
-    url = database_url(settings.database_url, settings.data_dir)
-    return open_store(url, migrate=settings.migrate_on_start)[1]
-
-
-def _registry() -> tuple[JsonRegistry, tuple[str, ...], str]:
+def _registry() -> tuple[AdapterRegistry, tuple[str, ...], str]:
     """The registry, every server that must serve the active adapter, and their API key."""
-    from inference.models import served_base
-    from inference.settings import InferenceSettings
-    from training.registry import JsonRegistry
-    from training.settings import TrainingSettings, adapter_server_urls, registry_root
+    from training.settings import adapter_server_urls
 
-    inf = InferenceSettings()
-    base = served_base(inf.generation_model, inf.inference_url, inf.inference_model)
-    ts = TrainingSettings()
-    urls = adapter_server_urls(ts, inf.inference_url, inf.inference_port)
-    registry = JsonRegistry(registry_root(ts, _settings().data_dir), base)
-    return registry, urls, inf.inference_api_key.get_secret_value()
+    app = the_app()
+    inf = app.inference_settings
+    urls = adapter_server_urls(app.training_settings, inf.inference_url, inf.inference_port)
+    return app.adapter_registry, urls, inf.inference_api_key.get_secret_value()
+
+
+@contextmanager
+def _plainly() -> Iterator[None]:
+    """A registry that refuses (an unknown name, no adapter to roll back to) or a database
+    that cannot be reached: one sentence and exit code 1."""
+    from bot.domain.errors import LearnLoopError
+    from training.errors import TrainingError
+
+    try:
+        yield
+    except (LearnLoopError, TrainingError) as exc:
+        _fail(exc.message)
 
 
 def _plain(record: AdapterRecord) -> dict[str, Any]:
@@ -137,8 +133,9 @@ def _plain(record: AdapterRecord) -> dict[str, Any]:
 @adapters_app.command("list")
 def list_adapters(as_json: JSON = False) -> None:
     """Every adapter, newest first, with its status and held-out scores."""
-    registry, _, _ = _registry()
-    records = sorted(registry.records(), key=lambda r: r.version, reverse=True)
+    with _plainly():
+        registry, _, _ = _registry()
+        records = sorted(registry.records(), key=lambda r: r.version, reverse=True)
     if as_json:
         _print_json([_plain(r) for r in records])
         return
@@ -174,13 +171,9 @@ def show(
     as_json: JSON = False,
 ) -> None:
     """One adapter: its base model, prompt, dataset, gate report and files."""
-    from training.errors import TrainingError
-
-    registry, _, _ = _registry()
-    try:
+    with _plainly():
+        registry, _, _ = _registry()
         record = registry.get(name)
-    except TrainingError as exc:
-        _fail(exc.message)
     if as_json:
         _print_json(_plain(record))
         return
@@ -196,26 +189,18 @@ def promote(
     as_json: JSON = False,
 ) -> None:
     """Serve this adapter now (the gate's verdict notwithstanding): every server loads it."""
-    from training.errors import TrainingError
-
-    registry, urls, key = _registry()
-    try:
+    with _plainly():
+        registry, urls, key = _registry()
         record = registry.promote(name)
-    except TrainingError as exc:
-        _fail(exc.message)
     _served(record, urls, key, as_json)
 
 
 @adapters_app.command()
 def rollback(as_json: JSON = False) -> None:
     """Return at once to the adapter active before this one (or to the base model)."""
-    from training.errors import TrainingError
-
-    registry, urls, key = _registry()
-    try:
+    with _plainly():
+        registry, urls, key = _registry()
         record = registry.rollback()
-    except TrainingError as exc:
-        _fail(exc.message)
     _served(record, urls, key, as_json)
 
 

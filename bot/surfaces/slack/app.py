@@ -16,6 +16,7 @@ from bot.adapters.slack.settings import SlackSettings
 from bot.services.chat import ChatService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService
+from bot.services.web import WebSignIn
 from bot.surfaces.interrupted import StreamMarks
 from bot.surfaces.slack import handlers_ask, handlers_feedback, handlers_quiz, handlers_upload
 from bot.surfaces.slack.admins import WorkspaceAdmins
@@ -44,6 +45,7 @@ def build_slack_app(
     learning: LearningService | None = None,
     reports: ReportService | None = None,
     oauth: AsyncOAuthSettings | None = None,
+    web: WebSignIn | None = None,
     marks: StreamMarks | None = None,
 ) -> AsyncApp:
     """`oauth` (multi-workspace): installs on /slack/install and /slack/oauth_redirect,
@@ -66,6 +68,7 @@ def build_slack_app(
         learning=learning,
         reports=reports,
         workspace_admins=WorkspaceAdmins(settings.admin_cache_seconds),
+        web=web,
         marks=marks,
     )
     app.middleware(drop_redeliveries(once))

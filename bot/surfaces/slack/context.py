@@ -12,6 +12,7 @@ from bot.domain.conversation import Actor, Place
 from bot.services.chat import ChatService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService
+from bot.services.web import WebSignIn
 from bot.surfaces.interrupted import StreamMarks
 from bot.surfaces.slack.admins import WorkspaceAdmins
 from bot.surfaces.slack.once import Once
@@ -30,6 +31,7 @@ class SlackDeps:
     learning: LearningService | None = None  # None (tests): learning words get the help
     reports: ReportService | None = None  # None: "report" points to the CLI
     workspace_admins: WorkspaceAdmins = field(default_factory=WorkspaceAdmins)
+    web: WebSignIn | None = None  # None: "web" says the console is not set up
     marks: StreamMarks | None = None  # None: answers are not kept on record as they stream
 
 

@@ -10,7 +10,16 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.domain.conversation import HELP, REPORTS_IN_TERMINAL, Actor, Place
+from bot.domain.conversation import (
+    HELP,
+    REPORTS_IN_TERMINAL,
+    WEB_IN_DM,
+    WEB_LINK,
+    WEB_NOT_SET_UP,
+    Actor,
+    Place,
+)
+from bot.domain.grounded import Quoted
 from bot.domain.router import route
 from bot.services.chat import Answered
 from bot.surfaces.slack import handlers_quiz, handlers_report
@@ -24,6 +33,7 @@ from bot.surfaces.slack.context import (
     without_mentions,
 )
 from bot.surfaces.slack.errors import guarded
+from bot.surfaces.slack.quotes import quote_blocks
 from bot.surfaces.slack.render import answer_blocks, escape, notice_blocks
 from bot.surfaces.slack.streaming import deliver
 
@@ -59,8 +69,17 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             await answer(client, actor, place, intent.text)
         elif intent.kind == "upload":
             await tell_in_thread(client, place, UPLOAD_HOWTO)
+        elif intent.kind == "web":
+            await tell_in_thread(client, place, await web_link(actor, place))
         else:  # help, and the learning words where no learning service is wired (tests)
             await tell_in_thread(client, place, HELP)
+
+    async def web_link(actor: Actor, place: Place) -> str:
+        if deps.web is None:
+            return WEB_NOT_SET_UP
+        if not place.direct:
+            return WEB_IN_DM
+        return WEB_LINK.format(url=await deps.web.link(actor))
 
     async def handle(client: AsyncWebClient, actor: Actor, place: Place, text: str) -> None:
         async def tell(message: str) -> None:
@@ -136,9 +155,12 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
             async for event in deps.chat.ask(actor, place, intent.text):
                 if isinstance(event, Answered):
                     answered = event
-            if answered is not None:
-                blocks = answer_blocks(answered.answer, answered.answer_id)
-                await respond(text=answered.answer.text, blocks=blocks, response_type="ephemeral")
+            if answered is not None:  # one message: the quotes lead it
+                answer = answered.answer
+                quotes = Quoted(answer.quotes, answer.quoted_sources)
+                lead = quote_blocks(quotes) if answer.quotes else []
+                blocks = answer_blocks(answer, answered.answer_id, before=lead)
+                await respond(text=answer.text, blocks=blocks, response_type="ephemeral")
 
         async def tell(message: str) -> None:
             await respond(text=message, blocks=notice_blocks(message), response_type="ephemeral")

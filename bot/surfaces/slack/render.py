@@ -7,9 +7,10 @@ message at most 50 blocks, a button value at most 2,000 characters)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.domain.answering import Answer, Source
+from bot.domain.answering import Answer, Source, message_text
 
 if TYPE_CHECKING:
     from bot.domain.quiz import Passage, TopicProgress
@@ -101,9 +102,12 @@ def feedback_buttons(answer_id: str) -> Block:
     }
 
 
-def answer_blocks(answer: Answer, answer_id: str, *, with_text: bool = True) -> list[Block]:
-    """The final message; `with_text=False` when the text was already streamed above."""
-    body = text_sections(answer.text) if with_text else []
+def answer_blocks(
+    answer: Answer, answer_id: str, *, with_text: bool = True, before: Sequence[Block] = ()
+) -> list[Block]:
+    """The final message; `with_text=False` when the text was already streamed above;
+    `before`: blocks that lead it (the quotes, where they have no message of their own)."""
+    body = [*before, *text_sections(message_text(answer))] if with_text else [*before]
     extras = sources_blocks(answer)
     buttons = feedback_buttons(answer_id)
     room = MAX_BLOCKS - 1 - len(body)

@@ -90,6 +90,7 @@ async def run(
         learning=stack.learning,
         reports=stack.reports,
         oauth=oauth,
+        web=stack.web_signin,
         marks=marks,
     )
     app.use(count_event)

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.domain.answering import message_text
 from bot.domain.grounded import Quoted
 from bot.services.chat import Answered
 from bot.surfaces.interrupted import Mark, StreamMarks
@@ -194,7 +195,7 @@ class Fallback:
 
     async def finish(self, answered: Answered) -> None:
         blocks = answer_blocks(answered.answer, answered.answer_id)
-        await self._show(clip(answered.answer.text, FALLBACK_TEXT_LIMIT), blocks)
+        await self._show(clip(message_text(answered.answer), FALLBACK_TEXT_LIMIT), blocks)
 
     async def _show(self, text: str, blocks: list[dict] | None = None) -> None:
         if self.ts is None:

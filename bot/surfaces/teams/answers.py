@@ -10,6 +10,7 @@ from collections.abc import Callable
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
+from bot.domain.answering import message_text
 from bot.domain.conversation import Actor, Place
 from bot.domain.grounded import Quoted
 from bot.services.chat import Answered, ChatService
@@ -79,7 +80,7 @@ async def stream_answer(
         async for event in chat.ask(actor, place, question):
             if isinstance(event, Answered):
                 card = answer_card(event.answer, event.answer_id, with_text=False)
-                await stream.finish(card_activity(card, event.answer.text))
+                await stream.finish(card_activity(card, message_text(event.answer)))
                 return
             text += quotes_markdown(event) if isinstance(event, Quoted) else event
             if text.strip() and not await stream.update(text):

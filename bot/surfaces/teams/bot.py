@@ -19,12 +19,23 @@ from botbuilder.schema import (
 
 from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.settings import TeamsSettings
-from bot.domain.conversation import HELP, REMINDERS_SET, REPORTS_IN_TERMINAL, Actor, Place, friendly
+from bot.domain.conversation import (
+    HELP,
+    REMINDERS_SET,
+    REPORTS_IN_TERMINAL,
+    WEB_IN_DM,
+    WEB_LINK,
+    WEB_NOT_SET_UP,
+    Actor,
+    Place,
+    friendly,
+)
 from bot.domain.errors import LearnLoopError
 from bot.domain.router import Intent, route
 from bot.services.chat import ChatService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService, days_of
+from bot.services.web import WebSignIn
 from bot.surfaces.interrupted import StreamMarks
 from bot.surfaces.teams.activities import (
     SharedFile,
@@ -73,9 +84,11 @@ class LearnLoopBot(ActivityHandler):
         conversations: ConversationStore,
         learning: LearningService | None = None,
         reports: ReportService | None = None,
+        signin: WebSignIn | None = None,
         marks: StreamMarks | None = None,
     ) -> None:
         self.chat = chat
+        self.signin = signin
         self.marks = marks  # answers on record while written (None: not kept)
         self.quiz = QuizFlow(learning) if learning is not None else None
         self.reports = reports
@@ -114,10 +127,19 @@ class LearnLoopBot(ActivityHandler):
             await turn_context.send_activity(markdown(await self.reports.model_status(actor)))
         elif intent.kind == "upload":
             await turn_context.send_activity(UPLOAD_HINT if place.direct else FILES_HERE)
+        elif intent.kind == "web":
+            await turn_context.send_activity(markdown(await self._web_link(actor, place)))
         elif intent.kind == "ask":
             await self._answer(turn_context, actor, place, intent.text)
         else:  # help, and the learning words where no learning service is wired (tests)
             await turn_context.send_activity(markdown(HELP))
+
+    async def _web_link(self, actor: Actor, place: Place) -> str:
+        if self.signin is None:
+            return WEB_NOT_SET_UP
+        if not place.direct:
+            return WEB_IN_DM
+        return WEB_LINK.format(url=await self.signin.link(actor))
 
     async def _learn(self, ctx: TurnContext, actor: Actor, place: Place, intent: Intent) -> None:
         assert self.quiz is not None  # noqa: S101 - checked by the caller

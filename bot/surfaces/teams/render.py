@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from bot.domain.answering import Answer, Source
+from bot.domain.answering import Answer, Source, message_text
 
 if TYPE_CHECKING:
     from bot.services.learning import Outcome, Progress, Question, Summary
@@ -105,7 +105,7 @@ def answer_card(answer: Answer, answer_id: str, *, with_text: bool = True) -> Ca
     (the last message of a Teams stream)."""
     from bot.surfaces.teams.quotes import quote_blocks  # it builds on this module's blocks
 
-    body = [text_block(answer.text)] if with_text else []
+    body = [text_block(message_text(answer))] if with_text else []
     return card(quote_blocks(answer) + body + sources_blocks(answer), feedback_actions(answer_id))
 
 

@@ -42,7 +42,9 @@ def run(stack: App, port: int) -> None:
         marks = StreamMarks(
             StreamRepository(stack.sessions), "teams", settings.stream_lease_seconds
         )
-        app = build_teams_app(stack.chat, teams, store, stack.learning, stack.reports, marks)
+        app = build_teams_app(
+            stack.chat, teams, store, stack.learning, stack.reports, stack.web_signin, marks
+        )
         app.middlewares.append(measured("/api/messages"))
         readiness = ModelReadiness(stack)
         readiness.add_routes(app.router)

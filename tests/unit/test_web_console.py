@@ -1,0 +1,196 @@
+"""The web console over FastAPI's test client: sign-in, CSRF, roles, the streamed answer,
+source pages checked against audiences, feedback into the review list, uploads. The store
+is real (SQLite); the model, the retriever and the index catalog are fakes of our ports."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.domain.answering import Source
+from bot.domain.conversation import Actor
+from bot.domain.material import ChunkView, DocumentInfo
+from bot.domain.ports import Findings
+from bot.services.console import Console
+from bot.surfaces.web import build_web_app
+from tests.fakes import FakeChatModel, FakeRetriever
+from tests.unit.test_jobs_service import FakeSender
+
+LEARNER = Actor("slack", "U1", "T1")
+ADMIN = Actor("slack", "UADMIN", "T1")
+HANDBOOK = Source(1, "handbook.md", "Handbook", "Leave", "Leave is 25 days.", chunk_id="d1:v1:0")
+CHUNKS = {
+    "d1": [
+        ChunkView("d1:v1:0", "handbook.md", "Handbook", "Leave", "Leave is 25 days.", ("everyone",))
+    ],
+    "d2": [ChunkView("d2:v1:0", "pay.md", "Pay", "Bands", "Band 4 earns 90k.", ("hr",))],
+}
+
+
+class FakeCatalog:
+    def __init__(self) -> None:
+        self.removed: list[str] = []
+
+    def documents(self):
+        return [
+            DocumentInfo("d1", "handbook.md", "Handbook", "v1", ("everyone",), 1, "2026-12-01"),
+            DocumentInfo("d2", "pay.md", "Pay", "v1", ("hr",), 1, "2026-12-01"),
+        ]
+
+    def chunks(self, doc_id):
+        return CHUNKS.get(doc_id, [])
+
+    def remove(self, source):
+        self.removed.append(source)
+        return next(d for d in self.documents() if d.source == source)
+
+    def original(self, source):
+        return None
+
+
+@pytest.fixture
+def parts(make_app):
+    return make_app(
+        admins=ADMIN.key,
+        max_upload_mb=1000 / 2**20,
+        retriever=FakeRetriever(Findings(True, (HANDBOOK,), ())),
+        model=FakeChatModel("Leave is 25 days [1]."),
+        sender=lambda app: FakeSender(app.job_records),
+        console=lambda app: Console(
+            FakeCatalog(), app.review_records, app.chat, app.jobs, app.web_signin
+        ),
+    )
+
+
+def signed_in(parts, actor: Actor) -> tuple[TestClient, str]:
+    """A browser signed in as `actor`, and its form token."""
+    client = TestClient(build_web_app(parts))
+    url = asyncio.run(parts.web_signin.link(actor))
+    token = url.split("token=", 1)[1]
+    home = client.get(f"/signin?token={token}")
+    assert home.status_code == 200
+    csrf = re.search(r'name="csrf" value="([^"]+)"', home.text)
+    assert csrf
+    return client, csrf.group(1)
+
+
+def test_a_link_signs_in_once_with_a_safe_cookie(parts):
+    client = TestClient(build_web_app(parts))
+    assert client.get("/").status_code == 401
+    token = asyncio.run(parts.web_signin.link(LEARNER)).split("token=", 1)[1]
+    first = client.get(f"/signin?token={token}", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/"
+    cookie = first.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert client.get("/").status_code == 200
+    again = TestClient(build_web_app(parts)).get(f"/signin?token={token}")
+    assert again.status_code == 403 and "used or expired" in again.text
+    assert "Traceback" not in again.text
+
+
+def test_a_form_post_without_the_session_token_is_refused(parts):
+    client, csrf = signed_in(parts, LEARNER)
+    assert client.post("/ask", data={"question": "How long is leave?"}).status_code == 403
+    wrong = client.post("/ask", data={"question": "How long is leave?", "csrf": "x" * 43})
+    assert wrong.status_code == 403 and "reload" in wrong.text
+    assert client.post("/ask", data={"question": "Leave?", "csrf": csrf}).status_code == 200
+
+
+def test_learners_are_refused_admin_pages(parts):
+    client, csrf = signed_in(parts, LEARNER)
+    for path in ("/material", "/jobs", "/review", "/actions", "/material/d1"):
+        found = client.get(path)
+        assert found.status_code == 403, path
+        assert "Only LearnLoop admins" in found.text
+    posted = client.post("/material/d1/delete", data={"csrf": csrf})
+    assert posted.status_code == 403
+    admin, _ = signed_in(parts, ADMIN)
+    assert admin.get("/material").status_code == 200
+
+
+def events(body: str) -> list[tuple[str, str]]:
+    found = []
+    for block in body.replace("\r\n", "\n").split("\n\n"):
+        name = re.search(r"^event: (.+)$", block, re.M)
+        data = "\n".join(re.findall(r"^data: ?(.*)$", block, re.M))
+        if name:
+            found.append((name.group(1), data))
+    return found
+
+
+def test_the_answer_streams_with_citations_linking_to_their_source(parts):
+    client, csrf = signed_in(parts, LEARNER)
+    turn = client.post("/ask", data={"question": "How long is leave?", "csrf": csrf})
+    stream = re.search(r'data-stream="([^"]+)"', turn.text).group(1)
+    streamed = events(client.get(stream).text)
+    kinds = [k for k, _ in streamed]
+    assert kinds[0] == "text" and kinds[-1] == "done", kinds
+    done = streamed[-1][1]
+    assert '<a href="/source/d1:v1:0">[1]</a>' in done
+    assert 'name="answer_id"' in done and 'name="csrf"' in done
+    # a stream is the asker's, once
+    assert client.get(stream).status_code == 404
+
+
+def test_a_source_page_outside_the_viewers_audiences_is_refused(parts):
+    client, _ = signed_in(parts, LEARNER)
+    shown = client.get("/source/d1:v1:0")
+    assert shown.status_code == 200 and "Leave is 25 days." in shown.text
+    refused = client.get("/source/d2:v1:0")
+    assert refused.status_code == 403 and "90k" not in refused.text
+    parts.access.grant("slack", "U1", "hr")
+    assert client.get("/source/d2:v1:0").status_code == 200
+
+
+def test_a_down_vote_and_its_correction_reach_the_review_list(parts):
+    parts.sender.down = True  # feedback is then stored here at once, not by a worker
+    client, csrf = signed_in(parts, LEARNER)
+    turn = client.post("/ask", data={"question": "How long is leave?", "csrf": csrf})
+    done = events(client.get(re.search(r'data-stream="([^"]+)"', turn.text).group(1)).text)[-1]
+    answer_id = re.search(r'name="answer_id" value="([^"]+)"', done[1]).group(1)
+    down = client.post("/feedback", data={"answer_id": answer_id, "rating": "down", "csrf": csrf})
+    assert "👎" in down.text
+    fix = {"answer_id": answer_id, "rating": "correction", "correction": "It is 30 days."}
+    assert client.post("/feedback", data={**fix, "csrf": csrf}).status_code == 200
+    admin, admin_csrf = signed_in(parts, ADMIN)
+    review = admin.get("/review").text
+    assert "How long is leave?" in review and "It is 30 days." in review
+    saved = admin.post(f"/review/{answer_id}", data={"correction": "30 days.", "csrf": admin_csrf})
+    assert saved.status_code == 200 and "30 days." in saved.text
+    assert "correction" in admin.get("/actions").text
+
+
+def test_uploads_get_the_chat_uploads_checks_and_are_logged(parts):
+    admin, csrf = signed_in(parts, ADMIN)
+    bad = admin.post(
+        "/material/upload",
+        data={"csrf": csrf, "audiences": "everyone"},
+        files={"file": ("tool.exe", b"MZ...", "application/octet-stream")},
+    )
+    assert bad.status_code == 400 and "add that file" in bad.text and ".exe" in bad.text
+    good = admin.post(
+        "/material/upload",
+        data={"csrf": csrf, "audiences": "hr, eng"},
+        files={"file": ("guide.md", b"# Guide\n\nTag releases.\n", "text/markdown")},
+        follow_redirects=False,
+    )
+    assert good.status_code == 303 and good.headers["location"].startswith("/jobs/")
+    job = admin.get(good.headers["location"])
+    assert job.status_code == 200 and "queued" in job.text
+    log = admin.get("/actions").text
+    assert "upload" in log and "guide.md for eng, hr" in log
+    deleted = admin.post("/material/d1/delete", data={"csrf": csrf}, follow_redirects=False)
+    assert deleted.status_code == 303
+    assert "handbook.md (1 chunks)" in admin.get("/actions").text
+
+
+def test_answer_text_is_escaped_with_quotes_and_citation_links():
+    from bot.surfaces.web.pages import cited
+
+    shown = str(cited("From the material:\n> Run <script>x</script> [1]\nSee [2].", {1: "/s/a"}))
+    assert "<script>" not in shown and "&lt;script&gt;" in shown
+    assert '<blockquote><p>Run &lt;script&gt;x&lt;/script&gt; <a href="/s/a">[1]</a></p>' in shown
+    assert "<p>See [2].</p>" in shown  # a number with no passage stays text
