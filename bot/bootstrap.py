@@ -103,7 +103,7 @@ def build_retrieval_from(
 
     rs = rs or RetrievalSettings.model_construct()
     ef = LearnLoopEmbeddingFunction(str(embedder.model_path), embedder)
-    store = ChunkStore(connect(path=path, url=url), ef)
+    store = ChunkStore(connect(path=path, url=url, timeout=rs.chroma_timeout_seconds), ef)
     policy = RelevancePolicy(
         strong_similarity=rs.relevance_strong,
         min_similarity=rs.relevance_min,

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     broker_url: str = ""  # empty: a server-free filesystem queue in the data dir
     upload_dir: Path | None = None  # empty: <data dir>/uploads (shared with the workers)
     lease_seconds: float = Field(default=60.0, gt=0)
+    # a chat process renews its hold on the messages it is streaming answers into this
+    # often (a third); one it held that long without renewing (it died) is marked interrupted
+    stream_lease_seconds: float = Field(default=60.0, gt=0)
     sweep_seconds: float = Field(default=30.0, gt=0)
     job_max_attempts: int = Field(default=5, ge=1)
     job_expires_seconds: float = Field(default=86400.0, gt=0)

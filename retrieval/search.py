@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from retrieval.embedding import TextEmbedder
+from retrieval.errors import IndexUnavailable
 from retrieval.keyword import (
     compounds,
     contains_phrase,
@@ -93,6 +94,9 @@ class HybridSearcher:
     def snapshot(self) -> Snapshot:
         """The current snapshot, refreshed when any process changed the catalog (see the
         class's freshness contract)."""
+        import httpx  # Chroma's client errors, translated here (imported with Chroma)
+        from chromadb.errors import ChromaError
+
         with self._lock:
             # The write count is read before the generation: a write finishing in between
             # changes the count, so the next search checks again.
@@ -104,17 +108,20 @@ class HybridSearcher:
                 and now - self._checked_at < self.check_interval
             ):
                 return self._snapshot
-            generation = self.store.generation()
-            self._checked_at, self._checked_writes = now, writes
-            if self._snapshot is None or self._snapshot.generation != generation:
-                started = time.perf_counter()
-                self._snapshot = Snapshot(generation, self.store, self._snapshot)
-                log.info(
-                    "snapshot refreshed: %d chunks, %d documents reloaded, in %.0f ms",
-                    len(self._snapshot.rows),
-                    len(self._snapshot.reloaded),
-                    (time.perf_counter() - started) * 1000,
-                )
+            try:
+                generation = self.store.generation()
+                self._checked_at, self._checked_writes = now, writes
+                if self._snapshot is None or self._snapshot.generation != generation:
+                    started = time.perf_counter()
+                    self._snapshot = Snapshot(generation, self.store, self._snapshot)
+                    log.info(
+                        "snapshot refreshed: %d chunks, %d documents reloaded, in %.0f ms",
+                        len(self._snapshot.rows),
+                        len(self._snapshot.reloaded),
+                        (time.perf_counter() - started) * 1000,
+                    )
+            except (httpx.HTTPError, ChromaError) as exc:  # down, or past the deadline
+                raise IndexUnavailable(f"the Chroma index did not answer: {exc}") from exc
             return self._snapshot
 
     @property

@@ -12,6 +12,9 @@ class RetrievalSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEARNLOOP_", extra="ignore")
 
     chroma_url: str = ""
+    # every request to the Chroma server (LEARNLOOP_CHROMA_URL) is answered within this or
+    # fails: a server that accepts and never answers must not hold a question forever
+    chroma_timeout_seconds: float = Field(default=10.0, gt=0)
     embedding_model: str = ""
     max_upload_mb: float = 25.0
     chunk_size: int = 900

@@ -73,8 +73,9 @@ def document_id(source: str) -> str:
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
-def connect(path: Path | None = None, url: str = "") -> Any:
-    """A Chroma client: the server at `url` when given, else the embedded one at `path`."""
+def connect(path: Path | None = None, url: str = "", timeout: float = 10.0) -> Any:
+    """A Chroma client: the server at `url` when given (each request answered within
+    `timeout` seconds or failed), else the embedded one at `path`."""
     import chromadb
     from chromadb.config import Settings
 
@@ -82,19 +83,47 @@ def connect(path: Path | None = None, url: str = "") -> Any:
     try:
         if url:
             parsed = urlparse(url)
-            return chromadb.HttpClient(
+            _heartbeat(url, timeout)  # the client's own first requests have no deadline
+            client = chromadb.HttpClient(
                 host=parsed.hostname or "127.0.0.1",
                 port=parsed.port or (443 if parsed.scheme == "https" else 8000),
                 ssl=parsed.scheme == "https",
                 settings=settings,
             )
+            _bound_requests(client, timeout)
+            return client
         if path is None:
             return chromadb.EphemeralClient(settings=settings)
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=settings)
+    except IndexUnavailable:
+        raise
     except Exception as exc:
         where = url or str(path)
         raise IndexUnavailable(f"cannot reach the Chroma index at {where}: {exc}") from exc
+
+
+def _heartbeat(url: str, timeout: float) -> None:
+    import httpx
+
+    try:
+        httpx.get(f"{url.rstrip('/')}/api/v2/heartbeat", timeout=timeout).raise_for_status()
+    except httpx.TimeoutException as exc:
+        raise IndexUnavailable(
+            f"the Chroma index at {url} did not answer within {timeout:g}s"
+        ) from exc
+
+
+def _bound_requests(client: Any, timeout: float) -> None:
+    """Chroma 1.5 builds its HTTP client with no timeout and has no setting for one: set
+    it on that client (tests/integration/test_chroma_deadline.py holds this to account)."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(timeout)
+    else:  # a Chroma release that moved it: requests may now wait without a deadline
+        log.warning("the Chroma client's requests could not be given a %gs deadline", timeout)
 
 
 class ChunkStore:

@@ -52,6 +52,8 @@ class Capture:
     files: dict[str, bytes] = field(default_factory=dict)
     downloads: list[str] = field(default_factory=list)
     refuse_streaming: bool = False  # answer streaming updates as Teams' Stop button does
+    hold_final: asyncio.Event | None = None  # a stream's final message answered once set
+    refuse_final: bool = False  # a stream's final message refused (the stream timed out)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def app(self) -> web.Application:
@@ -65,12 +67,16 @@ class Capture:
     async def _post(self, request: web.Request) -> web.Response:
         body = await request.json()
         info = next((e for e in body.get("entities") or [] if e["type"] == "streaminfo"), {})
-        if self.refuse_streaming and info.get("streamType") == "streaming":
+        refused = {"streaming"} if self.refuse_streaming else set()
+        refused |= {"final"} if self.refuse_final else set()
+        if info.get("streamType") in refused:
             error = {"code": "ContentStreamNotAllowed", "message": "Content stream was cancelled"}
             return web.json_response({"error": error}, status=403)
         self.sent.append(
             Sent("POST", request.match_info["conversation"], request.match_info.get("id", ""), body)
         )
+        if self.hold_final is not None and info.get("streamType") == "final":
+            await self.hold_final.wait()
         return web.json_response({"id": f"reply-{next(self._ids)}"}, status=201)
 
     async def _put(self, request: web.Request) -> web.Response:
@@ -160,38 +166,9 @@ class TeamsHarness:
         **extra: Any,
     ) -> dict[str, Any]:
         """A message activity as Teams sends it (channel posts carry the bot's mention)."""
-        conversation = CONVERSATIONS[kind]
-        message_id = conversation.rsplit("=", 1)[-1] if kind == "channel" else uuid.uuid4().hex[:12]
-        activity: dict[str, Any] = {
-            "type": "message",
-            "id": message_id,
-            "timestamp": "2026-11-28T20:00:00.000Z",
-            "channelId": "msteams",
-            "serviceUrl": self.capture_url,
-            "from": {"id": f"29:{user}", "name": user.title(), "aadObjectId": user},
-            "conversation": {
-                "id": conversation,
-                "conversationType": kind,
-                "tenantId": TENANT,
-                "isGroup": kind != "personal",
-            },
-            "recipient": {"id": BOT_ID, "name": "LearnLoop"},
-            "text": text,
-            "textFormat": "plain",
-            "locale": "en-US",
-            "channelData": {"tenant": {"id": TENANT}},
-        }
-        if mention:
-            activity["text"] = f"<at>LearnLoop</at> {text}"
-            activity["entities"] = [
-                {
-                    "type": "mention",
-                    "mentioned": {"id": BOT_ID, "name": "LearnLoop"},
-                    "text": "<at>LearnLoop</at>",
-                }
-            ]
-        activity.update(extra)
-        return activity
+        return message_activity(
+            self.capture_url, text, kind=kind, user=user, mention=mention, **extra
+        )
 
     def invoke(
         self,
@@ -231,3 +208,47 @@ class TeamsHarness:
                 }
             ],
         )
+
+
+def message_activity(
+    service_url: str,
+    text: str = "",
+    *,
+    kind: str = "personal",
+    user: str = "aad-alice",
+    mention: bool = False,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A message activity as Teams sends it (channel posts carry the bot's mention)."""
+    conversation = CONVERSATIONS[kind]
+    message_id = conversation.rsplit("=", 1)[-1] if kind == "channel" else uuid.uuid4().hex[:12]
+    activity: dict[str, Any] = {
+        "type": "message",
+        "id": message_id,
+        "timestamp": "2026-11-28T20:00:00.000Z",
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "from": {"id": f"29:{user}", "name": user.title(), "aadObjectId": user},
+        "conversation": {
+            "id": conversation,
+            "conversationType": kind,
+            "tenantId": TENANT,
+            "isGroup": kind != "personal",
+        },
+        "recipient": {"id": BOT_ID, "name": "LearnLoop"},
+        "text": text,
+        "textFormat": "plain",
+        "locale": "en-US",
+        "channelData": {"tenant": {"id": TENANT}},
+    }
+    if mention:
+        activity["text"] = f"<at>LearnLoop</at> {text}"
+        activity["entities"] = [
+            {
+                "type": "mention",
+                "mentioned": {"id": BOT_ID, "name": "LearnLoop"},
+                "text": "<at>LearnLoop</at>",
+            }
+        ]
+    activity.update(extra)
+    return activity

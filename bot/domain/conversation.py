@@ -87,6 +87,8 @@ WEB_NOT_SET_UP = "The web console is not set up here: an admin runs `learnloop w
 
 # a surface built without the report service (the chat processes always have one)
 REPORTS_IN_TERMINAL = "Reports in chat are not set up here: run `learnloop report` in a terminal."
+# how a message ends whose answer stopped half-way because its process died
+INTERRUPTED = "(This answer was interrupted — please ask again.)"
 
 # one place where error codes become words a person understands
 FRIENDLY = {

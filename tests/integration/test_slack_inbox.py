@@ -10,6 +10,8 @@ import signal
 import pytest
 from aiohttp import ClientSession
 
+from bot.adapters.store import database_url, make_engine, sessions
+from bot.adapters.store.inbox import InboxRepository
 from tests.conftest import free_port, stop
 from tests.integration.test_slack_e2e import spawn, wait_up
 from tests.slack_server import SECRET, TOKEN, FakeSlack, event_body, mention, post
@@ -17,6 +19,15 @@ from tests.slack_server import SECRET, TOKEN, FakeSlack, event_body, mention, po
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ANSWERS = ("chat.postMessage", "chat.startStream")
+
+
+def unanswered(tmp_path) -> int:
+    """Events the bots' inbox still holds unanswered."""
+    engine = make_engine(database_url("", tmp_path / "data"))
+    try:
+        return InboxRepository(sessions(engine)).pending()
+    finally:
+        engine.dispose()
 
 
 def test_an_event_acknowledged_by_a_killed_process_is_answered_once_after_restart(tmp_path):
@@ -28,6 +39,7 @@ def test_an_event_acknowledged_by_a_killed_process_is_answered_once_after_restar
         LEARNLOOP_SLACK_INBOX_LEASE_SECONDS="4",
         LEARNLOOP_SLACK_API_URL=slack.api_url,
         LEARNLOOP_LOG_LEVEL="INFO",
+        LEARNLOOP_OPS_PORT="0",  # no operations port to collide with other processes
         SLACK_BOT_TOKEN=TOKEN,
         SLACK_SIGNING_SECRET=SECRET,
     )
@@ -55,7 +67,8 @@ def test_an_event_acknowledged_by_a_killed_process_is_answered_once_after_restar
                 procs.append(spawn(env, logs[1], "bot", "slack", "--http", "--port", str(port)))
                 await wait_up(http, url, procs[1])
                 await slack.wait_for(lambda: slack.named(*ANSWERS), within=120, what="answer")
-                await asyncio.sleep(5)  # longer than a lease: nobody answers it again
+                # marked answered (after its listeners finished): no process claims it again
+                await slack.wait_for(lambda: unanswered(tmp_path) == 0, within=30, what="done")
                 answers = [c for c in slack.named(*ANSWERS) if c.params["thread_ts"] == "100.1"]
                 assert len(answers) == 1
         finally:

@@ -24,7 +24,7 @@ from bot.adapters.store.models import Base, utcnow
 from bot.adapters.store.threads import ThreadRepository
 from bot.domain.feedback import AnswerRecord, Feedback
 from bot.domain.jobs import JobStatus, ReplyTo
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -43,6 +43,7 @@ TABLES = {
     "review_schedules",
     "thread_turns",
     "adapters",
+    "stream_marks",
 }
 
 
@@ -79,6 +80,31 @@ def test_migrations_upgrade_an_empty_database_and_downgrade_cleanly(url):
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     upgrade(engine)  # and back up again from nothing
     assert TABLES <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_a_streaming_message_is_claimed_once_and_only_after_its_holder_stopped_renewing(url):
+    from bot.adapters.store.streams import StreamRepository
+
+    engine = make_engine(url)
+    upgrade(engine)
+    repo = StreamRepository(sessions(engine))
+    ref = {"team": "T1", "kind": "stream"}
+    alive = repo.begin("slack", "C1", "100.2", ref, "alive", lease_seconds=60)
+    dead = repo.begin("slack", "C1", "100.1", ref, "dead", lease_seconds=0.05)
+    teams = repo.begin("teams", "a:1", "reply-1", {"kind": "stream"}, "dead", lease_seconds=0.05)
+    repo.progress(dead, "Leave is 25")
+    repo.renew("alive", 60)
+    wait_until(lambda: repo.claim("slack", "other", 60) or None, 5, "the dead holder's message")
+    assert [(r.id, r.text, r.attempts) for r in repo.streaming("slack") if r.id == dead] == [
+        (dead, "Leave is 25", 1)
+    ]
+    assert repo.claim("slack", "third", 60) == []  # held by "other" now; "alive" renews
+    (claimed,) = repo.claim("teams", "other", 60)  # each platform's own processes
+    assert (claimed.id, claimed.reference) == (teams, {"kind": "stream"})
+    repo.end(dead)
+    repo.end(alive)
+    assert repo.streaming("slack") == []
     engine.dispose()
 
 

@@ -28,7 +28,7 @@ from bot.domain.answering import Source
 from bot.domain.conversation import HELP, friendly
 from bot.domain.errors import ModelUnavailable
 from bot.domain.feedback import Feedback
-from bot.domain.ports import Findings
+from bot.domain.ports import Findings, Retriever
 from bot.services.chat import ChatService
 from bot.services.grounding import Grounder
 from bot.surfaces.slack.app import build_slack_app
@@ -77,7 +77,7 @@ class Bot:
     url: str
     http: ClientSession
     chat: ChatService
-    retriever: FakeRetriever
+    retriever: Retriever
     model: FakeChatModel
     sender: InlineSender
     access: AccessRepository
@@ -103,8 +103,9 @@ async def running(
     threads: ThreadRepository | None = None,
     store: tuple[Engine, sessionmaker[Session]] | None = None,
     grounder: Grounder | None = None,
+    retriever: Retriever | None = None,
 ) -> AsyncIterator[Bot]:
-    retriever = FakeRetriever(findings or Findings(True, SOURCES, ()))
+    retriever = retriever or FakeRetriever(findings or Findings(True, SOURCES, ()))
     given = {"threads": threads, "store": store, "grounder": grounder}
     app = make_app(
         admins="slack:UADMIN",

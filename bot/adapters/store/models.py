@@ -352,3 +352,22 @@ class AdminActionRow(Base):
     what: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class StreamMarkRow(Base):
+    """A chat message an answer is being streamed into, kept while it streams: a message
+    left behind by a process that died mid-answer is marked interrupted by another."""
+
+    __tablename__ = "stream_marks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16), index=True)
+    channel: Mapped[str] = mapped_column(String(255))  # Slack channel, Teams conversation
+    message_id: Mapped[str] = mapped_column(String(255))  # Slack ts, Teams activity id
+    reference: Mapped[dict[str, Any]] = mapped_column(default=dict)  # how to reach it again
+    text: Mapped[str] = mapped_column(Text, default="")  # shown so far (roughly)
+    state: Mapped[str] = mapped_column(String(16), default="streaming")  # or "interrupted"
+    owner: Mapped[str] = mapped_column(String(128), default="")
+    lease_until: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)

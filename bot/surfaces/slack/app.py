@@ -17,6 +17,7 @@ from bot.services.chat import ChatService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService
 from bot.services.web import WebSignIn
+from bot.surfaces.interrupted import StreamMarks
 from bot.surfaces.slack import handlers_ask, handlers_feedback, handlers_quiz, handlers_upload
 from bot.surfaces.slack.admins import WorkspaceAdmins
 from bot.surfaces.slack.context import SlackDeps, place_of
@@ -45,9 +46,11 @@ def build_slack_app(
     reports: ReportService | None = None,
     oauth: AsyncOAuthSettings | None = None,
     web: WebSignIn | None = None,
+    marks: StreamMarks | None = None,
 ) -> AsyncApp:
     """`oauth` (multi-workspace): installs on /slack/install and /slack/oauth_redirect,
-    and each request answered with its workspace's stored bot token."""
+    and each request answered with its workspace's stored bot token. `marks`: answers kept
+    on record while they stream (so a process that dies mid-answer has them marked)."""
     client = client or make_client(settings)
     app = AsyncApp(
         client=client,
@@ -66,6 +69,7 @@ def build_slack_app(
         reports=reports,
         workspace_admins=WorkspaceAdmins(settings.admin_cache_seconds),
         web=web,
+        marks=marks,
     )
     app.middleware(drop_redeliveries(once))
     if oauth is not None:  # an uninstalled workspace's tokens leave the database

@@ -13,6 +13,7 @@ from bot.services.chat import ChatService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService
 from bot.services.web import WebSignIn
+from bot.surfaces.interrupted import StreamMarks
 from bot.surfaces.slack.admins import WorkspaceAdmins
 from bot.surfaces.slack.once import Once
 from bot.surfaces.slack.streaming import Pace, Target
@@ -31,6 +32,7 @@ class SlackDeps:
     reports: ReportService | None = None  # None: "report" points to the CLI
     workspace_admins: WorkspaceAdmins = field(default_factory=WorkspaceAdmins)
     web: WebSignIn | None = None  # None: "web" says the console is not set up
+    marks: StreamMarks | None = None  # None: answers are not kept on record as they stream
 
 
 def actor_of(user_id: str, team_id: str = "") -> Actor:

@@ -35,7 +35,8 @@ class EarlyAck:
     def __init__(self, app: AsyncApp, signing_secret: str, path: str) -> None:
         self.app = app
         self.path = path
-        self.verifier = SignatureVerifier(signing_secret)
+        # none in Socket Mode without a signing secret: there is no HTTP to check
+        self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.queue: asyncio.Queue[AsyncBoltRequest] = asyncio.Queue()
         self._drainer: asyncio.Task[None] | None = None
 
@@ -56,7 +57,7 @@ class EarlyAck:
     def _signed_event(self, body: str, request: web.Request) -> bool:
         if not request.content_type.startswith("application/json"):
             return False  # slash commands and interactivity are forms
-        if not self.verifier.is_valid_request(body, request.headers):
+        if self.verifier is None or not self.verifier.is_valid_request(body, request.headers):
             return False  # Bolt answers 401
         try:
             return bool(json.loads(body).get("type") == "event_callback")

@@ -50,7 +50,7 @@ def register(app: AsyncApp, deps: SlackDeps) -> None:
 
     async def answer(client: AsyncWebClient, actor: Actor, place: Place, question: str) -> None:
         events = deps.chat.ask(actor, place, question)
-        await deliver(client, target_of(place, actor), events, deps.pace)
+        await deliver(client, target_of(place, actor), events, deps.pace, deps.marks)
 
     async def converse(client: AsyncWebClient, actor: Actor, place: Place, text: str) -> None:
         """Whatever the router reads in the text (an empty mention asks for help)."""

@@ -2,6 +2,7 @@
 Slack gets its 200 (a failed write answers 503, so Slack retries), dispatched to Bolt, and
 marked done when its listeners finish. Events a dead process held are claimed, once their
 lease runs out, by a live one (at its start and every third of a lease) and answered then.
+Socket Mode acknowledges the same way (`bot.surfaces.slack.socket_mode`).
 """
 
 from __future__ import annotations
@@ -94,25 +95,27 @@ class DurableAck(EarlyAck):
             return await handler(request)
         event_id = str(json.loads(body).get("event_id") or "")
         try:
-            fresh = await asyncio.to_thread(
-                self.inbox.add, event_id, body, self.owner, self.lease_seconds
-            )
+            await self.keep(event_id, body)
         except Exception as exc:  # not kept: no 200, so Slack sends it again
             log.warning("slack: event=%s not kept (%s); answering 503", event_id, exc)
             return web.Response(status=503)
-        if fresh:
-            self._enqueue(event_id, body, reclaimed=False)
         return web.Response(status=200)
+
+    async def keep(self, event_id: str, body: str) -> None:
+        """Write the event to the inbox, then queue it for Bolt (a redelivery of one
+        already kept is not queued again). Raises when it could not be kept: the caller
+        must not acknowledge it then."""
+        if await asyncio.to_thread(self.inbox.add, event_id, body, self.owner, self.lease_seconds):
+            self._enqueue(event_id, body, reclaimed=False)
 
     def _enqueue(self, event_id: str, body: str, *, reclaimed: bool) -> None:
         entry = self.held[event_id] = Entry(event_id)
-        ts = str(int(time.time()))  # signed again: a reclaimed event's signature is stale
-        signature = SignatureVerifier(self.secret).generate_signature(timestamp=ts, body=body)
-        headers: dict[str, str | Sequence[str]] = {
-            "content-type": "application/json",
-            "x-slack-request-timestamp": ts,
-            "x-slack-signature": signature or "",
-        }
+        headers: dict[str, str | Sequence[str]] = {"content-type": "application/json"}
+        if self.secret:  # signed again: a reclaimed event's signature is stale (Socket
+            # Mode without a secret: Bolt checks none)
+            ts = str(int(time.time()))
+            signature = SignatureVerifier(self.secret).generate_signature(timestamp=ts, body=body)
+            headers |= {"x-slack-request-timestamp": ts, "x-slack-signature": signature or ""}
         request = AsyncBoltRequest(body=body, headers=headers, context={ENTRY: entry})
         if reclaimed:
             request.context["learnloop_reclaimed"] = True

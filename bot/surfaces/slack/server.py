@@ -10,11 +10,15 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
+from bot.adapters.slack.tokens import slack_tokens
 from bot.adapters.store.inbox import InboxRepository
+from bot.adapters.store.streams import StreamRepository
+from bot.surfaces.interrupted import StreamMarks
 from bot.surfaces.readiness import ModelReadiness
 from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.early_ack import EarlyAck
 from bot.surfaces.slack.inbox import DurableAck, InboxOnce
+from bot.surfaces.slack.interrupted import slack_marker
 from bot.surfaces.slack.once import once_for
 from bot.surfaces.slack.ops import count_event, timed_ack
 
@@ -78,6 +82,7 @@ async def run(
         engine = make_engine(database_url(settings.database_url, settings.data_dir))
         oauth = oauth_settings(slack, engine)  # creates its tables in LearnLoop's database
         log.info("slack: multi-workspace install on %s", INSTALL_PATH)
+    marks = StreamMarks(StreamRepository(stack.sessions), "slack", settings.stream_lease_seconds)
     app = build_slack_app(
         stack.chat,
         slack,
@@ -86,6 +91,7 @@ async def run(
         reports=stack.reports,
         oauth=oauth,
         web=stack.web_signin,
+        marks=marks,
     )
     app.use(count_event)
     ops = stack.ops_server(model=True)
@@ -97,17 +103,29 @@ async def run(
         loop.add_signal_handler(sig, stop.set)  # stop the embedded model server with us
     readiness = ModelReadiness(stack)
     readiness.start()  # events are acknowledged while the model server starts
+    # answers a dead process left half-written are marked, now and as their leases run out
+    tokens = slack_tokens(slack, lambda: engine) if engine is not None else None
+    marks.start(slack_marker(app.client, tokens))
     try:
         if slack.socket_mode and not http:
-            from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+            from bot.surfaces.slack.socket_mode import DurableSocketMode
 
             log.info("slack: socket mode")
-            handler = AsyncSocketModeHandler(app, slack.app_token.get_secret_value())
+            durable = DurableAck(
+                app,
+                slack.signing_secret.get_secret_value(),
+                EVENTS_PATH,
+                InboxRepository(stack.sessions),
+                slack.inbox_lease_seconds,
+            )
+            handler = DurableSocketMode(app, slack.app_token.get_secret_value(), durable)
+            durable.start()  # events a dead process acknowledged are answered now
             await handler.connect_async()
             try:
                 await stop.wait()
             finally:
                 await handler.close_async()
+                await durable.aclose()
         else:
             runner, bound = await start_http(
                 app,
@@ -124,6 +142,7 @@ async def run(
             finally:
                 await runner.cleanup()
     finally:
+        await marks.aclose()
         if ops is not None:
             ops.stop()
         await readiness.aclose()

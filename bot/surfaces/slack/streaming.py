@@ -1,6 +1,7 @@
 """Deliver an answer stream into a Slack thread: chat.startStream / appendStream /
 stopStream with the final Block Kit on stopStream; chat.postMessage + chat.update
-(about once a second) where streaming is refused."""
+(about once a second) where streaming is refused. While it streams, the message is on
+record (`StreamMarks`), so a process that dies mid-answer has it marked interrupted."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.domain.answering import message_text
 from bot.domain.grounded import Quoted
 from bot.services.chat import Answered
+from bot.surfaces.interrupted import Mark, StreamMarks
 from bot.surfaces.slack.quotes import quote_blocks, quote_fallback_text
 from bot.surfaces.slack.render import answer_blocks, clip
 
@@ -64,11 +66,34 @@ class Pace:
     update_interval: float = 1.0
 
 
+class Recorded:
+    """The answer's message on record from its first words until it is finished."""
+
+    def __init__(self, marks: StreamMarks | None, target: Target) -> None:
+        self.marks = marks
+        self.target = target
+        self.mark: Mark | None = None
+
+    async def shown(self, ts: str | None, kind: str, text: str) -> None:
+        """`text` (all so far) is in message `ts`: a stream, or a posted "message"."""
+        if self.marks is None or not ts:
+            return
+        if self.mark is None:
+            reference = {"team": self.target.team_id, "kind": kind}
+            self.mark = await self.marks.begin(self.target.channel, ts, reference)
+        await self.mark.progress(text)
+
+    async def end(self) -> None:
+        if self.mark is not None:
+            await self.mark.end()
+
+
 async def deliver(
     client: AsyncWebClient,
     target: Target,
     events: AsyncIterator[str | Quoted | Answered],
     pace: Pace,
+    marks: StreamMarks | None = None,
 ) -> Answered | None:
     """Stream `events` into the thread; the final blocks ride on chat.stopStream."""
     stream: AsyncChatStream | None = await client.chat_stream(
@@ -79,13 +104,16 @@ async def deliver(
         recipient_team_id=None if target.direct else target.team_id,
         buffer_size=1,  # the Pacer decides when to send
     )
+    recorded = Recorded(marks, target)
     try:
-        return await _deliver(client, target, events, pace, stream)
+        return await _deliver(client, target, events, pace, stream, recorded)
     except BaseException:
         if stream is not None and stream.ts:  # close what was started; the error is told
             with contextlib.suppress(SlackClientError):  # refused, or already stopped
                 await stream.stop()
         raise
+    finally:
+        await recorded.end()
 
 
 async def _deliver(
@@ -94,6 +122,7 @@ async def _deliver(
     events: AsyncIterator[str | Quoted | Answered],
     pace: Pace,
     stream: AsyncChatStream | None,
+    recorded: Recorded,
 ) -> Answered | None:
     fallback: Fallback | None = None
     pacer = Pacer(pace.buffer_chars, pace.interval)
@@ -124,11 +153,13 @@ async def _deliver(
         sofar += event
         if fallback is not None:
             await fallback.add(event)
+            await recorded.shown(fallback.ts, "message", fallback.text)
             continue
         text = pacer.add(event, time.monotonic())
         if text and stream is not None:
             try:
                 await stream.append(markdown_text=text)
+                await recorded.shown(stream.ts, "stream", sofar)
             except SlackApiError as exc:
                 log.warning("streaming refused (%s): posting and updating", _error(exc))
                 fallback = Fallback(
@@ -136,6 +167,7 @@ async def _deliver(
                 )
                 stream = None
                 await fallback.add(text)
+                await recorded.shown(fallback.ts, "message", fallback.text)
     return None
 
 

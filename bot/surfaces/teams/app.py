@@ -18,6 +18,7 @@ from bot.services.chat import ChatService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService
 from bot.services.web import WebSignIn
+from bot.surfaces.interrupted import StreamMarks
 from bot.surfaces.teams.bot import LearnLoopBot, on_turn_error
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,10 @@ def build_teams_app(
     learning: LearningService | None = None,
     reports: ReportService | None = None,
     signin: WebSignIn | None = None,
+    marks: StreamMarks | None = None,
 ) -> web.Application:
     adapter = build_adapter(settings)
-    bot = LearnLoopBot(chat, settings, conversations, learning, reports, signin)
+    bot = LearnLoopBot(chat, settings, conversations, learning, reports, signin, marks)
 
     async def messages(request: web.Request) -> web.StreamResponse:
         if "application/json" not in request.headers.get("Content-Type", ""):

@@ -36,6 +36,7 @@ from bot.services.chat import ChatService
 from bot.services.learning import LearningService
 from bot.services.reports import ReportService, days_of
 from bot.services.web import WebSignIn
+from bot.surfaces.interrupted import StreamMarks
 from bot.surfaces.teams.activities import (
     SharedFile,
     actor_of,
@@ -84,9 +85,11 @@ class LearnLoopBot(ActivityHandler):
         learning: LearningService | None = None,
         reports: ReportService | None = None,
         signin: WebSignIn | None = None,
+        marks: StreamMarks | None = None,
     ) -> None:
         self.chat = chat
         self.signin = signin
+        self.marks = marks  # answers on record while written (None: not kept)
         self.quiz = QuizFlow(learning) if learning is not None else None
         self.reports = reports
         self.settings = settings
@@ -159,7 +162,10 @@ class LearnLoopBot(ActivityHandler):
         interval = self.settings.update_seconds
         write = stream_answer if place.direct else edit_answer
         await self._within_request(
-            ctx, lambda outbox: write(self.chat, outbox, actor, place, question, interval)
+            ctx,
+            lambda outbox: write(
+                self.chat, outbox, actor, place, question, interval, marks=self.marks
+            ),
         )
 
     async def _within_request(self, ctx: TurnContext, work: Work) -> None:

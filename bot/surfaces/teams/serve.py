@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.adapters.store.streams import StreamRepository
 from bot.adapters.teams.conversations import conversation_store
 from bot.adapters.teams.settings import TeamsConfigError, TeamsSettings
 from bot.settings import Settings
+from bot.surfaces.interrupted import StreamMarks
 from bot.surfaces.readiness import ModelReadiness
-from bot.surfaces.teams.app import build_teams_app
+from bot.surfaces.teams.app import build_adapter, build_teams_app
+from bot.surfaces.teams.interrupted import teams_marker
 from bot.surfaces.teams.ops import measured
 
 if TYPE_CHECKING:
@@ -36,13 +39,18 @@ def run(stack: App, port: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly
             loop.add_signal_handler(sig, stop.set)
+        marks = StreamMarks(
+            StreamRepository(stack.sessions), "teams", settings.stream_lease_seconds
+        )
         app = build_teams_app(
-            stack.chat, teams, store, stack.learning, stack.reports, stack.web_signin
+            stack.chat, teams, store, stack.learning, stack.reports, stack.web_signin, marks
         )
         app.middlewares.append(measured("/api/messages"))
         readiness = ModelReadiness(stack)
         readiness.add_routes(app.router)
         readiness.start()  # requests are served while the model server starts
+        # answers a dead process left half-written are marked, now and as leases run out
+        marks.start(teams_marker(build_adapter(teams, reply_errors=False), teams.app_id))
         runner = web.AppRunner(app, access_log=None)
         ops = stack.ops_server(model=True)
         if ops is not None:
@@ -58,6 +66,7 @@ def run(stack: App, port: int) -> None:
             )
             await stop.wait()
         finally:
+            await marks.aclose()
             if ops is not None:
                 ops.stop()
             await runner.cleanup()  # lets answers still being written finish
