@@ -269,3 +269,19 @@ def test_a_failure_older_than_the_indexed_version_is_not_shown():
     assert [(r.status, r.reason) for r in material_rows([earlier], [failed])] == [
         ("failed", "boom")
     ]
+
+
+def test_the_probes_answer_without_a_session(parts, make_app):
+    client = TestClient(build_web_app(parts))
+    alive = client.get("/healthz")
+    assert alive.status_code == 200 and alive.text == "ok\n"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"ready": True, "checks": {"database": "ok"}}
+    # a console whose database does not answer is alive but not ready, and says why
+    lost = make_app(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    probe = TestClient(build_web_app(lost))
+    assert probe.get("/healthz").status_code == 200
+    down = probe.get("/readyz")
+    assert down.status_code == 503 and not down.json()["ready"]
+    assert down.json()["checks"]["database"].startswith("the database does not answer")

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from bot.domain.errors import LearnLoopError
-from bot.surfaces.web import admin, chat, material, signin
+from bot.surfaces.web import admin, chat, material, probes, signin
 from bot.surfaces.web.pages import HERE, error_page
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ def build_web_app(parts: App) -> FastAPI:
     web.state.pending = {}
     web.add_exception_handler(LearnLoopError, error_page)
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (signin, chat, material, admin):
+    for module in (probes, signin, chat, material, admin):
         web.include_router(module.router)
 
     @web.middleware("http")
