@@ -285,3 +285,37 @@ def test_the_probes_answer_without_a_session(parts, make_app):
     down = probe.get("/readyz")
     assert down.status_code == 503 and not down.json()["ready"]
     assert down.json()["checks"]["database"].startswith("the database does not answer")
+
+
+def test_any_replica_streams_a_question_posted_to_another(parts, make_app):
+    """The question waits in the store, not in the process that took the POST."""
+    first, csrf = signed_in(parts, LEARNER)
+    turn = first.post("/ask", data={"question": "How long is leave?", "csrf": csrf})
+    stream = re.search(r'data-stream="([^"]+)"', turn.text).group(1)
+    other = make_app(
+        retriever=FakeRetriever(Findings(True, (HANDBOOK,), ())),
+        model=FakeChatModel("Leave is 25 days [1]."),
+    )
+    second = TestClient(build_web_app(other), cookies=first.cookies)
+    # only its asker may open it: another learner's session gets nothing, and spends nothing
+    stranger, _ = signed_in(parts, Actor("slack", "U2", "T1"))
+    assert stranger.get(stream).status_code == 404
+    streamed = events(second.get(stream).text)
+    assert streamed[-1][0] == "done" and "Leave is 25 days" in streamed[-1][1]
+    assert first.get(stream).status_code == 404  # once
+
+
+def test_a_question_never_streamed_expires_and_is_dropped(parts):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.services.web import WebQuestions
+
+    now = [datetime(2026, 12, 4, 9, tzinfo=UTC)]
+    questions = WebQuestions(parts.web_records, clock=lambda: now[0])
+    late = asyncio.run(questions.hold(LEARNER, "c1", "Is it late?"))
+    now[0] += timedelta(minutes=3)
+    assert asyncio.run(questions.take(LEARNER, late)) is None
+    kept = asyncio.run(questions.hold(LEARNER, "c1", "In time?"))
+    assert asyncio.run(questions.take(ADMIN, kept)) is None  # not the asker's
+    assert asyncio.run(questions.take(LEARNER, kept)) == ("c1", "In time?")
+    assert asyncio.run(questions.take(LEARNER, kept)) is None

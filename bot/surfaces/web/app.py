@@ -25,7 +25,6 @@ log = logging.getLogger(__name__)
 def build_web_app(parts: App) -> FastAPI:
     web = FastAPI(title="LearnLoop", docs_url=None, redoc_url=None, openapi_url=None)
     web.state.parts = parts
-    web.state.pending = {}
     web.add_exception_handler(LearnLoopError, error_page)
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (probes, signin, chat, material, admin):
