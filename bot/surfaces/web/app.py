@@ -49,8 +49,10 @@ def build_web_app(parts: App) -> FastAPI:
 
 
 def serve(parts: App, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """The console until Ctrl-C (uvicorn), closing the parts after. The index and its
-    model load at once, off the event loop, so the first question does not wait for them."""
+    """The console until Ctrl-C or SIGTERM (uvicorn), closing the parts after. The index and
+    its model load at once, off the event loop, so the first question does not wait for
+    them. The operations port serves /healthz, /readyz (database and broker: the admin
+    pages work without the model) and /metrics, as every long-running process does."""
     import asyncio
     import threading
 
@@ -60,7 +62,12 @@ def serve(parts: App, host: str = "127.0.0.1", port: int = 8080) -> None:
     config = uvicorn.Config(
         build_web_app(parts), host=host, port=port, log_level="warning", access_log=False
     )
+    ops = parts.ops_server(model=False)
+    if ops is not None:
+        ops.start()
     try:
         uvicorn.Server(config).run()
     finally:
+        if ops is not None:
+            ops.stop()
         asyncio.run(parts.aclose())
