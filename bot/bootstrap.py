@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from bot.services.reminders import DirectMessenger
     from bot.services.reports import ReportService
     from bot.services.training import TrainingService
-    from bot.services.web import WebSignIn
+    from bot.services.web import WebQuestions, WebSignIn
     from inference.client import ChatClient
     from inference.settings import InferenceSettings
     from retrieval.embedding import Embedder
@@ -415,6 +415,12 @@ class App:
             admins=s.admin_keys(),
             session_lifetime=timedelta(hours=s.web_session_hours),
         )
+
+    @cached_property
+    def web_questions(self) -> WebQuestions:
+        from bot.services.web import WebQuestions
+
+        return WebQuestions(self.web_records)
 
     @cached_property
     def console(self) -> Console:

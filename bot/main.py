@@ -5,6 +5,7 @@ knows none of the others."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 from contextlib import suppress
 from pathlib import Path
@@ -189,7 +190,9 @@ def _start_web(port: int) -> subprocess.Popen[bytes] | None:
     if not port:
         return None
     argv = [sys.executable, "-m", "bot", "web", "--port", str(port)]
-    child = subprocess.Popen(bound_to_this_process(argv))  # noqa: S603 - our own CLI
+    # the operations port is this process's (its bots'); the console child serves none
+    env = {**os.environ, "LEARNLOOP_OPS_PORT": "0"}
+    child = subprocess.Popen(bound_to_this_process(argv), env=env)  # noqa: S603 - our own CLI
     link = asyncio.run(the_app().web_signin.link(parse_user(local_user())))
     console.print(f"Web console: http://127.0.0.1:{port} ; sign in (once, 10 minutes): {link}")
     return child

@@ -92,6 +92,18 @@ class WebSessions(Protocol):
         ...
 
 
+class PendingQuestions(Protocol):
+    """Questions posted in the web console and not yet streamed, by the hash of their id."""
+
+    def add_question(
+        self, id_hash: str, user_key: str, conversation: str, question: str, expires_at: datetime
+    ) -> None: ...
+
+    def take_question(self, id_hash: str, user_key: str, now: datetime) -> tuple[str, str] | None:
+        """(conversation, question), removed; None when unknown, another's, taken or expired."""
+        ...
+
+
 class AdminLog(Protocol):
     def record(self, action: AdminAction) -> None: ...
 

@@ -9,8 +9,16 @@ from pathlib import Path
 
 from bot.domain.conversation import Actor, Place
 from bot.domain.errors import LearnLoopError, NotAllowed
-from bot.domain.jobs import Job
-from bot.domain.material import ChunkView, DocumentInfo, ReviewItem, doc_id_of, may_see
+from bot.domain.jobs import FINAL, Job, JobStatus
+from bot.domain.material import (
+    ChunkView,
+    DocumentInfo,
+    MaterialRow,
+    ReviewItem,
+    doc_id_of,
+    material_rows,
+    may_see,
+)
 from bot.domain.ports import Catalog, ReviewQueue
 from bot.services.chat import ChatService
 from bot.services.jobs import JobService
@@ -62,6 +70,18 @@ class Console:
     async def documents(self, actor: Actor) -> list[DocumentInfo]:
         self._admin(actor)
         return list(await asyncio.to_thread(self.catalog.documents))
+
+    async def material(self, actor: Actor, window: int = 200) -> list[MaterialRow]:
+        """The documents with their state from the ingest jobs: every unfinished one, and
+        the newest `window` of all (the newest job naming a document decides its state)."""
+        docs = await self.documents(actor)
+        unfinished = [s for s in JobStatus if s not in FINAL]
+        recent = self.jobs.jobs.recent
+        active, latest = await asyncio.gather(
+            asyncio.to_thread(lambda: recent(statuses=unfinished, kind="ingest", limit=window)),
+            asyncio.to_thread(lambda: recent(kind="ingest", limit=window)),
+        )
+        return material_rows(docs, {j.id: j for j in (*active, *latest)}.values())
 
     async def preview(self, actor: Actor, doc_id: str) -> tuple[DocumentInfo, list[ChunkView]]:
         docs = {d.doc_id: d for d in await self.documents(actor)}

@@ -1,4 +1,5 @@
-"""Signing in to the web console: one-time links, sessions, and the admin action log."""
+"""Signing in to the web console: one-time links, sessions, and the admin action log; and
+the questions posted there, waiting for their answer stream."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime, timedelta
 from bot.domain.conversation import Actor, is_admin
 from bot.domain.errors import NotAllowed, RateLimited, SignInRefused
 from bot.domain.jobs import utcnow
-from bot.domain.ports import AdminLog, SignInLinks, WebSessions
+from bot.domain.ports import AdminLog, PendingQuestions, SignInLinks, WebSessions
 from bot.domain.web import (
     LINK_LIFETIME,
     LINK_WINDOW,
@@ -95,3 +96,36 @@ class WebSignIn:
         if not self.is_admin(actor):
             raise NotAllowed(f"{actor.key} is not an admin")
         return list(await asyncio.to_thread(self.actions.recent, limit))
+
+
+class WebQuestions:
+    """A question posted in the console is held in the store until its asker opens the
+    answer stream (EventSource can only GET): once, within `lifetime`, on any replica."""
+
+    def __init__(
+        self,
+        store: PendingQuestions,
+        *,
+        lifetime: timedelta = timedelta(minutes=2),
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.lifetime = lifetime
+        self.clock = clock
+
+    async def hold(self, actor: Actor, conversation: str, question: str) -> str:
+        """The id the stream is opened with (a secret: only its hash is stored)."""
+        ask_id = new_secret()
+        expires = self.clock() + self.lifetime
+        await asyncio.to_thread(
+            self.store.add_question, digest(ask_id), actor.key, conversation, question, expires
+        )
+        return ask_id
+
+    async def take(self, actor: Actor, ask_id: str) -> tuple[str, str] | None:
+        """(conversation, question) for its asker, once; None otherwise."""
+        if not ask_id:
+            return None
+        return await asyncio.to_thread(
+            self.store.take_question, digest(ask_id), actor.key, self.clock()
+        )

@@ -85,6 +85,7 @@ def test_every_role_of_the_image_is_present() -> None:
     assert {
         ("learnloop", "bot", "slack"),
         ("learnloop", "bot", "teams"),
+        ("learnloop", "web", "--host"),
         ("learnloop", "beat"),
         ("learnloop", "migrate"),
         ("learnloop", "serve-inference", "--host"),
@@ -111,3 +112,21 @@ def test_profiles_in_env_example_exist_in_compose() -> None:
     defined = {p for s in services().values() for p in s.get("profiles", [])}
     assert chosen <= defined
     assert {"cpu", "gpu"} <= defined
+
+
+def option(command: list[str], name: str) -> str:
+    return command[command.index(name) + 1]
+
+
+def test_the_web_console_is_published_checked_on_its_own_probe_and_shares_uploads() -> None:
+    web = services()["web"]
+    port = option(web["command"], "--port")
+    assert option(web["command"], "--host") == "0.0.0.0"  # noqa: S104 - a container
+    assert f"{port}:{port}" in web["ports"]
+    # its own /readyz answers without a session (the operations port is for the cluster)
+    assert f"http://127.0.0.1:{port}/readyz" in web["healthcheck"]["test"][-1]
+    # uploads from the console land where the ingest workers read them
+    assert "uploads:/data/uploads" in web["volumes"]
+    assert "uploads:/data/uploads" in services()["worker-ingest"]["volumes"]
+    assert "web" in env_example()["COMPOSE_PROFILES"].split(",")
+    assert env_example()["LEARNLOOP_WEB_URL"].endswith(f":{port}")

@@ -119,7 +119,7 @@ def test_every_deployment_has_a_disruption_budget_and_the_bots_autoscale() -> No
         selector = budgets[name]["spec"]["selector"]["matchLabels"]
         assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
     scalers = by_kind(objects, "HorizontalPodAutoscaler")
-    for bot in ("slack", "teams"):
+    for bot in ("slack", "teams", "web"):
         assert scalers[bot]["spec"]["scaleTargetRef"]["name"] == bot
         assert scalers[bot]["spec"]["minReplicas"] >= 2
         assert budgets[bot]["spec"]["minAvailable"] < scalers[bot]["spec"]["minReplicas"]
@@ -204,3 +204,51 @@ def test_renderer_command_line_says_what_is_wrong(tmp_path: Path) -> None:
         check=True,
     )
     assert list(yaml.safe_load_all(ok.stdout)) == rendered("managed")
+
+
+def container(deployment: Manifest) -> dict[str, Any]:
+    found: dict[str, Any] = deployment["spec"]["template"]["spec"]["containers"][0]
+    return found
+
+
+def test_the_web_console_serves_its_port_through_its_service_with_shared_uploads() -> None:
+    objects = rendered("managed")
+    web = by_kind(objects, "Deployment")["web"]
+    command = container(web)["command"]
+    assert command[:2] == ["learnloop", "web"]
+    ports = {p["name"]: p["containerPort"] for p in container(web)["ports"]}
+    assert ports["http"] == int(command[command.index("--port") + 1])
+    assert command[command.index("--host") + 1] == "0.0.0.0"  # noqa: S104 - a pod
+    service = by_kind(objects, "Service")["web"]
+    assert {"name": "http", "port": 80, "targetPort": "http"} in service["spec"]["ports"]
+    # questions wait for their stream in the database: any replica serves it, no affinity
+    assert "sessionAffinity" not in service["spec"]
+    # uploads land on the claim the ingest workers read, at the configured folder
+    upload_dir = by_kind(objects, "ConfigMap")["learnloop-config"]["data"]["LEARNLOOP_UPLOAD_DIR"]
+
+    def upload_claim(deployment: Manifest) -> str:
+        spec = deployment["spec"]["template"]["spec"]
+        claims = {
+            v["name"]: v["persistentVolumeClaim"]["claimName"]
+            for v in spec["volumes"]
+            if "persistentVolumeClaim" in v
+        }
+        mounts = {m["mountPath"]: m["name"] for m in container(deployment)["volumeMounts"]}
+        return claims[mounts[upload_dir]]
+
+    assert upload_claim(web) == upload_claim(by_kind(objects, "Deployment")["worker-ingest"])
+    assert container(web)["securityContext"]["readOnlyRootFilesystem"] is True
+    assert web["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_the_example_ingress_is_valid_and_routes_to_the_console(version: str) -> None:
+    ingress = yaml.safe_load((K8S / "web" / "ingress.example.yaml").read_text(encoding="utf-8"))
+    kubernetes_validate.validate(ingress, version, strict=True)
+    service = by_kind(rendered("managed"), "Service")[ingress["metadata"]["name"]]
+    named = {p["name"] for p in service["spec"]["ports"]}
+    for rule in ingress["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            backend = path["backend"]["service"]
+            assert backend["name"] == service["metadata"]["name"]
+            assert backend["port"]["name"] in named

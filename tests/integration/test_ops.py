@@ -230,3 +230,36 @@ def test_serve_inference_probes(inference_server):
     status, body = get(f"{root}/readyz")
     assert status == 200 and json.loads(body) == {"ready": True, "checks": {"model": "ok"}}
     assert "vllm:num_requests_running" in get(f"{root}/metrics")[1]
+
+
+def test_the_web_console_probes_on_its_own_port_and_the_operations_port(
+    tmp_path, postgres_url, redis_url
+):
+    """`learnloop web` as deployed: its own /healthz and /readyz (what a load balancer
+    sees) and the operations port's; both unready when the database goes away."""
+    db_proxy = Proxy(make_url(postgres_url).port or 5432)
+    env = base_env(
+        tmp_path,
+        LEARNLOOP_DATABASE_URL=through(db_proxy, postgres_url),
+        LEARNLOOP_BROKER_URL=redis_url,
+    )
+    run_cli(env, "migrate")
+    ops, port, log = free_port(), free_port(), tmp_path / "web.log"
+    proc = spawn(
+        {**env, "LEARNLOOP_MIGRATE_ON_START": "false", "LEARNLOOP_OPS_PORT": str(ops)},
+        log,
+        *("web", "--host", "127.0.0.1", "--port", str(port)),
+    )
+    try:
+        assert up(ops, proc, log)["checks"] == {"database": "ok", "broker": "ok"}
+        assert up(port, proc, log)["checks"] == {"database": "ok"}
+        assert get(f"http://127.0.0.1:{port}/healthz") == (200, "ok\n")
+        assert get(f"http://127.0.0.1:{port}/")[0] == 401  # the pages still need a session
+        db_proxy.cut()
+        for probe in (ops, port):
+            found = ready(probe)
+            assert not found["ready"] and "database does not answer" in found["checks"]["database"]
+            assert get(f"http://127.0.0.1:{probe}/healthz")[0] == 200
+    finally:
+        stop(proc)
+        db_proxy.cut()

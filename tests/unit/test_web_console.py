@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from bot.domain.answering import Source
 from bot.domain.conversation import Actor
+from bot.domain.jobs import JobStatus
 from bot.domain.material import ChunkView, DocumentInfo
 from bot.domain.ports import Findings
 from bot.services.console import Console
@@ -194,3 +195,127 @@ def test_answer_text_is_escaped_with_quotes_and_citation_links():
     assert "<script>" not in shown and "&lt;script&gt;" in shown
     assert '<blockquote><p>Run &lt;script&gt;x&lt;/script&gt; <a href="/s/a">[1]</a></p>' in shown
     assert "<p>See [2].</p>" in shown  # a number with no passage stays text
+
+
+def ingest_job(parts, *sources: str):
+    files = [{"path": f"/uploads/x/{s}", "source": s} for s in sources]
+    return parts.job_records.create("ingest", {"files": files, "audiences": ["everyone"]})
+
+
+def file_result(source: str, status: str, reason: str = "") -> dict:
+    return {"source": source, "status": status, "chunks": 0, "code": "", "reason": reason}
+
+
+def test_the_material_page_shows_each_documents_state_from_its_jobs(parts):
+    jobs = parts.job_records
+    # pay.md: an older re-ingest failed, a newer one failed on reading the file
+    jobs.fail(ingest_job(parts, "pay.md").id, "an old failure", "old")
+    bad = ingest_job(parts, "pay.md", "guide.md")
+    assert jobs.claim(bad.id, "w1", 60)
+    files = {
+        "/uploads/x/pay.md": file_result("pay.md", "skipped", "pay.md: the file is encrypted"),
+        "/uploads/x/guide.md": file_result("guide.md", "added"),
+    }
+    assert jobs.finish(bad.id, "w1", JobStatus.DONE, {"files": files})
+    # handbook.md: a running job has not reached it yet
+    running = ingest_job(parts, "handbook.md")
+    assert jobs.claim(running.id, "w2", 60)
+    queued = ingest_job(parts, "new.md")  # not indexed yet: being added
+    gone = ingest_job(parts, "broken.pdf")  # not indexed, and its job failed as a whole
+    jobs.fail(gone.id, "gave up after retries: broker down", "transient_exhausted")
+
+    admin, _ = signed_in(parts, ADMIN)
+    shown = admin.get("/material")
+    assert shown.status_code == 200
+    rows = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", shown.text, re.S):
+        cells = [
+            " ".join(re.sub(r"<[^>]+>", " ", c).split())
+            for c in re.findall(r"<td>(.*?)</td>", row, re.S)
+        ]
+        if cells:
+            rows[cells[0].split()[0]] = (cells, row)
+    status = {name: cells[4] for name, (cells, _) in rows.items()}
+    assert status["handbook.md"].startswith("being replaced: job " + running.id[:8])
+    assert status["pay.md"].startswith("indexed, but the last ingest failed")
+    assert status["pay.md"].endswith("pay.md: the file is encrypted")
+    assert status["new.md"].startswith("being added: job " + queued.id[:8])
+    assert status["broken.pdf"].startswith("not indexed: the ingest failed")
+    assert status["broken.pdf"].endswith("gave up after retries: broker down")
+    assert "guide.md" not in rows  # indexed by that job, but not in the index (deleted since)
+    assert f'href="/jobs/{running.id}"' in rows["handbook.md"][1]
+    assert "2 documents" in shown.text
+
+
+def test_a_failure_older_than_the_indexed_version_is_not_shown():
+    from datetime import UTC, datetime
+
+    from bot.domain.jobs import Job
+    from bot.domain.material import material_rows
+
+    files = {"files": [{"path": "/u/pay.md", "source": "pay.md"}]}
+    failed = Job(
+        "j1",
+        "ingest",
+        JobStatus.FAILED,
+        error="boom",
+        payload=files,
+        created_at=datetime(2026, 12, 1, 9, tzinfo=UTC),
+        updated_at=datetime(2026, 12, 1, 9, 5),
+    )  # naive, as SQLite returns it
+    later = DocumentInfo("d2", "pay.md", "Pay", "v2", ("hr",), 1, "2026-12-01T10:00:00+00:00")
+    earlier = DocumentInfo("d2", "pay.md", "Pay", "v1", ("hr",), 1, "2026-12-01T08:00:00+00:00")
+    assert [r.status for r in material_rows([later], [failed])] == ["indexed"]
+    assert [(r.status, r.reason) for r in material_rows([earlier], [failed])] == [
+        ("failed", "boom")
+    ]
+
+
+def test_the_probes_answer_without_a_session(parts, make_app):
+    client = TestClient(build_web_app(parts))
+    alive = client.get("/healthz")
+    assert alive.status_code == 200 and alive.text == "ok\n"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"ready": True, "checks": {"database": "ok"}}
+    # a console whose database does not answer is alive but not ready, and says why
+    lost = make_app(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    probe = TestClient(build_web_app(lost))
+    assert probe.get("/healthz").status_code == 200
+    down = probe.get("/readyz")
+    assert down.status_code == 503 and not down.json()["ready"]
+    assert down.json()["checks"] == {"database": "the database does not answer"}  # no address
+
+
+def test_any_replica_streams_a_question_posted_to_another(parts, make_app):
+    """The question waits in the store, not in the process that took the POST."""
+    first, csrf = signed_in(parts, LEARNER)
+    turn = first.post("/ask", data={"question": "How long is leave?", "csrf": csrf})
+    stream = re.search(r'data-stream="([^"]+)"', turn.text).group(1)
+    other = make_app(
+        retriever=FakeRetriever(Findings(True, (HANDBOOK,), ())),
+        model=FakeChatModel("Leave is 25 days [1]."),
+    )
+    second = TestClient(build_web_app(other), cookies=first.cookies)
+    # only its asker may open it: another learner's session gets nothing, and spends nothing
+    stranger, _ = signed_in(parts, Actor("slack", "U2", "T1"))
+    assert stranger.get(stream).status_code == 404
+    streamed = events(second.get(stream).text)
+    assert streamed[-1][0] == "done" and "Leave is 25 days" in streamed[-1][1]
+    assert first.get(stream).status_code == 404  # once
+
+
+def test_a_question_never_streamed_expires_and_is_dropped(parts):
+    from datetime import UTC, datetime, timedelta
+
+    from bot.services.web import WebQuestions
+
+    now = [datetime(2026, 12, 4, 9, tzinfo=UTC)]
+    questions = WebQuestions(parts.web_records, clock=lambda: now[0])
+    late = asyncio.run(questions.hold(LEARNER, "c1", "Is it late?"))
+    now[0] += timedelta(minutes=3)
+    assert asyncio.run(questions.take(LEARNER, late)) is None
+    kept = asyncio.run(questions.hold(LEARNER, "c1", "In time?"))
+    assert asyncio.run(questions.take(ADMIN, kept)) is None  # not the asker's
+    assert asyncio.run(questions.take(LEARNER, kept)) == ("c1", "In time?")
+    assert asyncio.run(questions.take(LEARNER, kept)) is None

@@ -342,6 +342,19 @@ class WebSessionRow(Base):
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class WebQuestionRow(Base):
+    """A question posted in the console, waiting for its answer stream (EventSource can
+    only GET): kept here, not in the process, so any replica serves the stream."""
+
+    __tablename__ = "web_questions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_key: Mapped[str] = mapped_column(String(255))
+    conversation: Mapped[str] = mapped_column(String(64))
+    question: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class AdminActionRow(Base):
     """Something an admin did in the web console (who, what, when, detail)."""
 

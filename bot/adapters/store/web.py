@@ -1,4 +1,5 @@
-"""The web console's rows: sign-in links, sessions, and the admin action log."""
+"""The web console's rows: sign-in links, sessions, questions waiting for their stream,
+and the admin action log."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.adapters.store.models import AdminActionRow, WebLinkRow, WebSessionRow, utcnow
+from bot.adapters.store.models import (
+    AdminActionRow,
+    WebLinkRow,
+    WebQuestionRow,
+    WebSessionRow,
+    utcnow,
+)
 from bot.domain.conversation import Actor
 from bot.domain.web import AdminAction, WebSession
 
@@ -15,7 +22,7 @@ _DAY = timedelta(days=1)
 
 
 class WebRepository:
-    """Implements the `SignInLinks`, `WebSessions` and `AdminLog` ports."""
+    """Implements the `SignInLinks`, `WebSessions`, `PendingQuestions` and `AdminLog` ports."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
@@ -93,7 +100,41 @@ class WebRepository:
         with self._sessions.begin() as db:
             gone = db.execute(delete(WebSessionRow).where(WebSessionRow.expires_at <= now))
             db.execute(delete(WebLinkRow).where(WebLinkRow.expires_at <= now - _DAY))
+            db.execute(delete(WebQuestionRow).where(WebQuestionRow.expires_at <= now))
             return int(gone.rowcount)  # type: ignore[attr-defined]
+
+    # -- questions waiting for their stream
+    def add_question(
+        self, id_hash: str, user_key: str, conversation: str, question: str, expires_at: datetime
+    ) -> None:
+        with self._sessions.begin() as db:
+            # questions never streamed go with the next one asked, not kept for long
+            db.execute(delete(WebQuestionRow).where(WebQuestionRow.expires_at <= utcnow()))
+            db.add(
+                WebQuestionRow(
+                    id_hash=id_hash,
+                    user_key=user_key,
+                    conversation=conversation,
+                    question=question,
+                    expires_at=expires_at,
+                )
+            )
+
+    def take_question(self, id_hash: str, user_key: str, now: datetime) -> tuple[str, str] | None:
+        """Once even under a race: the DELETE that removes the row is the claim."""
+        mine = (
+            WebQuestionRow.id_hash == id_hash,
+            WebQuestionRow.user_key == user_key,
+            WebQuestionRow.expires_at > now,
+        )
+        with self._sessions.begin() as db:
+            row = db.scalars(select(WebQuestionRow).where(*mine)).first()
+            if row is None:
+                return None
+            found = (row.conversation, row.question)
+            if db.execute(delete(WebQuestionRow).where(*mine)).rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            return found
 
     # -- the admin log
     def record(self, action: AdminAction) -> None:

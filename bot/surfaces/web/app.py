@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 
 from bot.domain.errors import LearnLoopError
-from bot.surfaces.web import admin, chat, material, signin
+from bot.surfaces.web import admin, chat, material, probes, signin
 from bot.surfaces.web.pages import HERE, error_page
 
 if TYPE_CHECKING:
@@ -25,10 +25,9 @@ log = logging.getLogger(__name__)
 def build_web_app(parts: App) -> FastAPI:
     web = FastAPI(title="LearnLoop", docs_url=None, redoc_url=None, openapi_url=None)
     web.state.parts = parts
-    web.state.pending = {}
     web.add_exception_handler(LearnLoopError, error_page)
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (signin, chat, material, admin):
+    for module in (probes, signin, chat, material, admin):
         web.include_router(module.router)
 
     @web.middleware("http")
@@ -50,8 +49,10 @@ def build_web_app(parts: App) -> FastAPI:
 
 
 def serve(parts: App, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """The console until Ctrl-C (uvicorn), closing the parts after. The index and its
-    model load at once, off the event loop, so the first question does not wait for them."""
+    """The console until Ctrl-C or SIGTERM (uvicorn), closing the parts after. The index and
+    its model load at once, off the event loop, so the first question does not wait for
+    them. The operations port serves /healthz, /readyz (database and broker: the admin
+    pages work without the model) and /metrics, as every long-running process does."""
     import asyncio
     import threading
 
@@ -61,7 +62,12 @@ def serve(parts: App, host: str = "127.0.0.1", port: int = 8080) -> None:
     config = uvicorn.Config(
         build_web_app(parts), host=host, port=port, log_level="warning", access_log=False
     )
+    ops = parts.ops_server(model=False)
+    if ops is not None:
+        ops.start()
     try:
         uvicorn.Server(config).run()
     finally:
+        if ops is not None:
+            ops.stop()
         asyncio.run(parts.aclose())

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -25,22 +23,6 @@ from bot.surfaces.web.session import Viewer, poster, viewer
 
 log = logging.getLogger(__name__)
 router = APIRouter()
-PENDING_SECONDS = 120.0  # a question posted but never streamed is dropped after this
-
-
-@dataclass(frozen=True)
-class Pending:
-    """A posted question waiting for its stream (EventSource can only GET)."""
-
-    owner: str
-    conversation: str
-    question: str
-    at: float
-
-
-def pending(request: Request) -> dict[str, Pending]:
-    found: dict[str, Pending] = request.app.state.pending
-    return found
 
 
 def source_link(s: Source) -> str:
@@ -62,12 +44,9 @@ async def ask(
     question = question.strip()
     if not question:
         return HTMLResponse('<p class="error" role="alert">Type a question first.</p>', 400)
-    now = time.monotonic()
-    waiting = pending(request)
-    for key in [k for k, p in waiting.items() if now - p.at > PENDING_SECONDS]:
-        del waiting[key]
-    ask_id = new_secret()
-    waiting[ask_id] = Pending(who.actor.key, conversation[:64] or "web", question, now)
+    # held in the store, not this process: any replica may serve the stream
+    questions = request.app.state.parts.web_questions
+    ask_id = await questions.hold(who.actor, conversation[:64] or "web", question)
     return templates.TemplateResponse(
         request, "turn.html", {"question": question, "stream": f"/ask/{ask_id}/stream"}
     )
@@ -77,16 +56,16 @@ async def ask(
 async def stream(
     request: Request, ask_id: str, who: Annotated[Viewer, Depends(viewer)]
 ) -> EventSourceResponse:
-    found = pending(request).get(ask_id)
-    if found is None or found.owner != who.actor.key:
+    found = await request.app.state.parts.web_questions.take(who.actor, ask_id)
+    if found is None:
         raise UnknownAnswer("no such question waiting")
-    del pending(request)[ask_id]
+    conversation, question = found
     chat = request.app.state.parts.chat
-    place = who.session.place(found.conversation)
+    place = who.session.place(conversation)
 
     async def events() -> AsyncIterator[dict[str, Any]]:
         try:
-            async for event in chat.ask(who.actor, place, found.question):
+            async for event in chat.ask(who.actor, place, question):
                 if isinstance(event, Quoted):
                     yield {"event": "quotes", "data": quotes_html(request, event)}
                 elif isinstance(event, Answered):

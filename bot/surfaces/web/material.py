@@ -28,9 +28,9 @@ def audiences_of(text: str) -> tuple[str, ...]:
 @router.get("/material", response_class=HTMLResponse)
 async def material(request: Request, who: Annotated[Viewer, Depends(admin)]) -> HTMLResponse:
     console = request.app.state.parts.console
-    docs = await console.documents(who.actor)
+    rows = await console.material(who.actor)
     jobs = [j for j in await console.job_list(who.actor, limit=20) if j.kind == "ingest"]
-    return page(request, "material.html", docs=docs, jobs=jobs)
+    return page(request, "material.html", rows=rows, jobs=jobs)
 
 
 @router.post("/material/upload")
