@@ -71,7 +71,7 @@ def signed_in(parts, actor: Actor) -> tuple[TestClient, str]:
     client = TestClient(build_web_app(parts))
     url = asyncio.run(parts.web_signin.link(actor))
     token = url.split("token=", 1)[1]
-    home = client.get(f"/signin?token={token}")
+    home = client.post("/signin", data={"token": token})
     assert home.status_code == 200
     csrf = re.search(r'name="csrf" value="([^"]+)"', home.text)
     assert csrf
@@ -82,14 +82,35 @@ def test_a_link_signs_in_once_with_a_safe_cookie(parts):
     client = TestClient(build_web_app(parts))
     assert client.get("/").status_code == 401
     token = asyncio.run(parts.web_signin.link(LEARNER)).split("token=", 1)[1]
-    first = client.get(f"/signin?token={token}", follow_redirects=False)
+    # opening the link (a link preview, a mail scanner) shows a button and spends nothing
+    for _ in range(2):
+        shown = client.get(f"/signin?token={token}")
+        assert shown.status_code == 200 and f'value="{token}"' in shown.text
+    assert client.get("/").status_code == 401
+    first = client.post("/signin", data={"token": token}, follow_redirects=False)
     assert first.status_code == 303 and first.headers["location"] == "/"
     cookie = first.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
     assert client.get("/").status_code == 200
-    again = TestClient(build_web_app(parts)).get(f"/signin?token={token}")
+    again = TestClient(build_web_app(parts)).post("/signin", data={"token": token})
     assert again.status_code == 403 and "used or expired" in again.text
     assert "Traceback" not in again.text
+
+
+def test_a_sign_in_posted_from_another_site_is_refused_and_spends_nothing(parts):
+    client = TestClient(build_web_app(parts))
+    token = asyncio.run(parts.web_signin.link(LEARNER)).split("token=", 1)[1]
+    forged = client.post("/signin", data={"token": token}, headers={"Origin": "https://evil.test"})
+    assert forged.status_code == 403 and "learnloop_session" not in forged.headers.get(
+        "set-cookie", ""
+    )
+    own = client.post(
+        "/signin",
+        data={"token": token},
+        headers={"Origin": parts.settings.web_url},  # the console's own public address
+        follow_redirects=False,
+    )
+    assert own.status_code == 303  # the link was not spent by the forged post
 
 
 def test_a_form_post_without_the_session_token_is_refused(parts):

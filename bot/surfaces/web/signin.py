@@ -3,19 +3,34 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from bot.surfaces.web.session import COOKIE, Viewer, poster, signin_of
+from bot.surfaces.web.session import COOKIE, BadFormToken, Viewer, poster, signin_of
 
 router = APIRouter()
 
 
 @router.get("/signin")
-async def signin(request: Request, token: str = "") -> Response:
-    """Redeem the link (once), set the session cookie, go to the chat."""
+async def confirm(request: Request, token: str = "") -> Response:
+    """The link's page: a button that signs in. Opening a link signs nobody in, so a chat
+    app's link preview or a mail scanner that fetches it cannot spend it."""
+    from bot.surfaces.web.pages import page
+
+    response = page(request, "signin.html", token=token)
+    response.headers["Referrer-Policy"] = "no-referrer"  # the token stays on this page
+    return response
+
+
+@router.post("/signin")
+async def signin(request: Request, token: Annotated[str, Form()] = "") -> Response:
+    """Redeem the link (once), set the session cookie, go to the chat. A browser posting
+    from another site is refused, so no one can sign a person in as someone else."""
     service = signin_of(request)
+    if not same_site(request.headers.get("origin", ""), service.base_url, request):
+        raise BadFormToken("sign-in posted from another site")
     session_id, _ = await service.redeem(token)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
@@ -27,8 +42,17 @@ async def signin(request: Request, token: str = "") -> Response:
         secure=service.base_url.startswith("https://"),
         path="/",
     )
-    response.headers["Referrer-Policy"] = "no-referrer"  # the used token stays here
     return response
+
+
+def same_site(origin: str, base_url: str, request: Request) -> bool:
+    """A post with no Origin (not a browser's cross-site form) or from this console: its
+    public address, or the address the request reached."""
+    if not origin:
+        return True
+    public = urlsplit(base_url)
+    reached = f"{request.url.scheme}://{request.headers.get('host', '')}"
+    return origin in (f"{public.scheme}://{public.netloc}", reached)
 
 
 @router.post("/signout")
