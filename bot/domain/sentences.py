@@ -45,13 +45,16 @@ _NUMBER_WORDS = {
     "hundred": "100",
     "once": "1",
     "twice": "2",
-    "second": "2",
-    "third": "3",
-    "fourth": "4",
-    "fifth": "5",
     "half": "0.5",
+    # ordinals are positions, not counts: "the third day" is not "3 days"
+    "second": "2nd",
+    "third": "3rd",
+    "fourth": "4th",
+    "fifth": "5th",
 }
-_NUMBER = re.compile(r"(?<![\w.-])\d+(?:[.,:]\d+)*%?")
+_NUMBER = re.compile(r"(?<![\w.-])\d+(?:[.,:]\d+)*%?(?!\d)(?!(?:st|nd|rd|th)\b)")
+_ORDINAL = re.compile(r"(?<![\w.-])(\d+)(?:st|nd|rd|th)\b", re.IGNORECASE)
+_SUFFIX = {1: "st", 2: "nd", 3: "rd"}
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
 # Identifiers an employee types verbatim: options, dotted/underscored/slashed names.
 _OPTION = re.compile(r"(?<![\w-])--?[a-zA-Z][\w-]*")
@@ -209,10 +212,17 @@ def content_stems(text: str) -> frozenset[str]:
 
 
 def numbers(text: str) -> frozenset[str]:
-    """Quantities stated (digits or number words), normalised: 'three' and '3' are one."""
-    found = {n.rstrip(".,:").replace(",", "") for n in _NUMBER.findall(_strip_markers(text))}
+    """Quantities stated (digits or number words), normalised: 'three' and '3' are one,
+    'fourth' and '4th' are one, and neither of those is '4'."""
+    plain = _strip_markers(text)
+    found = {n.rstrip(".,:").replace(",", "") for n in _NUMBER.findall(plain)}
+    found.update(_ordinal(int(n)) for n in _ORDINAL.findall(plain))
     found.update(_NUMBER_WORDS[w] for w in words(text) if w in _NUMBER_WORDS)
     return frozenset(found)
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else _SUFFIX.get(n % 10, 'th')}"
 
 
 def negated(text: str) -> bool:

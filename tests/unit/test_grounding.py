@@ -104,6 +104,27 @@ def test_numbers_are_normalised_and_citations_are_not_numbers():
     assert numbers("Keep three receipts for 30 days [2]") == {"3", "30"}
 
 
+def test_ordinals_are_positions_not_counts():
+    assert numbers("From the fourth day on") == {"4th"} == numbers("from the 4th day on")
+    assert numbers("the first 3 days, then the 3rd week") == {"3", "3rd"}
+    assert numbers("the 11th, 22nd and 13th") == {"11th", "22nd", "13th"}
+
+
+SICK = Passage(
+    "leave-policy.md",
+    "Sick leave",
+    "You do not need a doctor's note for the first 3 days of an illness. From the fourth "
+    "day on, upload a doctor's note to HR Hub.",
+)
+
+
+def test_an_ordinal_the_passage_does_not_give_is_not_supported():
+    # "third" is not backed by "3 days" nearby: the passage says the fourth day
+    verdict = check("You need a doctor's note from the third day on.", (SICK,))
+    assert not verdict.supported and verdict.reason == "number"
+    assert check("Upload a doctor's note to HR Hub from the fourth day on.", (SICK,)).supported
+
+
 def test_negation_ignores_asides_in_brackets():
     assert negated("You cannot push.") and negated("It doesn't rewrite history.")
     assert not negated("The tree must be clean (no modifications).")
