@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.domain.analytics import Report
 from bot.domain.answering import Source
 from bot.domain.conversation import Actor
 from bot.domain.feedback import AnswerRecord, Feedback
@@ -294,3 +295,16 @@ class ReminderSettings(Protocol):
         timezone: str | None = None,
         reminded_at: datetime | None = None,
     ) -> None: ...
+
+
+# -- the admin report (services/reports.py) --------------------------------------------------
+class Analytics(Protocol):
+    def report(self, now: datetime, days: int) -> Report:
+        """The `days` up to `now`; `StoreUnavailable` when the store cannot be reached."""
+        ...
+
+
+class ReportChart(Protocol):
+    def __call__(self, report: Report, days: int) -> bytes | None:
+        """The report as a PNG; None when there is nothing to draw yet."""
+        ...
