@@ -389,11 +389,14 @@ class App:
 
     @cached_property
     def reports(self) -> ReportService:
+        from bot.adapters.charts import report_chart
+        from bot.adapters.store.analytics import SqlAnalytics
         from bot.services.model_status import model_status
         from bot.services.reports import ReportService
 
         return ReportService(
-            self.sessions,
+            SqlAnalytics(self.sessions),
+            report_chart,
             admins=self.settings.admin_keys(),
             # an admin's "model status"
             model_status=model_status(self.adapter_registry, self.served_base),

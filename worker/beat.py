@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.adapters.queue import FORGET_THREADS, RECONCILE_ADAPTERS, REMIND, SWEEP, TRAIN_CHECK
+from bot.domain.jobs import FORGET_THREADS, RECONCILE_ADAPTERS, REMIND, SWEEP, TRAIN_CHECK
 from bot.settings import Settings
 from training.settings import TrainingSettings
 

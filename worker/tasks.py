@@ -15,7 +15,11 @@ from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
 
 from bot.adapters.notify import notifier_for
-from bot.adapters.queue import (
+from bot.adapters.store.models import utcnow
+from bot.bootstrap import App
+from bot.domain.errors import BrokerUnavailable, LearnLoopError, StoreUnavailable
+from bot.domain.feedback import Feedback
+from bot.domain.jobs import (
     FEEDBACK,
     FORGET_THREADS,
     INGEST,
@@ -25,12 +29,8 @@ from bot.adapters.queue import (
     SWEEP,
     TRAIN,
     TRAIN_CHECK,
+    Job,
 )
-from bot.adapters.store.models import utcnow
-from bot.bootstrap import App
-from bot.domain.errors import BrokerUnavailable, LearnLoopError, StoreUnavailable
-from bot.domain.feedback import Feedback
-from bot.domain.jobs import Job
 from retrieval.errors import IndexUnavailable
 from training.errors import TrainingError
 from worker.context import worker_id

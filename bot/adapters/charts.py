@@ -17,7 +17,7 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 from PIL import Image
 
-from bot.adapters.store.analytics import Report, TopicAccuracy
+from bot.domain.analytics import Report, TopicAccuracy, activity, counted
 
 MAX_TOPICS = 12
 MAX_GAPS = 8
@@ -42,19 +42,6 @@ def _label(text: str, limit: int = LABEL_CHARS) -> str:
         line = line[: limit - 1].rstrip() + "…"
     glyphs = _glyphs()
     return "".join(c if ord(c) in glyphs else MISSING for c in line)
-
-
-def counted(n: int, word: str, words: str = "") -> str:
-    return f"{n} {word if n == 1 else words or word + 's'}"
-
-
-def activity(report: Report, days: int) -> str:
-    """ "last 30 days: 8 quiz answers by 2 learners; 3 questions from 1 person" """
-    return (
-        f"last {counted(days, 'day')}: {counted(report.attempts, 'quiz answer')} by "
-        f"{counted(report.active_learners, 'learner')}; {counted(report.answers, 'question')} "
-        f"from {counted(report.askers, 'person', 'people')}"
-    )
 
 
 def _colour(accuracy: float) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.errors import BrokerUnavailable
-from bot.domain.jobs import (  # the task names (re-exported: the worker routes them)
+from bot.domain.jobs import (  # the task names, each routed to its queue
     FEEDBACK,
     FORGET_THREADS,
     INGEST,

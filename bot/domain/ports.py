@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.domain.analytics import Report
 from bot.domain.answering import Source
 from bot.domain.conversation import Actor
+from bot.domain.feedback import AnswerRecord, Feedback
+from bot.domain.jobs import Job, JobStatus, ReplyTo
 from bot.domain.material import ChunkView, DocumentInfo, ReviewItem
-from bot.domain.quiz import Live, Passage, QuizItem
+from bot.domain.quiz import Attempt, Live, Origin, Passage, QuizItem
+from bot.domain.quiz import Session as QuizSession
 from bot.domain.web import AdminAction, WebSession
 
 
@@ -129,4 +133,178 @@ class Catalog(Protocol):
 class ReviewQueue(Protocol):
     def items(self, limit: int) -> Sequence[ReviewItem]:
         """Unanswered questions and 👎 answers, newest first."""
+        ...
+
+
+# -- jobs and feedback (services/jobs.py, its callers in console.py and training.py) --------
+class JobRecords(Protocol):
+    """Jobs as their callers write and list them."""
+
+    def create(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        total: int = 0,
+        requested_by: str = "",
+        reply_to: ReplyTo | None = None,
+    ) -> Job:
+        """Write the job as `unsent`: it exists before any message does."""
+        ...
+
+    def get(self, job_id: str) -> Job:
+        """The job; `JobNotFound` when there is none."""
+        ...
+
+    def recent(
+        self, *, statuses: Sequence[JobStatus] = (), kind: str = "", limit: int = 100
+    ) -> list[Job]: ...
+
+
+class JobDispatch(Protocol):
+    """Where a job's message stands with the broker."""
+
+    def mark_queued(self, job_id: str) -> None: ...
+
+    def mark_unsent(self, job_id: str, error: str, code: str) -> None: ...
+
+    def reset_for_retry(self, job_id: str) -> Job: ...
+
+
+class JobSweep(Protocol):
+    """Jobs whose worker vanished or whose message never left."""
+
+    def sweep_candidates(self, now: datetime, stale_before: datetime) -> list[Job]: ...
+
+    def release(self, job_id: str, now: datetime, *, stale_before: datetime) -> bool:
+        """Take the job back to be sent again; False when another sweeper got there first."""
+        ...
+
+    def fail(self, job_id: str, error: str, code: str) -> None: ...
+
+
+class JobStore(JobRecords, JobDispatch, JobSweep, Protocol):
+    """Everything `JobService` asks of the jobs table."""
+
+
+class AnswerLog(Protocol):
+    """Answers as they were shown, and the feedback on them."""
+
+    def record_answer(self, record: AnswerRecord) -> None: ...
+
+    def answer(self, answer_id: str) -> AnswerRecord | None: ...
+
+    def add(self, event: Feedback) -> bool:
+        """Store the event; False when it was stored already."""
+        ...
+
+
+class RatedAnswers(Protocol):
+    """What the learning loop counts before it starts a training job."""
+
+    def rated(
+        self, since: datetime | None = None, limit: int = 100_000
+    ) -> list[tuple[AnswerRecord, str, str]]:
+        """(answer, rating, correction) for each answer's latest 👍 or correction."""
+        ...
+
+    def new_passages(self, since: datetime | None, allowed: Sequence[str]) -> int: ...
+
+
+# -- quizzes (services/learning.py) and review reminders (services/reminders.py) ------------
+class QuestionBank(Protocol):
+    def save_items(self, items: Sequence[QuizItem]) -> None: ...
+
+    def set_sources(self, item_id: str, sources: Sequence[Origin]) -> None: ...
+
+    def unchecked(self, item_ids: Sequence[str]) -> set[str]:
+        """Those of the items whose sources have not been checked yet."""
+        ...
+
+    def item(self, item_id: str) -> QuizItem | None: ...
+
+    def items(self, item_ids: Sequence[str]) -> dict[str, QuizItem]: ...
+
+    def bank(self, audiences: Sequence[str], source: str = "") -> list[QuizItem]: ...
+
+
+class QuizSessions(Protocol):
+    def start_session(
+        self, learner_id: str, item_ids: Sequence[str], now: datetime
+    ) -> QuizSession: ...
+
+    def session(self, session_id: str) -> QuizSession | None: ...
+
+    def active_session(self, learner_id: str) -> QuizSession | None: ...
+
+    def advance(self, session_id: str, correct: bool, now: datetime) -> QuizSession: ...
+
+    def drop_from_session(self, session_id: str, item_id: str) -> QuizSession | None: ...
+
+    def stop(self, session_id: str) -> QuizSession | None: ...
+
+
+class QuizAttempts(Protocol):
+    def record_attempt(
+        self, learner_id: str, item_id: str, picked: str, correct: bool, now: datetime
+    ) -> None: ...
+
+    def attempts(self, learner_id: str) -> list[Attempt]: ...
+
+
+class ReviewSchedule(Protocol):
+    """Each learner's FSRS cards, by quiz item."""
+
+    def card(self, learner_id: str, item_id: str) -> dict[str, Any] | None: ...
+
+    def save_card(
+        self, learner_id: str, item_id: str, due: datetime, card: dict[str, Any]
+    ) -> None: ...
+
+    def drop_card(self, learner_id: str, item_id: str) -> None: ...
+
+    def due(self, learner_id: str, now: datetime) -> list[str]: ...
+
+
+class QuizStore(QuestionBank, QuizSessions, QuizAttempts, ReviewSchedule, Protocol):
+    """Everything `LearningService` asks of the quiz tables."""
+
+
+class DueReviews(Protocol):
+    def due_counts(self, now: datetime) -> dict[str, int]:
+        """Learner id → reviews due by `now`, for learners with any."""
+        ...
+
+
+class ReminderSettings(Protocol):
+    """A learner's reminder preference and the accounts a reminder can reach."""
+
+    def reminder_state(self, learner_id: str) -> tuple[bool, str, datetime | None]:
+        """(reminders on, time zone, when the last reminder went)."""
+        ...
+
+    def accounts(self, learner_id: str) -> list[tuple[str, str]]:
+        """(platform, user id) of each of the learner's accounts."""
+        ...
+
+    def set_reminders(
+        self,
+        learner_id: str,
+        *,
+        on: bool | None = None,
+        timezone: str | None = None,
+        reminded_at: datetime | None = None,
+    ) -> None: ...
+
+
+# -- the admin report (services/reports.py) --------------------------------------------------
+class Analytics(Protocol):
+    def report(self, now: datetime, days: int) -> Report:
+        """The `days` up to `now`; `StoreUnavailable` when the store cannot be reached."""
+        ...
+
+
+class ReportChart(Protocol):
+    def __call__(self, report: Report, days: int) -> bytes | None:
+        """The report as a PNG; None when there is nothing to draw yet."""
         ...

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from bot.adapters.store.feedback import FeedbackRepository
-from bot.adapters.store.jobs import JobRepository
 from bot.domain.errors import BrokerUnavailable, LearnLoopError
 from bot.domain.feedback import AnswerRecord, Feedback
 from bot.domain.jobs import (
@@ -30,7 +28,7 @@ from bot.domain.jobs import (
     sweep_action,
     utcnow,
 )
-from bot.domain.ports import TaskSender
+from bot.domain.ports import AnswerLog, JobStore, TaskSender
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +47,8 @@ class JobPolicy:
 class JobService:
     def __init__(
         self,
-        jobs: JobRepository,
-        feedback: FeedbackRepository,
+        jobs: JobStore,
+        feedback: AnswerLog,
         sender: TaskSender,
         *,
         upload_dir: Path,

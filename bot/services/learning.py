@@ -11,10 +11,9 @@ from typing import Protocol
 
 from fsrs import Card, Rating, Scheduler
 
-from bot.adapters.store.quiz import QuizRepository
 from bot.domain.conversation import Actor
 from bot.domain.errors import NoMaterial, StaleQuestion
-from bot.domain.ports import Material, QuizWriter
+from bot.domain.ports import Material, QuizStore, QuizWriter
 from bot.domain.quiz import (
     Passage,
     QuizItem,
@@ -88,7 +87,7 @@ class LearningService:
 
     def __init__(
         self,
-        repo: QuizRepository,
+        repo: QuizStore,
         learners: Learners,
         material: Material,
         writer: QuizWriter | None = None,

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from bot.adapters.store.access import AccessRepository
-from bot.adapters.store.quiz import QuizRepository
+from bot.domain.ports import DueReviews, ReminderSettings
 from bot.domain.reminders import reminder_text, should_remind
 
 log = logging.getLogger(__name__)
@@ -30,8 +29,8 @@ class Reminded:
 
 
 def remind_due(
-    quiz: QuizRepository,
-    access: AccessRepository,
+    quiz: DueReviews,
+    access: ReminderSettings,
     messengers: Mapping[str, DirectMessenger],
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> list[Reminded]:

@@ -10,15 +10,11 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session, sessionmaker
-
-from bot.adapters.charts import activity, counted, report_chart
-from bot.adapters.store.analytics import Report, TopicAccuracy
-from bot.adapters.store.analytics import report as build_report
-from bot.adapters.store.models import utcnow
+from bot.domain.analytics import Report, TopicAccuracy, activity, counted
 from bot.domain.conversation import Actor, is_admin
-from bot.domain.errors import NotAllowed, StoreUnavailable
+from bot.domain.errors import NotAllowed
+from bot.domain.jobs import utcnow
+from bot.domain.ports import Analytics, ReportChart
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +76,15 @@ class ReportService:
 
     def __init__(
         self,
-        sessions: sessionmaker[Session],
+        analytics: Analytics,
+        chart: ReportChart,
         *,
         admins: Collection[str] = (),
         clock: Callable[[], datetime] = utcnow,
         model_status: Callable[[], str] | None = None,
     ) -> None:
-        self.sessions = sessions
+        self.analytics = analytics
+        self.chart = chart
         self.admins = frozenset(admins)
         self.clock = clock
         self._model_status = model_status
@@ -105,11 +103,8 @@ class ReportService:
     async def report(self, actor: Actor, days: int = DEFAULT_DAYS) -> AdminReport:
         if not self.allowed(actor):
             raise NotAllowed(f"{actor.key} is not an admin")
-        try:
-            found = await asyncio.to_thread(build_report, self.sessions, self.clock(), days)
-        except OperationalError as exc:
-            raise StoreUnavailable(f"report: {type(exc).__name__}") from exc
-        chart = await asyncio.to_thread(report_chart, found, days)
+        found = await asyncio.to_thread(self.analytics.report, self.clock(), days)
+        chart = await asyncio.to_thread(self.chart, found, days)
         log.info(
             "report for=%s days=%d topics=%d gaps=%d chart_bytes=%d",
             actor.key,

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.adapters.store.training import TrainingRecords
 from bot.domain.feedback import AnswerRecord
 from bot.domain.jobs import Job, JobStatus, ReplyTo
+from bot.domain.ports import RatedAnswers
 from bot.services.jobs import JobService
 from training.examples import EVERYONE, FeedbackItem, Passage
 from training.feedback import usable as usable_item
@@ -113,7 +113,7 @@ class TrainingService:
     def __init__(
         self,
         jobs: JobService,
-        records: TrainingRecords,
+        records: RatedAnswers,
         *,
         threshold: int,
         steps: int = 0,

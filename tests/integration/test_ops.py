@@ -149,7 +149,8 @@ def test_bots_ready_until_their_database_or_model_goes_away(
 def test_worker_metrics_readiness_and_the_event_id_in_its_json_log(
     tmp_path, postgres_url, redis_url
 ):
-    from bot.adapters.queue import FORGET_THREADS, CelerySender, broker_config
+    from bot.adapters.queue import CelerySender, broker_config
+    from bot.domain.jobs import FORGET_THREADS
     from bot.runtime.logs import event_id
 
     db_proxy = Proxy(make_url(postgres_url).port or 5432)

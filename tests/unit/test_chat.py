@@ -9,7 +9,6 @@ import logging
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from bot.adapters.queue import FEEDBACK
 from bot.adapters.store import (
     database_url,
     make_engine,
@@ -19,6 +18,7 @@ from bot.adapters.store.threads import ThreadRepository
 from bot.domain.answering import Source
 from bot.domain.conversation import Actor, Place, audiences_for, friendly
 from bot.domain.errors import NotAllowed, UnknownAnswer, UnsupportedUpload
+from bot.domain.jobs import FEEDBACK
 from bot.domain.ports import Findings
 from bot.services.chat import Answered, ChatService
 from tests.fakes import FakeChatModel, FakeRetriever

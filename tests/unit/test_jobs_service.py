@@ -8,12 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot.adapters.queue import FEEDBACK, INGEST
 from bot.adapters.store import FeedbackRepository, JobRepository, database_url, open_store
 from bot.adapters.store.models import utcnow
 from bot.domain.errors import BrokerUnavailable
 from bot.domain.feedback import Feedback
-from bot.domain.jobs import JobStatus
+from bot.domain.jobs import FEEDBACK, INGEST, JobStatus
 from bot.services.jobs import JobNotRetryable, JobPolicy, JobService
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.charts import report_chart
 from bot.adapters.store import database_url, open_store
+from bot.adapters.store.analytics import SqlAnalytics
 from bot.adapters.store.registry import SqlRegistry
 from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.settings import TeamsSettings
@@ -81,7 +83,8 @@ def teams(stack, tmp_path):  # noqa: F811 (the fixture)
     chat = stack[0]
     engine, sessions = open_store(database_url("", tmp_path))
     status = model_status(registry(tmp_path / "loop", sessions), BASE)
-    reports = ReportService(sessions, admins=chat.admins, model_status=status)
+    analytics = SqlAnalytics(sessions)
+    reports = ReportService(analytics, report_chart, admins=chat.admins, model_status=status)
     settings = TeamsSettings(update_seconds=0.0, reply_seconds=10.0)
     store = ConversationStore(tmp_path / "conversations")
     with TeamsHarness(lambda: build_teams_app(chat, settings, store, None, reports)) as running_:

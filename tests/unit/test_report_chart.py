@@ -10,14 +10,17 @@ from datetime import UTC, datetime
 
 import pytest
 from PIL import Image
+from sqlalchemy import create_engine
+from sqlalchemy.orm import sessionmaker
 
 from bot.adapters.charts import MAX_TOPICS, report_chart
 from bot.adapters.store import FeedbackRepository
-from bot.adapters.store.analytics import Report, TopicAccuracy
+from bot.adapters.store.analytics import SqlAnalytics
 from bot.adapters.store.analytics import report as build_report
 from bot.bootstrap import App
+from bot.domain.analytics import Report, TopicAccuracy
 from bot.domain.conversation import Actor, Place
-from bot.domain.errors import NotAllowed
+from bot.domain.errors import NotAllowed, StoreUnavailable
 from bot.domain.ports import Findings
 from bot.domain.router import route
 from bot.services.learning import LearningService
@@ -126,7 +129,9 @@ def test_the_summary_names_the_weakest_topics_and_the_gaps(seeded):
 
 def test_only_admins_get_the_report(seeded):
     sessions, now = seeded
-    service = ReportService(sessions, admins={"slack:UADMIN"}, clock=lambda: now)
+    service = ReportService(
+        SqlAnalytics(sessions), report_chart, admins={"slack:UADMIN"}, clock=lambda: now
+    )
     with pytest.raises(NotAllowed):
         asyncio.run(service.report(Actor("slack", "UA")))
     shown = asyncio.run(service.report(Actor("slack", "UADMIN"), days=14))
@@ -134,6 +139,16 @@ def test_only_admins_get_the_report(seeded):
     assert shown.text == summary(shown.found, 14)
     vouched = Actor("slack", "UOWNER", platform_admin=True)  # a Slack workspace admin
     assert asyncio.run(service.report(vouched)).found.attempts == 12
+
+
+def test_an_unreachable_store_is_store_unavailable(tmp_path):
+    """The SQL error is translated at the adapter: the service and surfaces see the
+    project's own error (one plain sentence), never sqlalchemy's."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'learnloop.db'}")
+    service = ReportService(SqlAnalytics(sessionmaker(engine)), report_chart, admins={"slack:A"})
+    with pytest.raises(StoreUnavailable):
+        asyncio.run(service.report(Actor("slack", "A")))
+    engine.dispose()
 
 
 def test_report_is_a_command_only_with_a_period():

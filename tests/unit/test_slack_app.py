@@ -15,7 +15,6 @@ from aiohttp import ClientSession
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.adapters.queue import FEEDBACK, INGEST
 from bot.adapters.slack.settings import SlackSettings
 from bot.adapters.store import (
     FeedbackRepository,
@@ -28,6 +27,7 @@ from bot.domain.answering import Source
 from bot.domain.conversation import HELP, friendly
 from bot.domain.errors import ModelUnavailable
 from bot.domain.feedback import Feedback
+from bot.domain.jobs import FEEDBACK, INGEST
 from bot.domain.ports import Findings, Retriever
 from bot.services.chat import ChatService
 from bot.services.grounding import Grounder

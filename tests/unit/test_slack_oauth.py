@@ -19,7 +19,6 @@ from aiohttp import ClientSession
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from sqlalchemy import Engine, inspect
 
-from bot.adapters.queue import INGEST
 from bot.adapters.slack.settings import MANIFEST_SCOPES, SlackSettings
 from bot.adapters.store import (
     JobRepository,
@@ -27,6 +26,7 @@ from bot.adapters.store import (
     make_engine,
 )
 from bot.domain.answering import Source
+from bot.domain.jobs import INGEST
 from bot.domain.ports import Findings
 from bot.surfaces.slack.app import build_slack_app
 from bot.surfaces.slack.oauth import oauth_settings

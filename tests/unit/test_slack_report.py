@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 import pytest
 from aiohttp import ClientSession
 
+from bot.adapters.charts import report_chart
 from bot.adapters.slack.settings import SlackSettings
+from bot.adapters.store.analytics import SqlAnalytics
 from bot.bootstrap import App
 from bot.domain.conversation import REPORTS_IN_TERMINAL, friendly
 from bot.domain.ports import Findings
@@ -75,7 +77,12 @@ def app(make_app) -> App:
 async def running(app: App, *, reports: bool = True, model_status=None) -> AsyncIterator[Bot]:
     service = app.reports if reports else None
     if model_status is not None:  # an admin's "model status" reads the learning loop's registry
-        service = ReportService(app.sessions, admins=app.chat.admins, model_status=model_status)
+        service = ReportService(
+            SqlAnalytics(app.sessions),
+            report_chart,
+            admins=app.chat.admins,
+            model_status=model_status,
+        )
     slack = await FakeSlack(dms={ADMIN: "D1", LEARNER: "D2", OWNER: "D3"}).start()
     slack.owners.add(OWNER)
     settings = SlackSettings(bot_token=TOKEN, signing_secret=SECRET, api_url=slack.api_url)

@@ -10,13 +10,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot.adapters.queue import INGEST
 from bot.adapters.slack.tokens import InstalledTokens
 from bot.adapters.store import database_url, open_store
 from bot.adapters.store.access import AccessRepository
 from bot.adapters.store.quiz import QuizRepository
 from bot.domain.conversation import Actor
-from bot.domain.jobs import JobStatus, ReplyTo
+from bot.domain.jobs import INGEST, JobStatus, ReplyTo
 from bot.domain.reminders import reminder_text
 from bot.services.learning import LearningService
 from bot.services.reminders import remind_due

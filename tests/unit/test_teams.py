@@ -12,7 +12,6 @@ from dataclasses import replace
 
 import pytest
 
-from bot.adapters.queue import FEEDBACK, INGEST
 from bot.adapters.store import FeedbackRepository, JobRepository
 from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.notify import TeamsNotifier
@@ -21,7 +20,7 @@ from bot.domain.answering import Source
 from bot.domain.conversation import Place
 from bot.domain.errors import ModelUnavailable
 from bot.domain.feedback import Feedback
-from bot.domain.jobs import JobStatus
+from bot.domain.jobs import FEEDBACK, INGEST, JobStatus
 from bot.domain.ports import Findings
 from bot.services.chat import ChatService
 from bot.surfaces.teams.app import build_teams_app

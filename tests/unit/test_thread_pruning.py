@@ -7,10 +7,11 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from bot.adapters.queue import FORGET_THREADS, ROUTES
+from bot.adapters.queue import ROUTES
 from bot.adapters.store import database_url, open_store
 from bot.adapters.store.models import ThreadTurnRow, utcnow
 from bot.adapters.store.threads import ThreadRepository
+from bot.domain.jobs import FORGET_THREADS
 from bot.settings import Settings
 
 

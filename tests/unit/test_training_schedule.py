@@ -7,14 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from bot.adapters.queue import RECONCILE_ADAPTERS, ROUTES, TRAIN, TRAIN_CHECK
+from bot.adapters.queue import ROUTES
 from bot.adapters.store import FeedbackRepository, JobRepository, database_url, open_store
 from bot.adapters.store.models import utcnow
 from bot.adapters.store.training import TrainingRecords
 from bot.domain.answering import Answer, Source
 from bot.domain.conversation import Place
 from bot.domain.feedback import Feedback, answer_record
-from bot.domain.jobs import JobStatus
+from bot.domain.jobs import RECONCILE_ADAPTERS, TRAIN, TRAIN_CHECK, JobStatus
 from bot.services.jobs import JobPolicy, JobService
 from bot.services.training import TrainingService
 from bot.settings import Settings

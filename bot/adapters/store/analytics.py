@@ -2,57 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import case, func, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.store.models import AnswerRow, QuizAttemptRow, QuizItemRow
+from bot.domain.analytics import Report, TopicAccuracy
+from bot.domain.errors import StoreUnavailable
 
 
-@dataclass(frozen=True)
-class TopicAccuracy:
-    source: str
-    section: str
-    attempts: int
-    correct: int
+class SqlAnalytics:
+    """The `Analytics` port over the store."""
 
-    @property
-    def accuracy(self) -> float:
-        return self.correct / self.attempts if self.attempts else 0.0
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
 
-
-@dataclass(frozen=True)
-class Report:
-    topics: list[TopicAccuracy]
-    weakest: list[TopicAccuracy]
-    gaps: list[tuple[str, int]]  # questions the material could not answer, with counts
-    active_learners: int  # took a quiz in the period
-    askers: int  # asked a question in the period
-    attempts: int
-    answers: int
-
-    def as_json(self) -> dict[str, Any]:
-        def topic(t: TopicAccuracy) -> dict[str, Any]:
-            return {
-                "source": t.source,
-                "section": t.section,
-                "attempts": t.attempts,
-                "correct": t.correct,
-                "accuracy": round(t.accuracy, 3),
-            }
-
-        return {
-            "topics": [topic(t) for t in self.topics],
-            "weakest": [topic(t) for t in self.weakest],
-            "gaps": [{"question": q, "count": n} for q, n in self.gaps],
-            "active_learners": self.active_learners,
-            "askers": self.askers,
-            "attempts": self.attempts,
-            "answers": self.answers,
-        }
+    def report(self, now: datetime, days: int) -> Report:
+        try:
+            return report(self._sessions, now, days)
+        except OperationalError as exc:
+            raise StoreUnavailable(f"report: {type(exc).__name__}") from exc
 
 
 def report(
