@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 import pytest
 from aiohttp import ClientSession
 
+from bot.adapters.charts import report_chart
 from bot.adapters.slack.settings import SlackSettings
+from bot.adapters.store.analytics import SqlAnalytics
 from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.settings import TeamsSettings
 from bot.domain.answering import Source
@@ -168,7 +170,7 @@ def services(make_app, heard: list[tuple], admin: str):
         learning=lambda app: HeardLearning(
             app.quiz_items, app.access, visible, questions=3, clock=Clock()
         ),
-        reports=lambda app: HeardReports(app.sessions, admins={admin}),
+        reports=lambda app: HeardReports(SqlAnalytics(app.sessions), report_chart, admins={admin}),
     )
     app.learning.heard = app.reports.heard = heard
     return app.chat, app.learning, app.reports
