@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from bot.adapters.store.training import TrainingRecords
     from bot.adapters.store.web import WebRepository
     from bot.runtime.inference import EmbeddedServer
-    from bot.runtime.ops import OpsServer
+    from bot.runtime.ops import Check, OpsServer
     from bot.services.answers import AnswerService
     from bot.services.chat import ChatService
     from bot.services.console import Console
@@ -492,11 +492,12 @@ class App:
         self.__dict__["notifiers"], self.__dict__["messengers"] = notifiers, messengers
 
     # -- the operations port (/healthz, /readyz, /metrics)
-    def ops_server(self, *, model: bool) -> OpsServer | None:
-        """This process's operations server, ready when its database, broker and (with
-        `model`) its model server answer; None when LEARNLOOP_OPS_PORT is 0."""
+    def ops_server(self, *, model: Check | None = None) -> OpsServer | None:
+        """This process's operations server, ready when its database, broker and (given a
+        chat process's `model` check, `ModelReadiness.check`) its model answer; None when
+        LEARNLOOP_OPS_PORT is 0."""
         from bot.adapters.queue import broker_config
-        from bot.runtime.ops import OpsServer, broker_check, database_check, http_check
+        from bot.runtime.ops import OpsServer, broker_check, database_check
 
         s = self.settings
         if not s.ops_port:
@@ -505,11 +506,8 @@ class App:
             "database": database_check(lambda: self.store[0]),
             "broker": broker_check(broker_config(s.broker_url, s.data_dir)),
         }
-        if model:
-            root = self.model_endpoint[0].rstrip("/").removesuffix("/v1")
-            # chat processes reach or start their model server at start-up (off the loop):
-            # ready means it answers, also while this process's own server is starting
-            checks["model"] = http_check("the model server", f"{root}/health")
+        if model is not None:
+            checks["model"] = model
         return OpsServer(checks, s.ops_port)
 
     # -- the end

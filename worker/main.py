@@ -47,7 +47,7 @@ def main(argv: list[str]) -> None:
     track_tasks()
     if "training" in queues:
         _import_adapters(settings)
-    ops = build_app(settings).ops_server(model=False)
+    ops = build_app(settings).ops_server()
     chroma = RetrievalSettings().chroma_url
     if ops is not None and chroma and "ingest" in queues:
         ops.checks["index"] = http_check("the Chroma server", f"{chroma}/api/v2/heartbeat")

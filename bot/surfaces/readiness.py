@@ -1,14 +1,12 @@
 """A chat process's model, reached (or its embedded server started) at start-up off the
-event loop: acknowledgements and refusals go on meanwhile, and the process reports ready
-(`GET /readyz` 200) only once the model server answers; `GET /healthz` is liveness."""
+event loop: acknowledgements and refusals go on meanwhile. Its state is the `model` check of
+the process's operations server (`/readyz` on LEARNLOOP_OPS_PORT), the one readiness probe."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from typing import TYPE_CHECKING
-
-from aiohttp import web
 
 from bot.domain.errors import LearnLoopError
 from bot.runtime.inference import healthy
@@ -18,13 +16,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LIVE_PATH, READY_PATH = "/healthz", "/readyz"  # the Kubernetes probes' paths (deploy/k8s)
-
 
 class ModelReadiness:
     def __init__(self, app: App, poll_seconds: float = 1.0) -> None:
         self.app = app
         self.poll_seconds = poll_seconds
+        self.url = ""
         self.ready = False
         self.problem = "starting"
         self._task: asyncio.Task[None] | None = None
@@ -44,20 +41,18 @@ class ModelReadiness:
             self.problem = exc.message
             log.warning("model not ready: %s", exc.message)
             return
+        self.url = url  # before `ready`: the check reads both from the operations thread
         self.ready, self.problem = True, ""
         log.info("model ready at %s", url)
 
-    def add_routes(self, router: web.UrlDispatcher) -> None:
-        router.add_get(LIVE_PATH, self.alive)
-        router.add_get(READY_PATH, self.handler)
-
-    async def alive(self, _: web.Request) -> web.Response:
-        return web.Response(text="alive")  # answering at all: the loop is not stuck
-
-    async def handler(self, _: web.Request) -> web.Response:
-        if self.ready:
-            return web.Response(text="ready")
-        return web.Response(status=503, text=self.problem)
+    def check(self) -> None:
+        """The operations server's model check (on its thread): while connecting, how far
+        it got (neither probing nor starting the server a second time); then whether the
+        server it reached still answers."""
+        if not self.ready:
+            raise RuntimeError(self.problem)
+        if not healthy(self.url):
+            raise RuntimeError(f"the model server does not answer at {self.url}")
 
     async def aclose(self) -> None:
         if self._task is not None and not self._task.done():

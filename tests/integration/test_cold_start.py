@@ -143,3 +143,61 @@ def test_a_model_server_that_never_answers_gets_the_asker_a_sentence_within_30s(
             await app.model.aclose()
 
     asyncio.run(scenario())
+
+
+def test_the_operations_readyz_reads_the_model_readiness_of_a_cold_start(make_app):
+    """One readiness: the operations port's `model` check is `ModelReadiness`'s state (no
+    probe or start of its own), so /readyz says "starting" until the server it started
+    answers, and turns ready with it; the server is started once."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from bot.surfaces.readiness import ModelReadiness
+
+    port = free_port()
+    command = [sys.executable, "-m", "tests.model_stub", "--port", str(port), "--delay", "3"]
+    app = make_app(
+        ops_port=free_port(),
+        model_endpoint=(f"http://127.0.0.1:{port}/v1", "stub"),
+        model_server=lambda app: EmbeddedServer(port, on_start=app._count_server, command=command),
+    )
+
+    def readyz() -> tuple[bool, dict[str, str]]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{app.settings.ops_port}/readyz") as r:
+                body = json.load(r)
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503
+            body = json.load(exc)
+        return body["ready"], body["checks"]
+
+    async def scenario() -> None:
+        readiness = ModelReadiness(app, poll_seconds=0.1)
+        ops = app.ops_server(model=readiness.check)
+        assert ops is not None and ops.start()
+        readiness.start()
+        try:
+            assert await asyncio.to_thread(readyz) == (
+                False,
+                {"database": "ok", "broker": "ok", "model": "starting"},
+            )
+
+            deadline = time.monotonic() + 30
+            while True:
+                before = readiness.ready
+                ready, checks = await asyncio.to_thread(readyz)
+                assert checks["model"] == ("ok" if ready else "starting")
+                assert not before or ready  # the operations port is never behind ...
+                assert not ready or readiness.ready  # ... nor ahead of ModelReadiness
+                if ready:
+                    break
+                assert time.monotonic() < deadline, "not ready within 30 s"
+                await asyncio.sleep(0.1)
+            assert app.loads["inference_server"] == 1  # started once, by ModelReadiness
+        finally:
+            ops.stop()
+            await readiness.aclose()
+            app.close()  # stops the model server it started
+
+    asyncio.run(scenario())

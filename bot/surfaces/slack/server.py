@@ -39,7 +39,6 @@ async def start_http(
     port: int,
     *,
     signing_secret: str,
-    readiness: ModelReadiness | None = None,
     inbox: InboxRepository | None = None,
     lease_seconds: float = 60.0,
 ) -> tuple[web.AppRunner, int]:
@@ -47,8 +46,6 @@ async def start_http(
 
     Signed Events API deliveries are acknowledged before Bolt runs (`EarlyAck`)."""
     web_app = app.web_app(path=EVENTS_PATH)
-    if readiness is not None:
-        readiness.add_routes(web_app.router)
     early = (
         EarlyAck(app, signing_secret, EVENTS_PATH)
         if inbox is None
@@ -94,15 +91,15 @@ async def run(
         marks=marks,
     )
     app.use(count_event)
-    ops = stack.ops_server(model=True)
-    if ops is not None:
-        ops.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):  # a container stop: finish cleanly, and
         loop.add_signal_handler(sig, stop.set)  # stop the embedded model server with us
     readiness = ModelReadiness(stack)
     readiness.start()  # events are acknowledged while the model server starts
+    ops = stack.ops_server(model=readiness.check)  # its /readyz: the one probe
+    if ops is not None:
+        ops.start()
     # answers a dead process left half-written are marked, now and as their leases run out
     tokens = slack_tokens(slack, lambda: engine) if engine is not None else None
     marks.start(slack_marker(app.client, tokens))
@@ -132,7 +129,6 @@ async def run(
                 slack.host,
                 port,
                 signing_secret=slack.signing_secret.get_secret_value(),
-                readiness=readiness,
                 inbox=InboxRepository(stack.sessions),
                 lease_seconds=slack.inbox_lease_seconds,
             )

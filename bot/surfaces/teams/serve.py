@@ -47,12 +47,11 @@ def run(stack: App, port: int) -> None:
         )
         app.middlewares.append(measured("/api/messages"))
         readiness = ModelReadiness(stack)
-        readiness.add_routes(app.router)
         readiness.start()  # requests are served while the model server starts
         # answers a dead process left half-written are marked, now and as leases run out
         marks.start(teams_marker(build_adapter(teams, reply_errors=False), teams.app_id))
         runner = web.AppRunner(app, access_log=None)
-        ops = stack.ops_server(model=True)
+        ops = stack.ops_server(model=readiness.check)  # its /readyz: the one probe
         if ops is not None:
             ops.start()
         try:

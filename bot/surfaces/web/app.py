@@ -62,7 +62,7 @@ def serve(parts: App, host: str = "127.0.0.1", port: int = 8080) -> None:
     config = uvicorn.Config(
         build_web_app(parts), host=host, port=port, log_level="warning", access_log=False
     )
-    ops = parts.ops_server(model=False)
+    ops = parts.ops_server()
     if ops is not None:
         ops.start()
     try:
