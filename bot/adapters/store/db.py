@@ -92,7 +92,7 @@ def unbounded(connection: Connection) -> Iterator[None]:
         yield
         return
     connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
-    dbapi = connection.connection.dbapi_connection
+    dbapi: Any = connection.connection.dbapi_connection  # ours when it has `deadline`
     if not hasattr(dbapi, "deadline"):  # another driver: only the server's limit applies
         yield
         return
