@@ -272,7 +272,11 @@ class App:
         from bot.adapters.store import database_url, open_store
 
         s = self.settings
-        return open_store(database_url(s.database_url, s.data_dir), migrate=s.migrate_on_start)
+        return open_store(
+            database_url(s.database_url, s.data_dir),
+            migrate=s.migrate_on_start,
+            timeout=s.database_timeout_seconds,
+        )
 
     @property
     def sessions(self) -> sessionmaker[Session]:

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     ops_port: int = Field(default=9000, ge=0, le=65535)
     # jobs and the SQL store (README: "Worker and store")
     database_url: str = ""  # empty: SQLite in the data dir
+    # the longest any wait on the database may take (connecting, a statement, a lock, a
+    # server that stopped answering): then the asker hears it is unreachable
+    database_timeout_seconds: float = Field(default=10.0, gt=0)
     # every process brings the schema up to date when it starts; a deployment that runs the
     # one-shot `learnloop migrate` job first turns this off, so processes only check it
     migrate_on_start: bool = True

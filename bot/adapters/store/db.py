@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,18 +30,78 @@ def database_url(configured: str, data_dir: Path) -> str:
     return configured
 
 
-def make_engine(url: str) -> Engine:
+DEFAULT_TIMEOUT = 10.0  # seconds (LEARNLOOP_DATABASE_TIMEOUT_SECONDS)
+
+
+def make_engine(url: str, timeout: float = DEFAULT_TIMEOUT) -> Engine:
+    """An engine whose every wait is bounded by `timeout` seconds: connecting, waiting for
+    a pooled connection, a statement (PostgreSQL's `statement_timeout`, SQLite's lock
+    wait), and an answer from a server that accepted the connection and went silent."""
     if url.startswith("sqlite"):
         # workers and the bot write the same file: wait for locks instead of failing
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": timeout})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        # a database that does not answer fails a connection in seconds, not minutes
         engine = create_engine(
-            url, pool_pre_ping=True, pool_timeout=10, connect_args={"connect_timeout": 5}
+            url,
+            pool_pre_ping=True,
+            pool_timeout=timeout,
+            # libpq's unit is whole seconds (and it treats less than 2 as 2)
+            connect_args={"connect_timeout": max(2, math.ceil(timeout))},
         )
+        if engine.dialect.driver == "psycopg":
+            event.listen(engine, "do_connect", _bounded_connect(timeout))
     event.listen(engine, "handle_error", _unreachable)
     return engine
+
+
+def _bounded_connect(timeout: float) -> Any:
+    """Connections whose statements the server cancels after `timeout` and whose client
+    gives up waiting a second later (the server accepted and never answers: no
+    cancellation arrives). The pool then throws that connection away."""
+    import psycopg
+    from psycopg.errors import _WaitTimeout  # what psycopg's own `wait(timeout=)` raises
+
+    class BoundedConnection(psycopg.Connection[Any]):
+        deadline: float | None = timeout + 1.0
+
+        def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+            if timeout is not None or self.deadline is None:  # psycopg's own, or lifted
+                return super().wait(gen, interval, timeout)
+            try:
+                return super().wait(gen, interval, self.deadline)
+            except _WaitTimeout:
+                self.close()  # mid-protocol: unusable; closed tells SQLAlchemy to discard it
+                raise psycopg.OperationalError(
+                    f"the database did not answer within {self.deadline:g}s"
+                ) from None
+
+    statement = f"-c statement_timeout={math.ceil(timeout * 1000)}"
+
+    def connect(_dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        cparams["options"] = f"{cparams.get('options', '')} {statement}".strip()
+        return BoundedConnection.connect(*cargs, **cparams)
+
+    return connect
+
+
+@contextmanager
+def unbounded(connection: Connection) -> Iterator[None]:
+    """Lift the deadline for this transaction (migrations may take long on big tables)."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
+    dbapi: Any = connection.connection.dbapi_connection  # ours when it has `deadline`
+    if not hasattr(dbapi, "deadline"):  # another driver: only the server's limit applies
+        yield
+        return
+    kept = dbapi.deadline
+    dbapi.deadline = None
+    try:
+        yield
+    finally:
+        dbapi.deadline = kept
 
 
 def _unreachable(context: ExceptionContext) -> None:
@@ -107,11 +170,13 @@ def head_revision() -> str:
     return str(ScriptDirectory.from_config(config).get_current_head())
 
 
-def open_store(url: str, *, migrate: bool = True) -> tuple[Engine, sessionmaker[Session]]:
+def open_store(
+    url: str, *, migrate: bool = True, timeout: float = DEFAULT_TIMEOUT
+) -> tuple[Engine, sessionmaker[Session]]:
     """An engine on an up-to-date schema, and its session factory. With `migrate` off (a
     deployment whose one-shot `learnloop migrate` job applies migrations), a schema that is
     not up to date is an error, not something this process changes."""
-    engine = make_engine(url)
+    engine = make_engine(url, timeout)
     if migrate:
         upgrade(engine)
     else:

@@ -54,7 +54,7 @@ def findings() -> list[Finding]:
     found = [Finding("settings", True, f"read (environment: {s.env})")]
 
     url = database_url(s.database_url, s.data_dir)
-    engine = make_engine(url)
+    engine = make_engine(url, s.database_timeout_seconds)
 
     def database() -> str:
         database_check(lambda: engine)()

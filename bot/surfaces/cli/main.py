@@ -286,7 +286,9 @@ def migrate(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from bot.settings import Settings
 
     settings = Settings()
-    engine = make_engine(database_url(settings.database_url, settings.data_dir))
+    engine = make_engine(
+        database_url(settings.database_url, settings.data_dir), settings.database_timeout_seconds
+    )
     try:
         before = current_revision(engine)
         upgrade(engine)

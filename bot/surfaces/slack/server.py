@@ -76,7 +76,10 @@ async def run(
         from bot.adapters.store import database_url, make_engine
         from bot.surfaces.slack.oauth import oauth_settings
 
-        engine = make_engine(database_url(settings.database_url, settings.data_dir))
+        engine = make_engine(
+            database_url(settings.database_url, settings.data_dir),
+            settings.database_timeout_seconds,
+        )
         oauth = oauth_settings(slack, engine)  # creates its tables in LearnLoop's database
         log.info("slack: multi-workspace install on %s", INSTALL_PATH)
     marks = StreamMarks(StreamRepository(stack.sessions), "slack", settings.stream_lease_seconds)

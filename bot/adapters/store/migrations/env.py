@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from alembic import context
 
+from bot.adapters.store.db import unbounded
 from bot.adapters.store.models import Base
 
 engine = context.config.attributes["engine"]
-with engine.begin() as connection:
+with engine.begin() as connection, unbounded(connection):
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
