@@ -133,6 +133,9 @@ def test_a_model_server_that_never_answers_gets_the_asker_a_sentence_within_30s(
         port = server.sockets[0].getsockname()[1]
         isettings = InferenceSettings(inference_url=f"http://127.0.0.1:{port}/v1")
         app = build_app(Settings(data_dir=tmp_path), inference_settings=isettings)
+        # a bot process opens (and migrates) its store at start, before any question: so
+        # does this one, so that the clock measures the model's deadline, not a migration
+        await asyncio.to_thread(app.adapter_registry.active)
         async with server, running(make_app, model=app.model) as bot:
             began = time.monotonic()
             await bot.event(mention("How long is leave?", "500.1"))

@@ -12,6 +12,7 @@ from bot.adapters.model import ClientChatModel
 from bot.adapters.search import SearchRetriever
 from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.settings import TeamsSettings
+from bot.domain.grounded import QUOTES_STAND
 from bot.services.answers import AnswerService
 from bot.services.grounding import Grounder
 from bot.surfaces.teams.app import build_teams_app
@@ -90,7 +91,9 @@ def test_a_personal_question_gets_a_real_cited_answer(make_app, tmp_path, corpus
     heading = lines.index("Sources")  # verified citations, not "consulted"
     assert any("git-clean" in line for line in lines[heading + 1 :])  # the page that answers it
     shown = final.body["text"]
-    assert re.search(r"\[\d\]", shown)  # each shown sentence (or quote) cites its passage
+    # each shown sentence cites its passage; when none survived, the quotes on the card are
+    # the answer and the text says so instead of repeating them
+    assert re.search(r"\[\d\]", shown) or shown == QUOTES_STAND
     print("model:", model.text, "\nshown:", shown)
     record = app.feedback.answer(card["actions"][0]["data"]["answer_id"])
     assert record is not None and record.platform == "teams"
