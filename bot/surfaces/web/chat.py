@@ -80,11 +80,15 @@ async def stream(
 
 
 def quotes_html(request: Request, event: Quoted) -> str:
-    quotes = [
+    return _render(request, "quotes.html", lead=QUOTES_LEAD, quotes=_quotes(event))
+
+
+def _quotes(event: Quoted) -> list[dict[str, Any]]:
+    """Each quote with its passage's number, link and place, as the templates show them."""
+    return [
         {"text": q.text, "n": s.n, "href": source_link(s), "where": where(s)}
         for q, s in zip(event.quotes, event.sources, strict=True)
     ]
-    return _render(request, "quotes.html", lead=QUOTES_LEAD, quotes=quotes)
 
 
 def where(s: Source) -> str:
@@ -95,10 +99,7 @@ def final_html(request: Request, who: Viewer, done: Answered) -> str:
     answer: Answer = done.answer
     listed = answer.citations or answer.consulted
     links = {s.n: source_link(s) for s in (*answer.given, *listed, *answer.quoted_sources)}
-    quotes = [
-        {"text": q.text, "n": s.n, "href": source_link(s), "where": where(s)}
-        for q, s in zip(answer.quotes, answer.quoted_sources, strict=True)
-    ]
+    quotes = _quotes(Quoted(answer.quotes, answer.quoted_sources))
     return _render(
         request,
         "answer.html",
