@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.adapters.store.db import lease_holder
 from bot.adapters.store.streams import StreamRecord, StreamRepository
 
 log = logging.getLogger(__name__)
@@ -60,7 +58,7 @@ class StreamMarks:
         self.lease_seconds = lease_seconds
         self.progress_seconds = progress_seconds
         self.clock = clock
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = lease_holder()
         self._sweeper: asyncio.Task[None] | None = None
         # finished answers whose record could not be deleted (the store was down): renewed
         # as this process's, they would be marked interrupted after its restart

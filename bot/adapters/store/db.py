@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import socket
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +31,12 @@ def database_url(configured: str, data_dir: Path) -> str:
         if configured.startswith(bare):
             return "postgresql+psycopg://" + configured.removeprefix(bare)
     return configured
+
+
+def lease_holder() -> str:
+    """A name for this process as the holder of leases on store rows (the Slack inbox's
+    events, the messages answers stream into): host, pid, and a nonce for pid reuse."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 DEFAULT_TIMEOUT = 10.0  # seconds (LEARNLOOP_DATABASE_TIMEOUT_SECONDS)

@@ -11,10 +11,7 @@ import asyncio
 import contextvars
 import json
 import logging
-import os
-import socket
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +26,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot.adapters.store.db import lease_holder
 from bot.adapters.store.inbox import InboxRepository
 from bot.surfaces.slack.early_ack import EarlyAck, Handler
 from bot.surfaces.slack.once import Once
@@ -74,7 +72,7 @@ class DurableAck(EarlyAck):
         super().__init__(app, signing_secret, path)
         self.inbox = inbox
         self.lease_seconds = lease_seconds
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = lease_holder()
         self.secret = signing_secret
         self.held: dict[str, Entry] = {}
         self._sweeper: asyncio.Task[None] | None = None
