@@ -5,6 +5,7 @@ own PostgreSQL database, so nothing collides with other sessions on the same ser
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -13,7 +14,7 @@ import sys
 import tempfile
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -245,3 +246,24 @@ def wait_ready(proc: subprocess.Popen[bytes], log: Path) -> None:
         return " ready." in log.read_text(errors="replace")
 
     wait_until(ready, timeout=120, what="celery worker")
+
+
+def run_killed_and_restarted(
+    logs: list[Path], scenario: Callable[[list[subprocess.Popen[bytes]]], Awaitable[None]]
+) -> None:
+    """Run `scenario(procs)`, which starts processes into `procs` (and kills some); print
+    their logs when it fails; stop and reap every one of them whatever happened."""
+    from tests.conftest import stop
+
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        asyncio.run(scenario(procs))
+    except BaseException:
+        for log in logs:
+            if log.exists():
+                print(log.read_text())
+        raise
+    finally:
+        for proc in procs:
+            stop(proc)
+            proc.wait()  # reaped even when it had to be killed

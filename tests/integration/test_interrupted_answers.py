@@ -16,8 +16,9 @@ from aiohttp import ClientSession, web
 from bot.adapters.store import database_url, make_engine, sessions
 from bot.adapters.store.streams import StreamRepository
 from bot.domain.conversation import INTERRUPTED
-from tests.conftest import free_port, stop
+from tests.conftest import free_port
 from tests.integration.test_slack_e2e import spawn, wait_up
+from tests.services import run_killed_and_restarted
 from tests.slack_server import SECRET, TOKEN, FakeSlack, event_body, mention, post
 from tests.teams_server import Capture, message_activity
 
@@ -45,21 +46,6 @@ def on_record(tmp_path: Path, platform: str) -> int:
         return len(StreamRepository(sessions(engine)).streaming(platform))
     finally:
         engine.dispose()
-
-
-def run_killed_and_restarted(logs: list[Path], scenario) -> None:
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        asyncio.run(scenario(procs))
-    except BaseException:
-        for log in logs:
-            if log.exists():
-                print(log.read_text())
-        raise
-    finally:
-        for proc in procs:
-            stop(proc)
-            proc.wait()  # reaped even when it had to be killed
 
 
 def test_a_slack_answer_cut_off_by_sigkill_is_marked_interrupted_after_restart(tmp_path):

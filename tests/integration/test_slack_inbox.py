@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 
 import pytest
 from aiohttp import ClientSession
 
 from bot.adapters.store import database_url, make_engine, sessions
 from bot.adapters.store.inbox import InboxRepository
-from tests.conftest import free_port, stop
+from tests.conftest import free_port
 from tests.integration.test_slack_e2e import spawn, wait_up
+from tests.services import run_killed_and_restarted
 from tests.slack_server import SECRET, TOKEN, FakeSlack, event_body, mention, post
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -44,9 +46,8 @@ def test_an_event_acknowledged_by_a_killed_process_is_answered_once_after_restar
         SLACK_SIGNING_SECRET=SECRET,
     )
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
-    procs = []
 
-    async def scenario() -> None:
+    async def scenario(procs: list[subprocess.Popen[bytes]]) -> None:
         await slack.start()
         try:
             async with ClientSession() as http:
@@ -74,14 +75,4 @@ def test_an_event_acknowledged_by_a_killed_process_is_answered_once_after_restar
         finally:
             await slack.stop()
 
-    try:
-        asyncio.run(scenario())
-    except BaseException:
-        for log in logs:
-            if log.exists():
-                print(log.read_text())
-        raise
-    finally:
-        for proc in procs:
-            stop(proc)
-            proc.wait()  # reaped even when it had to be killed
+    run_killed_and_restarted(logs, scenario)
