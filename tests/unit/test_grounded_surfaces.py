@@ -52,9 +52,9 @@ def test_slack_posts_the_quotes_as_block_kit_before_the_streamed_checked_sentenc
     run(scenario())
 
 
-def test_teams_streams_the_quotes_first_and_puts_them_on_the_final_card(stack, tmp_path):  # noqa: F811
-    chat = stack[0]
-    reply = "Leave is 25 days a year [1]. Leave is 90 days a year. Public holidays are extra [2]."
+def teams_answer(chat: ChatService, reply: str, tmp_path) -> list:
+    """What Teams received for "How long is leave?" from a grounded chat whose model
+    replies `reply`, up to the final message."""
     grounded = ChatService(
         AnswerService(
             FakeRetriever(Findings(True, TEAMS_SOURCES, ())),
@@ -71,6 +71,13 @@ def test_teams_streams_the_quotes_first_and_puts_them_on_the_final_card(stack, t
             lambda s: s if any(x.body["type"] == "message" for x in s) else None, "final"
         )
         teams.run(grounded.answers.aclose())
+    return sent
+
+
+def test_teams_streams_the_quotes_first_and_puts_them_on_the_final_card(stack, tmp_path):  # noqa: F811
+    chat = stack[0]
+    reply = "Leave is 25 days a year [1]. Leave is 90 days a year. Public holidays are extra [2]."
+    sent = teams_answer(chat, reply, tmp_path)
     updates = [s.body["text"] for s in sent if s.stream.get("streamType") == "streaming"]
     assert updates[0].startswith("**From the training material:**")
     assert "> Leave is 25 days" in updates[0] and "extra. [2]" not in updates[0]
@@ -109,22 +116,7 @@ def test_slack_shows_the_quotes_once_when_they_are_the_answer(make_app):
 
 def test_teams_shows_the_quotes_once_when_they_are_the_answer(stack, tmp_path):  # noqa: F811
     chat = stack[0]
-    grounded = ChatService(
-        AnswerService(
-            FakeRetriever(Findings(True, TEAMS_SOURCES, ())),
-            FakeChatModel("Leave is whatever your manager says."),
-            grounder=Grounder(FakeEmbedder()),
-        ),
-        chat.jobs,
-        chat.access,
-        chat.threads,
-    )
-    with harness(grounded, tmp_path) as teams:
-        assert teams.post(teams.activity("How long is leave?"))[0] == 201
-        sent = teams.capture.wait_for(
-            lambda s: s if any(x.body["type"] == "message" for x in s) else None, "final"
-        )
-        teams.run(grounded.answers.aclose())
+    sent = teams_answer(chat, "Leave is whatever your manager says.", tmp_path)
     updates = [s.body["text"] for s in sent if s.stream.get("streamType") == "streaming"]
     assert updates[-1].count("Leave is 25 days") == 1 and QUOTES_STAND in updates[-1]
     final = sent[-1]
