@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
+from filelock import FileLock
 
 from retrieval.errors import IndexUnavailable, InvalidAudience, NameConflict
 from retrieval.graph.codec import to_records
@@ -95,12 +96,21 @@ def connect(path: Path | None = None, url: str = "", timeout: float = 10.0) -> A
         if path is None:
             return chromadb.EphemeralClient(settings=settings)
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=settings)
+        # Chroma creates its SQLite schema on first open without a lock of its own: two
+        # processes opening one new directory at once (a Slack and a Teams bot on one data
+        # directory) race, and the loser fails with "table collections already exists".
+        with FileLock(opening_lock(path), timeout=timeout * 6):
+            return chromadb.PersistentClient(path=str(path), settings=settings)
     except IndexUnavailable:
         raise
     except Exception as exc:
         where = url or str(path)
         raise IndexUnavailable(f"cannot reach the Chroma index at {where}: {exc}") from exc
+
+
+def opening_lock(path: Path) -> Path:
+    """The file that serialises opening the embedded index at `path` across processes."""
+    return path / ".learnloop-open.lock"
 
 
 def _heartbeat(url: str, timeout: float) -> None:
