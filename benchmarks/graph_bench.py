@@ -11,7 +11,8 @@
    index's documents get the graphs the extractor builds from the real chunks they copy.
 
 Usage: python benchmarks/graph_bench.py [--index DIR] [--chunks 20000] [--queries 200]
-                                        [--quality-only | --search-only]
+                                        [--quality-only | --search-only | --tune]
+--tune scores a grid of the graph ranking's settings on the calibration questions only.
 """
 
 from __future__ import annotations
@@ -99,6 +100,35 @@ def bench_quality(embedder: Embedder, index: Path) -> None:
             print(f"{name} ({file}, {before['n']} answerable, {before['multi']} multi-page)")
             for key in ("hit@5", "all pages@5"):
                 print(f"  {key:12} before {before[key]:.3f}  after {after[key]:.3f}")
+
+
+def tune(embedder: Embedder, index: Path) -> None:
+    """The graph ranking's settings (retrieval/search.py GRAPH_*) on the calibration
+    questions only: the held-out sets are never scored here."""
+    import itertools
+
+    import retrieval.search as search
+
+    rt, _, _ = ingest(embedder, DATA / "corpus", index / "corpus")
+    qa = DATA / "qa" / "calibration.jsonl"
+    before = score(rt, qa, graph=False)
+    print(
+        f"calibration without graph: hit@5 {before['hit@5']:.3f}  "
+        f"all pages@5 {before['all pages@5']:.3f} ({before['multi']} multi-page)"
+    )
+    grid = itertools.product((0.3, 0.6, 1.0), (0, 1, 3), (0.5, 1.0, 2.0), (True, False))
+    for weight, passages, passage_seed, other in grid:
+        if passages == 0 and passage_seed != 1.0:
+            continue
+        search.GRAPH_WEIGHT, search.GRAPH_SEED_PASSAGES = weight, passages
+        search.GRAPH_PASSAGE_SEED, search.GRAPH_OTHER_PAGES = passage_seed, other
+        after = score(rt, qa, graph=True)
+        print(
+            f"  weight {weight} seed passages {passages} x{passage_seed} other pages "
+            f"{other!s:5}: hit@5 {after['hit@5']:.3f}  all pages@5 "
+            f"{after['all pages@5']:.3f}",
+            flush=True,
+        )
 
 
 def _graphs(files: list[Path]) -> list[DocumentGraph]:
@@ -233,10 +263,15 @@ def main() -> None:
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--quality-only", action="store_true")
     only.add_argument("--search-only", action="store_true")
+    only.add_argument("--tune", action="store_true", help="calibration grid of GRAPH_*")
     args = parser.parse_args()
     limit_blas_threads()
     embedder = Embedder(resolve_embedding_path(""))
     print(f"load: {Path('/proc/loadavg').read_text().split()[:3]}")
+    if args.tune:
+        with tempfile.TemporaryDirectory() as tmp:
+            tune(embedder, args.index or Path(tmp))
+        return
     if not args.search_only:
         if args.index:
             bench_quality(embedder, args.index)

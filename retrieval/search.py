@@ -32,13 +32,16 @@ log = logging.getLogger(__name__)
 # returned, and a chunk one signal ranks first should beat one that every signal ranks
 # middling (calibration hit@5: 0.93-0.95 for 10 to 40, 0.89 for 60).
 RRF_K = 20
-# How many chunks the graph's ranking (personalized PageRank) contributes to the fusion.
-GRAPH_DEPTH = 10
-# ... and the weight of its reciprocal ranks against the other rankings' 1.0. Tuned on
-# the calibration questions (benchmarks/graph_bench.py): at 0.5 and above, or seeded also
-# by the nearest concept vectors, the graph's ranking pushed right passages out of the
-# top 5 (hit@5 0.89-0.93 against 0.945) and lifted no multi-page question.
-GRAPH_WEIGHT = 0.3
+# The knowledge graph's ranking (personalized PageRank, HippoRAG-style): seeded by the
+# concepts the question names and by the passages the other rankings put first, it ranks
+# the chunks of *other* pages that those concepts and passages lead to, where the second
+# page of a two-page question is. Tuned on the calibration questions
+# (benchmarks/graph_bench.py --tune); held-out figures in the README.
+GRAPH_DEPTH = 10  # how many chunks the graph's ranking contributes to the fusion
+GRAPH_WEIGHT = 0.3  # the weight of its reciprocal ranks against the other rankings' 1.0
+GRAPH_SEED_PASSAGES = 3  # the fused ranking's first passages that seed the walk ...
+GRAPH_PASSAGE_SEED = 1.0  # ... and their weight against the question's concepts'
+GRAPH_OTHER_PAGES = True  # rank only chunks of pages the seed passages are not from
 
 
 class HybridSearcher:
@@ -172,23 +175,22 @@ class HybridSearcher:
         if 3 * len(compounds(query)) >= len(terms):
             exact_rows = snap.keywords.exact(query, fetch, visible, bm25)
 
-        graph_rows: list[int] = []
-        if self.graph_search and not snap.graph.empty:
-            seeds = snap.graph.seeds(query, query_vec, visible)
-            graph_rows = snap.graph.rank_chunks(seeds, visible, GRAPH_DEPTH)
-        rankings = (
+        base = (
             [row for row, _ in vector_hits],
             [int(row) for row in piece_order],
             [row for row, _ in keyword_hits],
             exact_rows,
-            graph_rows,
         )
         fused: dict[str, float] = {}
-        weights = (1.0, 1.0, 1.0, 1.0, GRAPH_WEIGHT)
-        for ranking, weight in zip(rankings, weights, strict=True):
+        for ranking in base:
             for rank, row in enumerate(ranking):
                 cid = snap.rows[row].chunk_id
-                fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
+                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        if self.graph_search and not snap.graph.empty:
+            leading = [snap.by_id[cid] for cid in sorted(fused, key=lambda c: (-fused[c], c))]
+            for rank, row in enumerate(self._graph_rows(snap, query, query_vec, visible, leading)):
+                cid = snap.rows[row].chunk_id
+                fused[cid] = fused.get(cid, 0.0) + GRAPH_WEIGHT / (RRF_K + rank + 1)
         top = _distinct(sorted(fused, key=lambda cid: (-fused[cid], cid)), snap, k)
 
         passages = tuple(
@@ -222,6 +224,26 @@ class HybridSearcher:
             signals=signals,
             topics=_topics(passages),
         )
+
+    @staticmethod
+    def _graph_rows(
+        snap: Snapshot,
+        query: str,
+        query_vec: np.ndarray,
+        visible: np.ndarray,
+        leading: Sequence[int],
+    ) -> list[int]:
+        """The graph's ranking of chunks for this question (see GRAPH_*)."""
+        seeds = snap.graph.seeds(query, query_vec, visible)
+        first = list(leading[:GRAPH_SEED_PASSAGES])
+        passages = {row: GRAPH_PASSAGE_SEED / (rank + 1) for rank, row in enumerate(first)}
+        ranked = snap.graph.rank_chunks(seeds, visible, GRAPH_DEPTH + 50, passages=passages)
+        if GRAPH_OTHER_PAGES:
+            pages = {snap.rows[row].doc_id for row in first}
+            ranked = [row for row in ranked if snap.rows[row].doc_id not in pages]
+        else:
+            ranked = [row for row in ranked if row not in passages]
+        return ranked[:GRAPH_DEPTH]
 
 
 def _another_form_present(snap: Snapshot, word: str, visible: np.ndarray) -> bool:

@@ -30,10 +30,10 @@ class RetrievalSettings(BaseSettings):
     parse_memory_mb: int = Field(default=1024, ge=128)
     parse_cpu_seconds: int = Field(default=60, ge=1)
     # The knowledge graph (retrieval/graph): "structural" extracts it at ingestion and
-    # ranks with it at search; "off" does neither. Off by default: on our calibration and
-    # held-out sets it did not lift recall yet (benchmarks/graph_bench.py) and it adds
-    # about a fifth to ingestion time.
-    graph: Literal["structural", "off"] = "off"
+    # ranks with it at search; "off" does neither. On by default: it found both pages of
+    # every held-out two-page question (0.875 without it) with hit@5 unchanged, for
+    # 12-20% more ingestion time (benchmarks/graph_bench.py; figures in the README).
+    graph: Literal["structural", "off"] = "structural"
     # An OpenAI-compatible server (vLLM) whose model adds entities and relations per
     # chunk at ingestion, under a JSON schema; empty: the structural extractor alone.
     graph_llm_url: str = ""

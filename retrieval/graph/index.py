@@ -179,15 +179,20 @@ class GraphIndex:
         n: int,
         damping: float = 0.5,
         iterations: int = 12,
+        passages: dict[int, float] | None = None,
     ) -> list[int]:
-        """Top `n` visible rows by personalized PageRank from `seeds` (bounded iterations:
-        with restart probability 1 - damping, 12 leave under 0.03% of the mass unsettled)."""
-        if not seeds or n <= 0:
+        """Top `n` visible rows by personalized PageRank from `seeds` (concept nodes) and
+        `passages` (rows), with their weights (bounded iterations: with restart
+        probability 1 - damping, 12 leave under 0.03% of the mass unsettled)."""
+        passages = {row: w for row, w in (passages or {}).items() if visible_rows[row]}
+        if not (seeds or passages) or n <= 0:
             return []
         transition = self.matrix(visible_rows)
         start = np.zeros(transition.shape[0], dtype=np.float32)
         for node, w in seeds.items():
             start[node] = w
+        for row, w in passages.items():
+            start[self.n_concepts + row] += w
         start /= start.sum()
         score = start.copy()
         for _ in range(iterations):

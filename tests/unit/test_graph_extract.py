@@ -167,3 +167,16 @@ def test_command_line_options_in_running_text_are_identifiers_even_once():
     keys = {c.key: c.kind for c in StructuralExtractor().extract(doc, chunk_document(doc)).concepts}
     assert keys.get(concept_key("--dry-run")) == "identifier"
     assert concept_key("pre-flight") not in keys  # a hyphenated word once is not an option
+
+
+def test_pagerank_seeded_by_a_passage_reaches_another_page_through_its_concepts():
+    index = _index()
+    everyone = np.ones(5, dtype=bool)
+    # no concept seeds at all: the walk starts from row 1 (it names Okta) alone
+    ranked = index.rank_chunks({}, everyone, 5, passages={1: 1.0})
+    assert ranked[0] == 1  # the seed passage itself first
+    assert 0 in ranked and 3 in ranked  # the other chunks naming Okta, on both pages
+    assert 2 not in ranked
+    public = np.array([True, True, True, False, False])
+    assert not set(index.rank_chunks({}, public, 5, passages={1: 1.0})) & {3, 4}
+    assert index.rank_chunks({}, public, 5, passages={3: 1.0}) == []  # a hidden seed: none
