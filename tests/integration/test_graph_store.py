@@ -4,6 +4,8 @@ mid-replacement, documents indexed before the SQL store, and the migration."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from sqlalchemy import func, inspect, select
 
@@ -53,7 +55,7 @@ def _graph(*names: str) -> DocumentGraph:
     )
     relations = tuple(
         Relation(a.key, b.key, "related_to", 0.25 + n)
-        for n, (a, b) in enumerate(zip(concepts, concepts[1:], strict=False))
+        for n, (a, b) in enumerate(pairwise(concepts))
     )
     return DocumentGraph(concepts, relations)
 
