@@ -105,6 +105,14 @@ def sql_graphed(store, tmp_path, embedder) -> tuple[Retrieval, SqlGraphStore, ob
     return rt, graphs, sessions
 
 
+def _graph_of(snap: Snapshot, source: str) -> tuple[Concept, ...]:
+    (placed,) = [
+        d for d in snap.graph.documents if snap.rows[next(iter(d.rows.values()))].source == source
+    ]
+    assert len(placed.vectors) == len(placed.graph.concepts)  # a vector for each concept
+    return placed.graph.concepts
+
+
 def _concepts(rt: Retrieval) -> dict[str, list[Concept]]:
     snap = rt.searcher.snapshot()
     return {k: [e.concept for e in v] for k, v in snap.graph.visible_concepts(None).items()}
@@ -130,9 +138,8 @@ def test_a_new_version_replaces_its_graph_and_delete_keeps_what_others_support(s
     concepts = _concepts(rt)
     assert QUORVANE in concepts
     assert not any(c.description for c in concepts[FLUMBRIX])  # only the handbook names it
-    graph = rt.searcher.snapshot()._docs[runbook.doc_id].graph
-    texts = {t for _, t, m, _ in rt.store.concepts_of([runbook.doc_id]) if m["version"] == v2}
-    assert texts == {concept_text(c) for c in graph.concepts}
+    texts = {t for _, t, _, _ in rt.store.concepts_of([runbook.doc_id])}
+    assert texts == {concept_text(c) for c in _graph_of(rt.searcher.snapshot(), "runbook.md")}
 
     rt.store.remove("handbook.md")
     assert _rows(sessions, handbook.doc_id) == set()
@@ -163,28 +170,34 @@ class StopsAfterPut:
         self.inner.drop(doc_id, keep)
 
 
-def test_a_snapshot_taken_mid_replacement_shows_the_catalogs_version(sql_graphed):
-    from retrieval.store import ChunkStore
+def test_a_snapshot_taken_mid_replacement_shows_the_catalogs_version(
+    sql_graphed, tmp_path, embedder
+):
+    from bot.bootstrap import build_retrieval_from
+    from retrieval.settings import RetrievalSettings
 
     rt, graphs, sessions = sql_graphed
     rt.ingestor.ingest_bytes("runbook.md", RUNBOOK)
     runbook = rt.store.document("runbook.md")
     assert runbook is not None
-    rt.store._graphs = StopsAfterPut(graphs)
+    stopped = build_retrieval_from(
+        embedder,
+        path=tmp_path / "chroma",
+        rs=RetrievalSettings(graph="structural"),
+        graph_store=StopsAfterPut(graphs),
+    )
     with pytest.raises(Interrupted):
-        rt.ingestor.ingest_bytes("runbook.md", RUNBOOK_V2)
+        stopped.ingestor.ingest_bytes("runbook.md", RUNBOOK_V2)
     assert len(_rows(sessions, runbook.doc_id)) == 2  # v2's rows are written...
     assert rt.store.document("runbook.md") == runbook  # ...and the catalog names v1
 
-    store: ChunkStore = rt.store
-    snap = Snapshot(store.generation(), store)
+    snap = Snapshot(rt.store.generation(), rt.store)
     concepts = snap.graph.visible_concepts(None)
     assert FLUMBRIX in concepts and QUORVANE not in concepts
     assert any(e.concept.description.startswith("the paging tool") for e in concepts[FLUMBRIX])
-    assert snap.graph.n_concepts == len(snap._docs[runbook.doc_id].concept_vectors)
+    _graph_of(snap, "runbook.md")  # v1's concepts, each with its vector
 
-    rt.store._graphs = graphs  # the next attempt goes through and cleans up
-    rt.ingestor.ingest_bytes("runbook.md", RUNBOOK_V2)
+    rt.ingestor.ingest_bytes("runbook.md", RUNBOOK_V2)  # the next attempt goes through
     assert _rows(sessions, runbook.doc_id) == {rt.store.document("runbook.md").version}
     assert QUORVANE in _concepts(rt) and FLUMBRIX not in _concepts(rt)
 
