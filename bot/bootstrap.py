@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from inference.client import ChatClient
     from inference.settings import InferenceSettings
     from retrieval.embedding import Embedder
+    from retrieval.graph.ports import GraphStore
     from retrieval.settings import RetrievalSettings
     from training.registry import AdapterRegistry
     from training.settings import TrainingSettings
@@ -90,8 +91,10 @@ def build_retrieval_from(
     path: Path | None = None,
     url: str = "",
     rs: RetrievalSettings | None = None,
+    graph_store: GraphStore | None = None,
 ) -> Retrieval:
-    """The retrieval stack over an already-built embedder (shared by tests and processes)."""
+    """The retrieval stack over an already-built embedder (shared by tests and processes).
+    Documents' graphs go to `graph_store` (an app's: the SQL store), else into Chroma."""
     from bot.adapters.search import Retrieval
     from retrieval.embedding import LearnLoopEmbeddingFunction
     from retrieval.graph.build import extractor_from_settings
@@ -103,7 +106,8 @@ def build_retrieval_from(
 
     rs = rs or RetrievalSettings.model_construct()
     ef = LearnLoopEmbeddingFunction(str(embedder.model_path), embedder)
-    store = ChunkStore(connect(path=path, url=url, timeout=rs.chroma_timeout_seconds), ef)
+    client = connect(path=path, url=url, timeout=rs.chroma_timeout_seconds)
+    store = ChunkStore(client, ef, graph_store)
     policy = RelevancePolicy(
         strong_similarity=rs.relevance_strong,
         min_similarity=rs.relevance_min,
@@ -165,9 +169,15 @@ class App:
 
     @cached_property
     def retrieval(self) -> Retrieval:
+        from bot.adapters.store.graph import SqlGraphStore
+
         rs = self.retrieval_settings
         return build_retrieval_from(
-            self.embedder, path=chroma_path(self.settings.data_dir), url=rs.chroma_url, rs=rs
+            self.embedder,
+            path=chroma_path(self.settings.data_dir),
+            url=rs.chroma_url,
+            rs=rs,
+            graph_store=SqlGraphStore(self.sessions),  # the graph in the shared database
         )
 
     @cached_property

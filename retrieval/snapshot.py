@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.graph.codec import from_records
 from retrieval.graph.index import GraphDocument, GraphIndex
 from retrieval.graph.model import DocumentGraph
 from retrieval.keyword import KeywordIndex, TermCounts, Vocabulary, tokenize
@@ -137,14 +136,12 @@ def _load(
         doc_id = str(meta.get("doc_id", ""))
         if active.get(doc_id) == meta.get("version"):
             pieces.setdefault((doc_id, int(str(meta.get("chunk", 0)))), []).append(vector)
-    concepts: dict[str, list[tuple[dict[str, object], np.ndarray]]] = {}
-    for _, _, meta, vector in store.concepts_of(doc_ids):
-        doc_id = str(meta.get("doc_id", ""))
-        if active.get(doc_id) == meta.get("version"):
-            concepts.setdefault(doc_id, []).append((meta, vector))
+    # exactly the catalog's version of each graph, as of this catalog generation
+    graphs = store.graphs_of([(d, active[d]) for d in doc_ids])
     docs = {}
     for doc_id, pairs in found.items():
         pairs.sort(key=lambda pair: pair[0].index)
+        graph, concept_vectors = graphs[(doc_id, active[doc_id])]
         rows = tuple(row for row, _ in pairs)
         # A chunk indexed before pieces existed is its own single piece.
         per_row = [pieces.get((doc_id, row.index)) or [vector] for row, vector in pairs]
@@ -157,8 +154,8 @@ def _load(
             vectors=_stack([v for _, v in pairs]),
             pieces=_stack([v for vs in per_row for v in vs]),
             piece_counts=np.array([len(vs) for vs in per_row], dtype=np.int64),
-            graph=from_records(meta for meta, _ in concepts.get(doc_id, [])),
-            concept_vectors=_stack([v for _, v in concepts.get(doc_id, [])]),
+            graph=graph,
+            concept_vectors=concept_vectors,
         )
     return docs
 

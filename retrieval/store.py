@@ -1,10 +1,11 @@
 """Chunks, their pieces and the document catalog in Chroma.
 
 Chroma has no transactions, so a document is replaced in three steps: add the new
-version's chunks and pieces (ids carry the version), point the catalog record at the new
-version (one upsert: the switch), then delete the old version's chunks and pieces.
-Readers only trust chunks whose version the catalog names, so at every moment exactly one
-version is searchable. A generation token, rewritten after every change, tells other
+version's chunks, pieces and concept vectors (ids carry the version) and its graph (in the
+graph store), point the catalog record at the new version (one upsert: the switch), then
+delete the old version's chunks, pieces, concepts and graph. Readers only trust what
+carries the version the catalog names, so at every moment exactly one version is
+searchable. A generation token, rewritten after every change, tells other
 processes to refresh; a count of this process's own writes tells its searchers without a
 round trip.
 """
@@ -26,8 +27,10 @@ import numpy as np
 from filelock import FileLock
 
 from retrieval.errors import IndexUnavailable, InvalidAudience, NameConflict
-from retrieval.graph.codec import to_records
-from retrieval.graph.model import DocumentGraph
+from retrieval.graph.chroma import ChromaGraphStore, concept_id, read_records
+from retrieval.graph.codec import from_metadata, has_structure
+from retrieval.graph.model import DocumentGraph, concept_text
+from retrieval.graph.ports import GraphKey, GraphStore
 from retrieval.identity import clean_identity
 from retrieval.types import Chunk, DocumentRecord, Piece
 
@@ -137,7 +140,12 @@ def _bound_requests(client: Any, timeout: float) -> None:
 
 
 class ChunkStore:
-    def __init__(self, client: Any, embedding_function: Any) -> None:
+    """The index in Chroma; documents' graphs in `graph_store` (by default in Chroma too,
+    in the metadata of the concept vectors' records)."""
+
+    def __init__(
+        self, client: Any, embedding_function: Any, graph_store: GraphStore | None = None
+    ) -> None:
         self._client = client
         try:
             self._chunks = client.get_or_create_collection(
@@ -157,6 +165,7 @@ class ChunkStore:
         except Exception as exc:
             raise IndexUnavailable(f"cannot open the Chroma index: {exc}") from exc
         self._max_batch = int(client.get_max_batch_size())
+        self._graphs = graph_store or ChromaGraphStore(self._concepts, self._max_batch)
 
     # -- catalog -------------------------------------------------------------------
     def generation(self) -> str:
@@ -245,25 +254,29 @@ class ChunkStore:
                     for p in pieces
                 ],
             )
-        if graph is not None and graph.concepts:
-            if concept_embeddings is None or len(concept_embeddings) != len(graph.concepts):
-                raise ValueError("every concept needs its embedding")
-            prefix = f"{record.doc_id}:{record.version}"
-            records = to_records(graph)
-            self._upsert(
-                self._concepts,
-                [f"{prefix}:c{n}" for n in range(len(records))],
-                concept_embeddings,
-                [text for text, _ in records],
-                [
-                    {**meta, "doc_id": record.doc_id, "version": record.version}
-                    for _, meta in records
-                ],
-            )
+        if graph is not None:
+            self._publish_graph(record, graph, concept_embeddings)
         self._catalog.upsert(ids=[record.doc_id], embeddings=[[0.0]], metadatas=[_meta(record)])
         self._drop_other_versions(record.doc_id, keep=record.version)
         self._bump_generation()
         _count_write()
+
+    def _publish_graph(
+        self, record: DocumentRecord, graph: DocumentGraph, vectors: np.ndarray | None
+    ) -> None:
+        """The concept vectors (in Chroma, by position), then the graph itself."""
+        if graph.concepts:
+            if vectors is None or len(vectors) != len(graph.concepts):
+                raise ValueError("every concept needs its embedding")
+            base = {"doc_id": record.doc_id, "version": record.version}
+            self._upsert(
+                self._concepts,
+                [concept_id(record.doc_id, record.version, n) for n in range(len(vectors))],
+                vectors,
+                [concept_text(c) for c in graph.concepts],
+                [{**base, "key": c.key, "position": n} for n, c in enumerate(graph.concepts)],
+            )
+        self._graphs.put(record.doc_id, record.version, graph)
 
     def remove(self, source: str) -> DocumentRecord | None:
         """Delete the document `source` names (see `resolve`); None if there is none."""
@@ -300,6 +313,7 @@ class ChunkStore:
         self._chunks.delete(where=where)
         self._pieces.delete(where=where)
         self._concepts.delete(where=where)
+        self._graphs.drop(doc_id, keep)
 
     # -- reads ---------------------------------------------------------------------
     def count(self) -> int:
@@ -321,9 +335,35 @@ class ChunkStore:
     def concepts_of(
         self, doc_ids: Sequence[str], batch: int = 50
     ) -> Iterator[tuple[str, str, dict[str, Any], np.ndarray]]:
-        """(id, name, metadata, vector) of every stored concept of these documents (none
-        for documents indexed before the graph existed)."""
-        return _read(self._concepts, doc_ids, batch, ["metadatas", "embeddings"])
+        """(id, text, metadata, vector) of every stored concept record of these documents
+        (none for documents indexed before the graph existed)."""
+        return _read(self._concepts, doc_ids, batch, ["documents", "metadatas", "embeddings"])
+
+    def graphs_of(
+        self, keys: Sequence[GraphKey], batch: int = 50
+    ) -> dict[GraphKey, tuple[DocumentGraph, np.ndarray]]:
+        """The graph of exactly each of these versions, with its concept vectors in concept
+        order (an empty graph for a version that has none)."""
+        records = read_records(self._concepts, keys, batch, vectors=True)
+        stored = self._graphs.graphs(keys) if keys else {}
+        found = {}
+        for key in keys:
+            got = records.get(key, [])
+            graph = stored.get(key)
+            if graph is None:  # indexed before its graph store: the graph rides in Chroma
+                graph = from_metadata(meta for _, meta, _ in got if has_structure(meta))
+            vectors = [np.asarray(vec, dtype=np.float32) for _, _, vec in got]
+            if len(vectors) != len(graph.concepts):  # left by a crash, or by a bug
+                log.warning(
+                    "document %s: %d concepts but %d concept vectors; its graph is left out",
+                    key[0],
+                    len(graph.concepts),
+                    len(vectors),
+                )
+                graph, vectors = DocumentGraph(), []
+            matrix = np.vstack(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
+            found[key] = (graph, matrix)
+        return found
 
 
 def _read(

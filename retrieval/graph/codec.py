@@ -1,4 +1,4 @@
-"""A document's graph as records of the concept collection, and back."""
+"""A document's graph as metadata of its concept records in Chroma, and back."""
 
 from __future__ import annotations
 
@@ -10,29 +10,26 @@ from typing import Any
 from retrieval.graph.model import Concept, DocumentGraph, Relation
 
 
-def to_records(graph: DocumentGraph) -> list[tuple[str, dict[str, Any]]]:
-    """(text, metadata) per concept; each concept carries its outgoing relations."""
+def to_metadata(graph: DocumentGraph) -> list[dict[str, Any]]:
+    """Metadata per concept, in order; each concept carries its outgoing relations."""
     out: dict[str, list[list[Any]]] = defaultdict(list)
     for r in graph.relations:
         out[r.source].append([r.target, r.kind, r.weight])
     return [
-        (
-            c.name,
-            {
-                "key": c.key,
-                "name": c.name,
-                "kind": c.kind,
-                "description": c.description,
-                "aliases": json.dumps(list(c.aliases)),
-                "mentions": json.dumps(list(c.mentions)),
-                "relations": json.dumps(out.get(c.key, [])),
-            },
-        )
+        {
+            "key": c.key,
+            "name": c.name,
+            "kind": c.kind,
+            "description": c.description,
+            "aliases": json.dumps(list(c.aliases)),
+            "mentions": json.dumps(list(c.mentions)),
+            "relations": json.dumps(out.get(c.key, [])),
+        }
         for c in graph.concepts
     ]
 
 
-def from_records(metas: Iterable[dict[str, Any]]) -> DocumentGraph:
+def from_metadata(metas: Iterable[dict[str, Any]]) -> DocumentGraph:
     concepts: list[Concept] = []
     relations: list[Relation] = []
     for meta in metas:
@@ -50,3 +47,16 @@ def from_records(metas: Iterable[dict[str, Any]]) -> DocumentGraph:
         for target, kind, weight in json.loads(str(meta.get("relations", "[]"))):
             relations.append(Relation(key, str(target), str(kind), float(weight)))
     return DocumentGraph(tuple(concepts), tuple(relations))
+
+
+def has_structure(meta: dict[str, Any]) -> bool:
+    """Whether a concept record carries its concept (not only its vector's place)."""
+    return "name" in meta
+
+
+def position(record_id: str, meta: dict[str, Any]) -> int:
+    """A concept record's place in its document's concepts: recorded, or else (records
+    from before positions were) the end of its id, `doc_id:version:c<n>`."""
+    if "position" in meta:
+        return int(str(meta["position"]))
+    return int(record_id.rsplit(":c", 1)[1])

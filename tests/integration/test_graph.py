@@ -4,12 +4,15 @@ delete, audience isolation, and the LLM extractor's schema path on the embedded 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import numpy as np
 import openai
 import pytest
 
 from bot.adapters.search import Retrieval
+from bot.adapters.store import database_url, open_store
+from bot.adapters.store.graph import SqlGraphStore
 from inference.models import SERVED_NAME
 from retrieval.chunking import chunk_document
 from retrieval.graph.extract import StructuralExtractor
@@ -44,14 +47,21 @@ Every engineer installs Flumbrix on their phone in the first week.
 """
 
 
-@pytest.fixture
-def graphed(tmp_path, embedder) -> Retrieval:
-    """A fresh embedded index with the knowledge graph on (it is off by default)."""
+@pytest.fixture(params=["chroma", "sql"])
+def graphed(request, tmp_path, embedder) -> Iterator[Retrieval]:
+    """A fresh embedded index with the knowledge graph on (it is off by default), the
+    graph kept in Chroma (retrieval alone) or in the SQL store (an app's)."""
     from bot.bootstrap import build_retrieval_from
     from retrieval.settings import RetrievalSettings
 
     rs = RetrievalSettings(graph="structural")
-    return build_retrieval_from(embedder, path=tmp_path / "chroma", rs=rs)
+    if request.param == "chroma":
+        yield build_retrieval_from(embedder, path=tmp_path / "chroma", rs=rs)
+        return
+    engine, sessions = open_store(database_url("", tmp_path / "data"))
+    graphs = SqlGraphStore(sessions)
+    yield build_retrieval_from(embedder, path=tmp_path / "chroma", rs=rs, graph_store=graphs)
+    engine.dispose()
 
 
 def _keys(rt: Retrieval, audiences=("everyone",)) -> set[str]:
@@ -183,7 +193,14 @@ def test_kg_cli_shows_and_exports_only_what_the_audience_may_see(tmp_path, embed
     from retrieval.settings import RetrievalSettings
     from tests.conftest import run_cli
 
-    rt = build_retrieval_from(embedder, url=chroma_server, rs=RetrievalSettings(graph="structural"))
+    # ingested as the app does it: the graph in the data directory's SQL store
+    engine, sessions = open_store(database_url("", tmp_path / "data"))
+    rt = build_retrieval_from(
+        embedder,
+        url=chroma_server,
+        rs=RetrievalSettings(graph="structural"),
+        graph_store=SqlGraphStore(sessions),
+    )
     rt.ingestor.ingest_bytes("kg/deploy.md", PUBLIC.encode())
     rt.ingestor.ingest_bytes("kg/payroll.md", HR.encode(), audiences=["hr"])
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNLOOP_")}
@@ -210,3 +227,4 @@ def test_kg_cli_shows_and_exports_only_what_the_audience_may_see(tmp_path, embed
     assert graph.number_of_nodes() > 0
     bad = run_cli(env, "kg", "export", "--format", "dot", check=False)
     assert bad.returncode == 1 and "--format must be json or graphml" in bad.stderr
+    engine.dispose()

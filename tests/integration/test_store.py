@@ -44,6 +44,8 @@ TABLES = {
     "thread_turns",
     "adapters",
     "stream_marks",
+    "graph_concepts",
+    "graph_relations",
 }
 
 
