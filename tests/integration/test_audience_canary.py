@@ -331,6 +331,11 @@ def test_restricted_material_reaches_no_one_outside_its_audience(world, tmp_path
 
     cli = [run_cli(cli_env, "ask", QUESTIONS[0], "--json")]
     cli += [run_cli(cli_env, "progress", "slack:UOUT", "--json")]
+    # the knowledge graph (on by default) as everyone sees it: concepts, descriptions, edges
+    cli += [run_cli(cli_env, "kg", "stats", "--json")]
+    cli += [run_cli(cli_env, "kg", "export", "--format", "graphml")]
+    cli += [run_cli(cli_env, "kg", "export", "--format", "json")]
+    assert json.loads(cli[-3].stdout)["concepts"] > 0 and "<graphml" in cli[-2].stdout, cli[-3:]
     outputs["cli"] = "\n".join(p.stdout + p.stderr for p in cli)
 
     leaks = {where: canaries_in(text) for where, text in outputs.items()}

@@ -49,7 +49,7 @@ Every engineer installs Flumbrix on their phone in the first week.
 
 @pytest.fixture(params=["chroma", "sql"])
 def graphed(request, tmp_path, embedder) -> Iterator[Retrieval]:
-    """A fresh embedded index with the knowledge graph on (it is off by default), the
+    """A fresh embedded index with the knowledge graph on (as by default), the
     graph kept in Chroma (retrieval alone) or in the SQL store (an app's)."""
     from bot.bootstrap import build_retrieval_from
     from retrieval.settings import RetrievalSettings
