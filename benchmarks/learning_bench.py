@@ -69,6 +69,14 @@ def main() -> None:
     _, sessions = open_store(database_url("", tmp))  # a SQLite registry of its own
     registry = SqlRegistry(sessions, tmp / "adapters", SERVED_NAME)
     last: list[Progress] = []
+
+    def progress(p: Progress) -> None:  # a line a minute: a run cut short still tells
+        if not last or p.elapsed_s - last[-1].elapsed_s >= 60 or p.step == p.total:
+            rate = p.tokens / p.elapsed_s if p.elapsed_s else 0.0
+            loss = f"{p.loss:.3f}" if p.loss is not None else "-"
+            print(f"step {p.step}/{p.total} loss {loss} {rate:.0f} tokens/s", flush=True)
+            last.append(p)
+
     started = time.perf_counter()
     with running_server(tmp, base, env={"VLLM_ALLOW_RUNTIME_LORA_UPDATING": "1"}) as url:
         client = openai.OpenAI(base_url=url, api_key="unused", timeout=600)
@@ -91,7 +99,7 @@ def main() -> None:
             registry=registry,
             load_candidate=load,
             complete=complete,
-            on_progress=last.append,
+            on_progress=progress,
         )
     wall = time.perf_counter() - started
     print(f"dataset {result.dataset_version}: {result.examples} examples ({result.dataset_file})")
