@@ -19,10 +19,16 @@ def concept_id(doc_id: str, version: str, position: int) -> str:
     return f"{doc_id}:{version}:c{position}"
 
 
+# Documents per read: each read's records are fetched by id in one SQL statement of
+# Chroma's embedded store, which refuses more than 32,766 variables ("too many SQL
+# variables" at 200 documents of 100 chunks read at once).
+READ_DOCUMENTS = 50
+
+
 class ChromaGraphStore:
     def __init__(self, collection: Any, batch: int) -> None:
         self._concepts = collection
-        self._batch = batch
+        self._batch = batch  # records per write (the client's maximum batch)
 
     def put(self, doc_id: str, version: str, graph: DocumentGraph) -> None:
         metas = to_metadata(graph)
@@ -34,7 +40,7 @@ class ChromaGraphStore:
     def graphs(self, keys: Sequence[GraphKey]) -> dict[GraphKey, DocumentGraph]:
         return {
             key: from_metadata(meta for _, meta, _ in records)
-            for key, records in read_records(self._concepts, keys, self._batch).items()
+            for key, records in read_records(self._concepts, keys, READ_DOCUMENTS).items()
             if any(has_structure(meta) for _, meta, _ in records)
         }
 

@@ -254,3 +254,44 @@ def test_migration_0014_adds_the_graph_tables_and_takes_them_away(url):
     downgrade(engine, "0013")
     assert not {"graph_concepts", "graph_relations"} & set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+class _CountingReads:
+    """A real Chroma collection whose reads are counted by the documents they name."""
+
+    def __init__(self, collection) -> None:
+        self._collection = collection
+        self.documents_per_read: list[int] = []
+
+    def get(self, where=None, **kw):
+        named = where["doc_id"]
+        self.documents_per_read.append(len(named["$in"]) if isinstance(named, dict) else 1)
+        return self._collection.get(where=where, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self._collection, name)
+
+
+def test_the_chroma_graph_store_reads_a_large_index_a_few_documents_at_a_time(tmp_path):
+    # Chroma's embedded store fetches a read's records in one SQL statement, which fails
+    # past 32,766 variables: the synthetic 20k-chunk index (200 documents) broke at once.
+    import chromadb
+
+    from retrieval.graph.chroma import READ_DOCUMENTS, ChromaGraphStore, concept_id
+
+    client = chromadb.PersistentClient(path=str(tmp_path / "chroma"))
+    concepts = client.get_or_create_collection("concepts", embedding_function=None)
+    keys = [(f"doc{d:03d}", "v1") for d in range(120)]
+    concepts.add(
+        ids=[concept_id(doc, version, 0) for doc, version in keys],
+        embeddings=[[1.0, 0.0]] * len(keys),
+        metadatas=[{"doc_id": doc, "version": version, "position": 0} for doc, version in keys],
+    )
+    counting = _CountingReads(concepts)
+    store = ChromaGraphStore(counting, batch=int(client.get_max_batch_size()))
+    for doc, version in keys:
+        store.put(doc, version, _graph(f"Concept {doc}"))
+    found = store.graphs(keys)
+    assert set(found) == set(keys)
+    assert found[("doc007", "v1")].concepts[0].name == "Concept doc007"
+    assert counting.documents_per_read and max(counting.documents_per_read) <= READ_DOCUMENTS
