@@ -38,6 +38,8 @@ def test_ingest_search_stats_delete_across_processes(cli_env, tmp_path, embedder
 
     # This process searches the same server: it must see what the CLI process writes.
     here = build_retrieval_from(embedder, url=chroma_server)
+    for left in here.store.documents():  # the server is the session's: start from empty
+        here.store.remove(left.source)
     before = here.searcher.search("--follow-tags", k=3)
     assert all(p.source != "release.md" for p in before.passages)
 

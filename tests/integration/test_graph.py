@@ -203,28 +203,32 @@ def test_kg_cli_shows_and_exports_only_what_the_audience_may_see(tmp_path, embed
     )
     rt.ingestor.ingest_bytes("kg/deploy.md", PUBLIC.encode())
     rt.ingestor.ingest_bytes("kg/payroll.md", HR.encode(), audiences=["hr"])
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNLOOP_")}
-    env.update(LEARNLOOP_DATA_DIR=str(tmp_path / "data"), LEARNLOOP_CHROMA_URL=chroma_server)
+    try:  # the Chroma server is the session's: leave it as it was found
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LEARNLOOP_")}
+        env.update(LEARNLOOP_DATA_DIR=str(tmp_path / "data"), LEARNLOOP_CHROMA_URL=chroma_server)
 
-    stats = json.loads(run_cli(env, "kg", "stats", "--json").stdout)
-    assert stats["concepts"] > 0 and stats["relations"] > 0
-    shown = json.loads(run_cli(env, "kg", "show", "--json", "--", "--dry-run").stdout)
-    assert shown["name"] == "--dry-run"
-    assert any(m["source"] == "kg/deploy.md" for m in shown["mentions"])
-    assert _canaries(json.dumps(shown)) == []
+        stats = json.loads(run_cli(env, "kg", "stats", "--json").stdout)
+        assert stats["concepts"] > 0 and stats["relations"] > 0
+        shown = json.loads(run_cli(env, "kg", "show", "--json", "--", "--dry-run").stdout)
+        assert shown["name"] == "--dry-run"
+        assert any(m["source"] == "kg/deploy.md" for m in shown["mentions"])
+        assert _canaries(json.dumps(shown)) == []
 
-    hidden = run_cli(env, "kg", "show", "Krumplewood", check=False)
-    assert hidden.returncode == 1 and "no concept called 'Krumplewood'" in hidden.stderr
-    assert "Traceback" not in hidden.stderr
-    assert run_cli(env, "kg", "show", "Krumplewood", "-a", "hr").returncode == 0
+        hidden = run_cli(env, "kg", "show", "Krumplewood", check=False)
+        assert hidden.returncode == 1 and "no concept called 'Krumplewood'" in hidden.stderr
+        assert "Traceback" not in hidden.stderr
+        assert run_cli(env, "kg", "show", "Krumplewood", "-a", "hr").returncode == 0
 
-    public, everything = tmp_path / "public.graphml", tmp_path / "all.graphml"
-    run_cli(env, "kg", "export", "--format", "graphml", "-o", str(public))
-    run_cli(env, "kg", "export", "--format", "graphml", "-o", str(everything), "--all")
-    assert _canaries(public.read_text()) == []
-    assert _canaries(everything.read_text())
-    graph = nx.read_graphml(public)
-    assert graph.number_of_nodes() > 0
-    bad = run_cli(env, "kg", "export", "--format", "dot", check=False)
-    assert bad.returncode == 1 and "--format must be json or graphml" in bad.stderr
-    engine.dispose()
+        public, everything = tmp_path / "public.graphml", tmp_path / "all.graphml"
+        run_cli(env, "kg", "export", "--format", "graphml", "-o", str(public))
+        run_cli(env, "kg", "export", "--format", "graphml", "-o", str(everything), "--all")
+        assert _canaries(public.read_text()) == []
+        assert _canaries(everything.read_text())
+        graph = nx.read_graphml(public)
+        assert graph.number_of_nodes() > 0
+        bad = run_cli(env, "kg", "export", "--format", "dot", check=False)
+        assert bad.returncode == 1 and "--format must be json or graphml" in bad.stderr
+    finally:
+        for name in ("kg/deploy.md", "kg/payroll.md"):
+            rt.store.remove(name)
+        engine.dispose()
