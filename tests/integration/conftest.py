@@ -3,15 +3,30 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 from filelock import FileLock
 
 from bot.adapters.search import Retrieval
+from bot.adapters.store import database_url
 from bot.bootstrap import build_retrieval_from
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request, tmp_path) -> Iterator[str]:
+    """The SQL store's URL, once on SQLite and once on real PostgreSQL: a database of its
+    own per test, so migrations start from empty."""
+    if request.param == "sqlite":
+        yield database_url("", tmp_path / "data")
+        return
+    from tests.services import postgres_database
+
+    with postgres_database() as pg:
+        yield database_url(pg, tmp_path)
 
 
 @pytest.fixture

@@ -9,24 +9,13 @@ import threading
 
 import pytest
 
-from bot.adapters.store import database_url, open_store
+from bot.adapters.store import open_store
 from bot.adapters.store.registry import SqlRegistry
 
 pytestmark = pytest.mark.integration
 
 BASE = "smollm2-135m-instruct"
 WRITERS = 4
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield database_url("", tmp_path / "data")
-        return
-    from tests.services import postgres_database
-
-    with postgres_database() as pg:
-        yield database_url(pg, tmp_path)
 
 
 @pytest.fixture
@@ -37,9 +26,9 @@ def adapter(tmp_path):
     return folder
 
 
-def at_once(url, root, act) -> list[BaseException]:
+def at_once(store_url, root, act) -> list[BaseException]:
     """`act(registry, i)` in WRITERS threads released together, each over its own engine."""
-    stores = [open_store(url) for _ in range(WRITERS)]
+    stores = [open_store(store_url) for _ in range(WRITERS)]
     gate = threading.Barrier(WRITERS)
     errors: list[BaseException] = []
 
@@ -61,13 +50,13 @@ def at_once(url, root, act) -> list[BaseException]:
     return errors
 
 
-def test_promotions_at_once_leave_exactly_one_active_adapter(url, tmp_path, adapter):
-    engine, sessions = open_store(url)
+def test_promotions_at_once_leave_exactly_one_active_adapter(store_url, tmp_path, adapter):
+    engine, sessions = open_store(store_url)
     registry = SqlRegistry(sessions, tmp_path / "adapters", BASE)
     names = [registry.register(adapter, BASE, "p1", f"d{i}").name for i in range(WRITERS)]
     for round_ in range(8):
         errors = at_once(
-            url, registry.root, lambda r, i, k=round_: r.promote(names[(i + k) % WRITERS])
+            store_url, registry.root, lambda r, i, k=round_: r.promote(names[(i + k) % WRITERS])
         )
         assert errors == []
         statuses = [r.status for r in registry.records()]
@@ -75,7 +64,7 @@ def test_promotions_at_once_leave_exactly_one_active_adapter(url, tmp_path, adap
         assert set(statuses) <= {"active", "retired"}
     # rollbacks racing each other and a promotion: still one active (or the base) at the end
     errors = at_once(
-        url,
+        store_url,
         registry.root,
         lambda r, i: r.promote(names[0]) if i == 0 else r.rollback(),
     )
@@ -84,11 +73,13 @@ def test_promotions_at_once_leave_exactly_one_active_adapter(url, tmp_path, adap
     engine.dispose()
 
 
-def test_registrations_at_once_never_share_a_name(url, tmp_path, adapter):
-    engine, sessions = open_store(url)
+def test_registrations_at_once_never_share_a_name(store_url, tmp_path, adapter):
+    engine, sessions = open_store(store_url)
     root = tmp_path / "adapters"
     made: list[str] = []
-    errors = at_once(url, root, lambda r, i: made.append(r.register(adapter, BASE, "p", "d").name))
+    errors = at_once(
+        store_url, root, lambda r, i: made.append(r.register(adapter, BASE, "p", "d").name)
+    )
     assert errors == []
     assert sorted(made) == [f"learnloop-v{v}" for v in range(1, WRITERS + 1)]
     assert len({r.path for r in SqlRegistry(sessions, root, BASE).records()}) == WRITERS
@@ -96,7 +87,7 @@ def test_registrations_at_once_never_share_a_name(url, tmp_path, adapter):
 
 
 def test_an_old_json_registry_is_imported_once_by_processes_starting_together(
-    url, tmp_path, adapter
+    store_url, tmp_path, adapter
 ):
     root = tmp_path / "adapters"
     root.mkdir()
@@ -116,9 +107,9 @@ def test_an_old_json_registry_is_imported_once_by_processes_starting_together(
     ]
     (root / "registry.json").write_text(json.dumps({"next": 3, "adapters": rows}))
     seen: list[str | None] = []
-    errors = at_once(url, root, lambda r, i: seen.append(getattr(r.active(), "name", None)))
+    errors = at_once(store_url, root, lambda r, i: seen.append(getattr(r.active(), "name", None)))
     assert errors == [] and seen == ["learnloop-v2"] * WRITERS
-    engine, sessions = open_store(url)
+    engine, sessions = open_store(store_url)
     registry = SqlRegistry(sessions, root, BASE)
     assert [r.name for r in registry.records()] == ["learnloop-v1", "learnloop-v2"]
     assert registry.register(adapter, BASE, "p", "d").name == "learnloop-v3"

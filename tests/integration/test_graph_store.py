@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from bot.adapters.search import Retrieval
-from bot.adapters.store import database_url, downgrade, make_engine, open_store, upgrade
+from bot.adapters.store import downgrade, make_engine, open_store, upgrade
 from bot.adapters.store.graph import SqlGraphStore
 from bot.adapters.store.models import GraphConceptRow, GraphRelationRow
 from retrieval.graph.model import Concept, DocumentGraph, Relation, concept_key, concept_text
@@ -23,20 +23,9 @@ pytestmark = pytest.mark.integration
 FLUMBRIX, QUORVANE = concept_key("Flumbrix"), concept_key("Quorvane")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield database_url("", tmp_path / "data")
-        return
-    from tests.services import postgres_database
-
-    with postgres_database() as pg:
-        yield database_url(pg, tmp_path)
-
-
 @pytest.fixture
-def store(url):
-    engine, sessions = open_store(url)
+def store(store_url):
+    engine, sessions = open_store(store_url)
     yield SqlGraphStore(sessions), sessions
     engine.dispose()
 
@@ -226,8 +215,8 @@ def test_documents_indexed_before_the_sql_store_keep_their_graph_until_ingested_
     }
 
 
-def test_migration_0014_adds_the_graph_tables_and_takes_them_away(url):
-    engine = make_engine(url)
+def test_migration_0014_adds_the_graph_tables_and_takes_them_away(store_url):
+    engine = make_engine(store_url)
     upgrade(engine, "0013")
     assert not {"graph_concepts", "graph_relations"} & set(inspect(engine).get_table_names())
     upgrade(engine, "0014")

@@ -49,25 +49,13 @@ TABLES = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield database_url("", tmp_path / "data")
-        return
-    from tests.services import postgres_database
-
-    # a database of its own per test: migrations start from empty
-    with postgres_database() as pg:
-        yield database_url(pg, tmp_path)
-
-
 HEAD = sorted(
     p.stem.split("_")[0] for p in (ROOT / "bot/adapters/store/migrations/versions").glob("0*.py")
 )[-1]
 
 
-def test_migrations_upgrade_an_empty_database_and_downgrade_cleanly(url):
-    engine = make_engine(url)
+def test_migrations_upgrade_an_empty_database_and_downgrade_cleanly(store_url):
+    engine = make_engine(store_url)
     assert current_revision(engine) is None
     upgrade(engine)
     assert current_revision(engine) == HEAD
@@ -85,10 +73,10 @@ def test_migrations_upgrade_an_empty_database_and_downgrade_cleanly(url):
     engine.dispose()
 
 
-def test_a_streaming_message_is_claimed_once_and_only_after_its_holder_stopped_renewing(url):
+def test_a_streaming_message_is_claimed_once_and_only_after_its_holder_stopped_renewing(store_url):
     from bot.adapters.store.streams import StreamRepository
 
-    engine = make_engine(url)
+    engine = make_engine(store_url)
     upgrade(engine)
     repo = StreamRepository(sessions(engine))
     ref = {"team": "T1", "kind": "stream"}
@@ -110,8 +98,8 @@ def test_a_streaming_message_is_claimed_once_and_only_after_its_holder_stopped_r
     engine.dispose()
 
 
-def test_one_lease_at_a_time_and_takeover_after_expiry(url):
-    engine, sessions = open_store(url)
+def test_one_lease_at_a_time_and_takeover_after_expiry(store_url):
+    engine, sessions = open_store(store_url)
     jobs = JobRepository(sessions)
     job = jobs.create("ingest", {"files": []}, total=3, reply_to=ReplyTo("slack", "C1", "171.2"))
     assert job.status is JobStatus.UNSENT
@@ -142,8 +130,8 @@ def test_one_lease_at_a_time_and_takeover_after_expiry(url):
     engine.dispose()
 
 
-def test_release_only_takes_back_jobs_that_really_lost_their_worker(url):
-    engine, sessions = open_store(url)
+def test_release_only_takes_back_jobs_that_really_lost_their_worker(store_url):
+    engine, sessions = open_store(store_url)
     jobs = JobRepository(sessions)
     job = jobs.create("ingest", {})
     jobs.mark_queued(job.id)
@@ -158,8 +146,8 @@ def test_release_only_takes_back_jobs_that_really_lost_their_worker(url):
     engine.dispose()
 
 
-def test_feedback_is_stored_once_with_everything_training_needs(url):
-    engine, sessions = open_store(url)
+def test_feedback_is_stored_once_with_everything_training_needs(store_url):
+    engine, sessions = open_store(store_url)
     repo = FeedbackRepository(sessions)
     answer = AnswerRecord("How do I tag?", "Use git tag [1].", ({"n": 1, "source": "r.md"},))
     repo.record_answer(answer)
@@ -182,9 +170,9 @@ def test_feedback_is_stored_once_with_everything_training_needs(url):
     engine.dispose()
 
 
-def test_thread_turns_are_shared_bounded_and_forgotten_when_idle(url):
-    engine, factory = open_store(url)
-    other = make_engine(url)  # another replica: its own engine on the same database
+def test_thread_turns_are_shared_bounded_and_forgotten_when_idle(store_url):
+    engine, factory = open_store(store_url)
+    other = make_engine(store_url)  # another replica: its own engine on the same database
     mine, theirs = ThreadRepository(factory), ThreadRepository(sessions(other))
     key = "slack:C1:100.1"
     assert not theirs.knows(key) and theirs.turns(key, 10) == []
@@ -207,14 +195,14 @@ def test_thread_turns_are_shared_bounded_and_forgotten_when_idle(url):
     engine.dispose()
 
 
-def test_items_banked_before_provenance_are_left_unchecked_by_the_migration(url):
+def test_items_banked_before_provenance_are_left_unchecked_by_the_migration(store_url):
     """An existing installation's bank: its items come out of migration 0007 unchecked, so
     the learning service re-checks each before it is shown again."""
     from sqlalchemy import text
 
     from bot.adapters.store.quiz import QuizRepository
 
-    engine = make_engine(url)
+    engine = make_engine(store_url)
     upgrade(engine, "0006")
     with engine.begin() as conn:
         conn.execute(
