@@ -386,15 +386,20 @@ class StreamMarkRow(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class GraphConceptRow(Base):
+class _GraphPart:
+    """The key of a graph row: the document version it belongs to and its place in it."""
+
+    doc_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+class GraphConceptRow(_GraphPart, Base):
     """A concept of one version of a document (retrieval/graph), in the document's order:
     the concept vectors in Chroma are matched to concepts by `position`."""
 
     __tablename__ = "graph_concepts"
 
-    doc_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    version: Mapped[str] = mapped_column(String(64), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     key: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(32))
@@ -403,14 +408,11 @@ class GraphConceptRow(Base):
     mentions: Mapped[list[Any]] = mapped_column(default=list)  # the document's chunk indexes
 
 
-class GraphRelationRow(Base):
+class GraphRelationRow(_GraphPart, Base):
     """A relation between two concepts (by key) that one version of a document gives."""
 
     __tablename__ = "graph_relations"
 
-    doc_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    version: Mapped[str] = mapped_column(String(64), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     source: Mapped[str] = mapped_column(Text)
     target: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(32))
