@@ -345,13 +345,19 @@ class ChunkStore:
         """The graph of exactly each of these versions, with its concept vectors in concept
         order (an empty graph for a version that has none)."""
         records = read_records(self._concepts, keys, batch, vectors=True)
-        stored = self._graphs.graphs(keys) if keys else {}
+        # Records that carry their concepts (the Chroma graph store's, or a document's
+        # indexed before its graph store) are the graph already: only the others are read
+        # from the graph store.
+        carried = {k for k, got in records.items() if any(has_structure(m) for _, m, _ in got)}
+        rest = [key for key in keys if key not in carried]
+        stored = self._graphs.graphs(rest) if rest else {}
         found = {}
         for key in keys:
             got = records.get(key, [])
-            graph = stored.get(key)
-            if graph is None:  # indexed before its graph store: the graph rides in Chroma
+            if key in carried:
                 graph = from_metadata(meta for _, meta, _ in got if has_structure(meta))
+            else:
+                graph = stored.get(key, DocumentGraph())
             vectors = [np.asarray(vec, dtype=np.float32) for _, _, vec in got]
             if len(vectors) != len(graph.concepts):  # left by a crash, or by a bug
                 log.warning(
