@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
@@ -183,14 +184,13 @@ class HybridSearcher:
         )
         fused: dict[str, float] = {}
         for ranking in base:
-            for rank, row in enumerate(ranking):
-                cid = snap.rows[row].chunk_id
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+            _fuse(fused, ranking, snap, 1.0)
         if self.graph_search and not snap.graph.empty:
-            leading = [snap.by_id[cid] for cid in sorted(fused, key=lambda c: (-fused[c], c))]
-            for rank, row in enumerate(self._graph_rows(snap, query, query_vec, visible, leading)):
-                cid = snap.rows[row].chunk_id
-                fused[cid] = fused.get(cid, 0.0) + GRAPH_WEIGHT / (RRF_K + rank + 1)
+            order = heapq.nsmallest(GRAPH_SEED_PASSAGES, fused, key=lambda c: (-fused[c], c))
+            first = [snap.by_id[cid] for cid in order]
+            _fuse(
+                fused, self._graph_rows(snap, query, query_vec, visible, first), snap, GRAPH_WEIGHT
+            )
         top = _distinct(sorted(fused, key=lambda cid: (-fused[cid], cid)), snap, k)
 
         passages = tuple(
@@ -231,11 +231,11 @@ class HybridSearcher:
         query: str,
         query_vec: np.ndarray,
         visible: np.ndarray,
-        leading: Sequence[int],
+        first: Sequence[int],
     ) -> list[int]:
-        """The graph's ranking of chunks for this question (see GRAPH_*)."""
+        """The graph's ranking of chunks for this question, seeded also by the `first`
+        rows of the other rankings' fusion (see GRAPH_*)."""
         seeds = snap.graph.seeds(query, query_vec, visible)
-        first = list(leading[:GRAPH_SEED_PASSAGES])
         passages = {row: GRAPH_PASSAGE_SEED / (rank + 1) for rank, row in enumerate(first)}
         ranked = snap.graph.rank_chunks(seeds, visible, GRAPH_DEPTH + 50, passages=passages)
         if GRAPH_OTHER_PAGES:
@@ -244,6 +244,13 @@ class HybridSearcher:
         else:
             ranked = [row for row in ranked if row not in passages]
         return ranked[:GRAPH_DEPTH]
+
+
+def _fuse(fused: dict[str, float], ranking: Sequence[int], snap: Snapshot, weight: float) -> None:
+    """Add a ranking's reciprocal ranks, times `weight`, to the fused scores by chunk id."""
+    for rank, row in enumerate(ranking):
+        cid = snap.rows[row].chunk_id
+        fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
 
 
 def _another_form_present(snap: Snapshot, word: str, visible: np.ndarray) -> bool:
