@@ -12,7 +12,6 @@ from bot.domain.answering import Answer, Source
 from bot.domain.conversation import Place
 from bot.domain.feedback import Feedback, answer_record
 from bot.services.training import feedback_items
-from tests.integration.test_store import url  # noqa: F401 (a fixture: sqlite and postgresql)
 
 pytestmark = pytest.mark.integration
 
@@ -24,8 +23,8 @@ OLD = (
 )
 
 
-def test_answers_from_before_provenance_are_never_trained_on(url):  # noqa: F811
-    engine = make_engine(url)
+def test_answers_from_before_provenance_are_never_trained_on(store_url):
+    engine = make_engine(store_url)
     upgrade(engine, "0007")
     with engine.begin() as conn:
         conn.execute(text(OLD))
