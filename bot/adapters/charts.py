@@ -18,6 +18,7 @@ from matplotlib.ticker import MaxNLocator, PercentFormatter
 from PIL import Image
 
 from bot.domain.analytics import Report, TopicAccuracy, activity, counted
+from bot.domain.labels import where
 
 MAX_TOPICS = 12
 MAX_GAPS = 8
@@ -66,7 +67,7 @@ def _accuracy(ax: Axes, topics: list[TopicAccuracy]) -> None:
     rows = range(len(shown))
     ax.barh(rows, [1.0] * len(shown), color=TRACK)  # the full 100%: a 0% row still shows
     ax.barh(rows, [t.accuracy for t in shown], color=[_colour(t.accuracy) for t in shown])
-    ax.set_yticks(list(rows), [_label(f"{t.source} › {t.section}") for t in shown])
+    ax.set_yticks(list(rows), [_label(where(t.source, t.section)) for t in shown])
     for tick in ax.get_yticklabels():
         tick.set_parse_math(False)  # a "$" in a document name is not TeX
     for row, t in zip(rows, shown, strict=True):

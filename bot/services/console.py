@@ -76,7 +76,7 @@ class Console:
         the newest `window` of all (the newest job naming a document decides its state)."""
         docs = await self.documents(actor)
         unfinished = [s for s in JobStatus if s not in FINAL]
-        recent = self.jobs.jobs.recent
+        recent = self.jobs.recent
         active, latest = await asyncio.gather(
             asyncio.to_thread(lambda: recent(statuses=unfinished, kind="ingest", limit=window)),
             asyncio.to_thread(lambda: recent(kind="ingest", limit=window)),
@@ -121,11 +121,11 @@ class Console:
     # -- jobs
     async def job_list(self, actor: Actor, limit: int = 100) -> list[Job]:
         self._admin(actor)
-        return await asyncio.to_thread(lambda: self.jobs.jobs.recent(limit=limit))
+        return await asyncio.to_thread(lambda: self.jobs.recent(limit=limit))
 
     async def job(self, actor: Actor, job_id: str) -> Job:
         self._admin(actor)
-        return await asyncio.to_thread(self.jobs.jobs.get, job_id)
+        return await asyncio.to_thread(self.jobs.get, job_id)
 
     async def retry(self, actor: Actor, job_id: str) -> Job:
         self._admin(actor)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.domain.errors import BrokerUnavailable, LearnLoopError
 from bot.domain.feedback import AnswerRecord, Feedback
@@ -135,6 +136,31 @@ class JobService:
         if job.status is JobStatus.FAILED:
             job = await asyncio.to_thread(self.jobs.reset_for_retry, job_id)
         return await asyncio.to_thread(self.dispatch, job)
+
+    def get(self, job_id: str) -> Job:
+        """The job; `JobNotFound` when there is none."""
+        return self.jobs.get(job_id)
+
+    def recent(
+        self, *, statuses: Sequence[JobStatus] = (), kind: str = "", limit: int = 100
+    ) -> list[Job]:
+        """The newest jobs, of one kind and in these states when given."""
+        return self.jobs.recent(statuses=statuses, kind=kind, limit=limit)
+
+    def submit(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        total: int = 0,
+        requested_by: str = "",
+        reply_to: ReplyTo | None = None,
+    ) -> Job:
+        """A new job of this kind, its message sent (`dispatch`)."""
+        job = self.jobs.create(
+            kind, payload, total=total, requested_by=requested_by, reply_to=reply_to
+        )
+        return self.dispatch(job)
 
     def dispatch(self, job: Job) -> Job:
         """Send the job's message; on failure mark it unsent and raise."""

@@ -14,6 +14,7 @@ from bot.domain.analytics import Report, TopicAccuracy, activity, counted
 from bot.domain.conversation import Actor, is_admin
 from bot.domain.errors import NotAllowed
 from bot.domain.jobs import utcnow
+from bot.domain.labels import where
 from bot.domain.ports import Analytics, ReportChart
 
 log = logging.getLogger(__name__)
@@ -32,8 +33,7 @@ def days_of(text: str) -> int:
 
 
 def _topic(t: TopicAccuracy) -> str:
-    where = f"{t.source} › {t.section}" if t.section and t.section != t.source else t.source
-    return f"{where} ({t.accuracy:.0%} of {counted(t.attempts, 'answer')})"
+    return f"{where(t.source, t.section)} ({t.accuracy:.0%} of {counted(t.attempts, 'answer')})"
 
 
 def _question(text: str, limit: int = 80) -> str:
@@ -99,6 +99,11 @@ class ReportService:
 
     def allowed(self, actor: Actor) -> bool:
         return is_admin(actor, self.admins)
+
+    def operator_report(self, days: int = DEFAULT_DAYS) -> Report:
+        """The report for `learnloop report`: whoever runs the command line holds the
+        store's keys already, so there is no one to check."""
+        return self.analytics.report(self.clock(), days)
 
     async def report(self, actor: Actor, days: int = DEFAULT_DAYS) -> AdminReport:
         if not self.allowed(actor):

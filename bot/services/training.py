@@ -126,11 +126,11 @@ class TrainingService:
         self.allowed = tuple(allowed)
 
     def readiness(self) -> Readiness:
-        done = self.jobs.jobs.recent(kind=TRAIN_KIND, statuses=[JobStatus.DONE], limit=1)
+        done = self.jobs.recent(kind=TRAIN_KIND, statuses=[JobStatus.DONE], limit=1)
         since = done[0].created_at if done else None
         items = feedback_items(self.records.rated(since))
         usable = [i for i in items if usable_item(i, self.allowed)]
-        active = self.jobs.jobs.recent(kind=TRAIN_KIND, statuses=list(ACTIVE), limit=1)
+        active = self.jobs.recent(kind=TRAIN_KIND, statuses=list(ACTIVE), limit=1)
         return Readiness(
             new_feedback=len(usable),
             new_passages=self.records.new_passages(since, self.allowed),
@@ -153,7 +153,7 @@ class TrainingService:
                 "(`learnloop train --now` trains anyway)"
             )
             return TrainRequest(ready, reason=why)
-        job = self.jobs.jobs.create(
+        job = self.jobs.submit(
             TRAIN_KIND,
             {"forced": force, "new": ready.new},
             total=self.steps,
@@ -161,4 +161,4 @@ class TrainingService:
             reply_to=reply_to,
         )
         log.info("training job=%s queued new=%d forced=%s", job.id, ready.new, force)
-        return TrainRequest(ready, self.jobs.dispatch(job))
+        return TrainRequest(ready, job)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from aiohttp import ClientSession
 from bot.adapters.slack.settings import SlackSettings
 from bot.adapters.store.access import AccessRepository
 from bot.domain.conversation import Actor, friendly
+from bot.domain.labels import bar
 from bot.domain.ports import Findings
 from bot.domain.quiz import Passage, QuizItem, TopicProgress
 from bot.services.learning import LearningService, Outcome, Progress, Question, Summary
@@ -27,7 +29,6 @@ from bot.surfaces.slack.render import (
     QUIZ_ANSWER,
     QUIZ_STOP,
     home_view,
-    mastery_bar,
     outcome_blocks,
     progress_blocks,
     question_blocks,
@@ -412,10 +413,10 @@ def test_progress_blocks_show_counts_bars_and_the_plan():
     progress = Progress([strong, weak, unseen], [weak, unseen], 2, 6, 4)
     text = json.dumps(progress_blocks(progress), ensure_ascii=False)
     assert "*Answered:* 6" in text and "*Right:* 4 (67%)" in text and "2 reviews due" in text
-    assert f"`{mastery_bar(strong.mastery)}` clean.md › Clean · 3/3 right" in text
+    assert f"`{bar(strong.mastery, 5)}` clean.md › Clean · 3/3 right" in text
     assert "commit.md › Commit · not yet quizzed" in text
     assert "*Next:* stash.md › Stash → commit.md › Commit" in text
-    assert mastery_bar(0.6) == "▰▰▰▱▱" and mastery_bar(0) == "▱▱▱▱▱" and mastery_bar(1) == "▰" * 5
+    assert re.search(r"`[▰▱]{5}` clean.md", text)  # five cells in Slack
     assert home_view(progress)["type"] == "home"
 
     many = Progress([TopicProgress(f"d{i}.md", "", 0, 0) for i in range(200)], [], 0, 0, 0)

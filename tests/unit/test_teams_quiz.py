@@ -14,14 +14,15 @@ from bot.adapters.store.quiz import QuizRepository
 from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.settings import TeamsSettings
 from bot.domain.conversation import friendly
+from bot.domain.labels import bar
 from bot.domain.quiz import Passage, QuizItem, TopicProgress
 from bot.services.learning import LearningService, Outcome, Progress, Question, Summary
 from bot.surfaces.teams.app import build_teams_app
 from bot.surfaces.teams.quiz import NO_QUIZ, PERSONAL_ONLY, QUIZ_OVER
 from bot.surfaces.teams.render import (
+    BAR_CELLS,
     QUIZ_ANSWER_VERB,
     QUIZ_STOP_VERB,
-    bar,
     progress_card,
     question_card,
     result_card,
@@ -274,7 +275,7 @@ def test_result_and_summary_cards():
 
 
 def test_the_progress_card_has_counts_bars_and_the_plan():
-    assert [bar(x) for x in (0, 0.2, 0.5, 1.0, 1.7)] == [
+    assert [bar(x, BAR_CELLS) for x in (0, 0.2, 0.5, 1.0, 1.7)] == [
         "▱▱▱▱▱",
         "▰▱▱▱▱",
         "▰▰▱▱▱",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from bot.domain import labels
 from bot.surfaces.cli.common import _fail, _print_json, _retrieval, console, lit, out, the_app
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def print_quotes(event: Quoted) -> None:
     out.print(f"[bold]{QUOTES_LEAD}[/]")
     for quote, s in zip(event.quotes, event.sources, strict=True):
         out.print(lit(quote.text), style="italic", highlight=False)
-        where = f"{s.title} › {s.section}" if s.section else s.title
+        where = labels.where(s.title or s.source, s.section)
         out.print(f"[dim]  — \\[{s.n}] {lit(where)} ({lit(s.source)})[/]")
 
 
@@ -59,7 +60,7 @@ def print_sources(answer: Answer) -> None:
         return
     out.print("[dim]Sources (" + ("cited" if answer.citations else "consulted") + "):[/]")
     for s in listed:
-        where = f"{s.title} › {s.section}" if s.section else s.title
+        where = labels.where(s.title or s.source, s.section)
         out.print(f"[dim]  \\[{s.n}] {lit(where)} ({lit(s.source)})[/]")
 
 

@@ -90,7 +90,7 @@ def jobs(
         return
     statuses = [JobStatus.FAILED] if failed else []
     service = _service()
-    listed = service.jobs.recent(statuses=statuses, limit=limit)
+    listed = service.recent(statuses=statuses, limit=limit)
     service.close()
     if as_json:
         _print_json([job_json(j) for j in listed])

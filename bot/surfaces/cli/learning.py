@@ -8,21 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session, sessionmaker
+from bot.domain.labels import bar, where
 
+if TYPE_CHECKING:
     from bot.domain.quiz import TopicProgress
 
 from bot.surfaces.cli.common import _fail, _print_json, console, lit, out, the_app
-
-
-def _sessions() -> sessionmaker[Session]:
-    return the_app().sessions
-
-
-def bar(mastery: float, width: int = 10) -> str:
-    filled = round(mastery * width)
-    return "▰" * filled + "▱" * (width - filled)
 
 
 def progress(
@@ -60,9 +51,9 @@ def progress(
         return
     out.print(f"{shown.right} of {shown.answered} answered right; {shown.due} reviews due")
     for t in shown.topics:
-        out.print(f"{bar(t.mastery)}  {lit(t.source)} › {lit(t.section)}  ({t.correct}/{t.seen})")
+        out.print(f"{bar(t.mastery)}  {where(t.source, t.section, lit)}  ({t.correct}/{t.seen})")
     if shown.plan:
-        out.print("Next: " + "; ".join(lit(f"{t.source} › {t.section}") for t in shown.plan))
+        out.print("Next: " + "; ".join(where(t.source, t.section, lit) for t in shown.plan))
 
 
 def report(
@@ -74,14 +65,10 @@ def report(
     ] = None,
 ) -> None:
     """Admin analytics: accuracy per topic, weakest topics, unanswered questions, activity."""
-    from bot.adapters.store.analytics import report as build
-    from bot.adapters.store.models import utcnow
-
-    found = build(_sessions(), utcnow(), days=days)
+    reports = the_app().reports
+    found = reports.operator_report(days)
     if chart is not None:
-        from bot.adapters.charts import report_chart
-
-        png = report_chart(found, days)
+        png = reports.chart(found, days)
         if png is None:
             console.print("no chart: no quiz answers or unanswered questions in the period yet")
         else:
@@ -98,6 +85,6 @@ def report(
         f"{found.answers} questions asked by {found.askers} people"
     )
     for t in found.weakest:
-        out.print(f"weak: {lit(t.source)} › {lit(t.section)}  {t.accuracy:.0%} of {t.attempts}")
+        out.print(f"weak: {where(t.source, t.section, lit)}  {t.accuracy:.0%} of {t.attempts}")
     for question, count in found.gaps:
         out.print(f"not covered ({count} times): {lit(question)}")

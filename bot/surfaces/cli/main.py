@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from bot.domain import labels
 from bot.surfaces.cli import access, chat, doctor, jobs, kg, learning, quiz, training
 from bot.surfaces.cli.common import _fail, _print_json, _retrieval, console, lit, out
 
@@ -141,7 +142,7 @@ def search(
     verdict = "[green]relevant[/]" if result.relevant else "[yellow]not covered by the material[/]"
     out.print(f"Verdict: {verdict}")
     for n, p in enumerate(result.passages, start=1):
-        where = lit(f"{p.title} › {p.section}")
+        where = lit(labels.where(p.title or p.source, p.section))
         out.print(f"\n[bold]{n}. {where}[/] ({lit(p.source)}, score {p.score:.4f})")
         out.print(lit(p.text[:600] + ("…" if len(p.text) > 600 else "")))
 

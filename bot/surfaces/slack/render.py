@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.domain.answering import Answer, Source, message_text
+from bot.domain.labels import bar, where
 
 if TYPE_CHECKING:
     from bot.domain.quiz import Passage, TopicProgress
@@ -163,10 +164,7 @@ def _button(text: str, action_id: str, value: str) -> Block:
 
 def citation(passage: Passage) -> str:
     """Where an item comes from: "source › section"."""
-    label = escape(passage.source)
-    if passage.section and passage.section != passage.source:
-        label = f"{label} › {escape(passage.section)}"
-    return label
+    return where(passage.source, passage.section, escape)
 
 
 def question_text(question: Question) -> str:
@@ -244,20 +242,13 @@ def stopped_blocks(blocks: list[Block]) -> list[Block]:
     return [*kept, {"type": "context", "elements": [{"type": "mrkdwn", "text": "_Stopped_"}]}]
 
 
-def mastery_bar(mastery: float, cells: int = BAR_CELLS) -> str:
-    filled = max(0, min(cells, round(mastery * cells)))
-    return "▰" * filled + "▱" * (cells - filled)
-
-
 def topic_label(topic: TopicProgress) -> str:
-    if topic.section and topic.section != topic.source:
-        return f"{escape(topic.source)} › {escape(topic.section)}"
-    return escape(topic.source)
+    return where(topic.source, topic.section, escape)
 
 
 def topic_line(topic: TopicProgress) -> str:
     seen = f"{topic.correct}/{topic.seen} right" if topic.seen else "not yet quizzed"
-    return f"`{mastery_bar(topic.mastery)}` {topic_label(topic)} · {seen}"
+    return f"`{bar(topic.mastery, BAR_CELLS)}` {topic_label(topic)} · {seen}"
 
 
 def progress_text(progress: Progress) -> str:

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from bot.domain import labels
 from bot.domain.answering import Answer, Source, message_text
 
 if TYPE_CHECKING:
@@ -147,16 +148,8 @@ def _quiz_text(text: str) -> str:
 
 
 def where(source: str, section: str) -> str:
-    """A topic or a citation: "source › section", or the source alone when the section
-    is missing or the same."""
-    if section and section != source:
-        return f"{_plain(source)} › {_plain(section)}"
-    return _plain(source or section)
-
-
-def bar(share: float, cells: int = BAR_CELLS) -> str:
-    filled = max(0, min(cells, round(share * cells)))
-    return "▰" * filled + "▱" * (cells - filled)
+    """A topic or a citation: "source › section" (bot.domain.labels), as plain text."""
+    return labels.where(source, section, _plain)
 
 
 def _execute(title: str, verb: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -264,7 +257,8 @@ def progress_card(progress: Progress) -> Card:
         body.append(text_block("Topics", weight="Bolder", size="Small", spacing="Medium"))
         body += [
             text_block(
-                f"{bar(t.mastery)} {where(t.source, t.section)}: {t.correct} of {t.seen} right",
+                f"{labels.bar(t.mastery, BAR_CELLS)} {where(t.source, t.section)}: "
+                f"{t.correct} of {t.seen} right",
                 spacing="None",
             )
             for t in seen[:TOPICS_SHOWN]

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse
 from sse_starlette import EventSourceResponse
 
+from bot.domain import labels
 from bot.domain.answering import Answer, Source, message_text
 from bot.domain.conversation import friendly
 from bot.domain.errors import LearnLoopError, UnknownAnswer
@@ -92,7 +93,7 @@ def _quotes(event: Quoted) -> list[dict[str, Any]]:
 
 
 def where(s: Source) -> str:
-    return f"{s.title} › {s.section}" if s.section else s.title or s.source
+    return labels.where(s.title or s.source, s.section)
 
 
 def final_html(request: Request, who: Viewer, done: Answered) -> str:
