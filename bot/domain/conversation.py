@@ -89,6 +89,7 @@ WEB_NOT_SET_UP = "The web console is not set up here: an admin runs `learnloop w
 REPORTS_IN_TERMINAL = "Reports in chat are not set up here: run `learnloop report` in a terminal."
 # how a message ends whose answer stopped half-way because its process died
 INTERRUPTED = "(This answer was interrupted — please ask again.)"
+INTERRUPTED_AGAIN = "(This answer was interrupted — answering again below.)"
 
 # one place where error codes become words a person understands
 FRIENDLY = {

@@ -1,6 +1,7 @@
 """Answers cut off by a dead process: `learnloop bot slack|teams` killed (SIGKILL) while an
 answer's message is half-written (its last call held by the local platform server); the
-restarted process edits that message to end with the "interrupted" note, once."""
+restarted process edits that message to end with the "interrupted" note, once, and answers
+the question again, once (Slack through its inbox, Teams from the message's record)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from aiohttp import ClientSession, web
 
 from bot.adapters.store import database_url, make_engine, sessions
 from bot.adapters.store.streams import StreamRepository
-from bot.domain.conversation import INTERRUPTED
+from bot.domain.conversation import INTERRUPTED, INTERRUPTED_AGAIN
+from bot.surfaces.teams.answers import WORKING
 from tests.conftest import free_port
 from tests.integration.test_slack_e2e import spawn, wait_up
 from tests.services import run_killed_and_restarted
@@ -103,7 +105,7 @@ def test_a_slack_answer_cut_off_by_sigkill_is_marked_interrupted_after_restart(t
     run_killed_and_restarted(logs, scenario)
 
 
-def test_a_teams_answer_continuing_after_its_request_is_marked_after_a_sigkill(tmp_path):
+def test_a_teams_answer_continuing_after_its_request_is_marked_and_answered_again(tmp_path):
     capture = Capture()
     port = free_port()
     env = bot_env(tmp_path, LEARNLOOP_ENV="development", LEARNLOOP_TEAMS_REPLY_SECONDS="0.2")
@@ -138,14 +140,28 @@ def test_a_teams_answer_continuing_after_its_request_is_marked_after_a_sigkill(t
                 def marked(sent) -> bool:
                     return sent.stream.get("streamType") == "final" and sent.body.get(
                         "text", ""
-                    ).endswith(INTERRUPTED)
+                    ).endswith(INTERRUPTED_AGAIN)
+
+                def working(sent) -> bool:  # the answer given again: sent, then edited
+                    return sent.method == "POST" and sent.body.get("text") == WORKING
+
+                def card(sent) -> bool:
+                    return sent.method == "PUT" and bool(sent.cards)
 
                 note = await wait_sent(capture, marked)
                 assert note.stream["streamId"] == stream_id
                 assert note.activity_id == activity["id"]  # in reply to the question
                 assert note.conversation == activity["conversation"]["id"]
+                answer = await wait_sent(capture, card)
+                (again,) = [s for s in capture.sent if working(s) and not s.stream]
+                assert again.activity_id == activity["id"]  # in reply to the question too
+                assert answer.conversation == activity["conversation"]["id"]
+                assert capture.sent.index(note) < capture.sent.index(again)
                 await wait_for(lambda: on_record(tmp_path, "teams") == 0, "forgotten")
+                await asyncio.sleep(3)  # past a lease: nothing is marked or answered twice
                 assert len([s for s in capture.sent if marked(s)]) == 1
+                assert len([s for s in capture.sent if card(s)]) == 1
+                assert not [s for s in capture.sent if INTERRUPTED in s.body.get("text", "")]
         finally:
             await runner.cleanup()
 

@@ -1,6 +1,7 @@
 """Writing one answer into Teams: streamed in a 1:1 chat, sent then edited elsewhere; on
-record while it is written (`StreamMarks`), so a process that dies mid-answer, also one
-answering after its request returned, has the message marked interrupted."""
+record while it is written (`StreamMarks`) with the question and the activity that asked
+it, so when a process dies mid-answer, also one answering after its request returned,
+a live one marks the message interrupted and answers the question again."""
 
 from __future__ import annotations
 
@@ -21,15 +22,27 @@ from bot.surfaces.teams.render import CARD_TYPE, Card, answer_card
 from bot.surfaces.teams.streaming import Stream
 
 WORKING = "Looking through the training material…"
+MAX_ROUNDS = 2  # answered again at most twice: a question that kills its process stops there
 
 
 class Recorded:
     """The answer's message on record from its first update until it is finished."""
 
-    def __init__(self, marks: StreamMarks | None, outbox: Outbox, kind: str) -> None:
+    def __init__(
+        self,
+        marks: StreamMarks | None,
+        outbox: Outbox,
+        kind: str,
+        question: str,
+        asked: Activity,
+        round_: int = 0,
+    ) -> None:
         self.marks = marks
         self.outbox = outbox
         self.kind = kind  # "stream" (1:1 streaming) or "message" (sent, then edited)
+        self.question = question
+        self.asked = asked  # the person's message (who asked, where), kept to answer again
+        self.round = round_  # 0: first asked; n: the n-th answer after an interruption
         self.mark: Mark | None = None
 
     async def begin(self, message_id: str | None) -> None:
@@ -37,9 +50,14 @@ class Recorded:
             return
         reference = TurnContext.get_conversation_reference(self.outbox.ctx.activity)
         conversation = reference.conversation.id if reference.conversation else ""
-        self.mark = await self.marks.begin(
-            conversation, message_id, {"kind": self.kind, "reference": reference.serialize()}
-        )
+        kept = {
+            "kind": self.kind,
+            "reference": reference.serialize(),
+            "question": self.question,
+            "asked": self.asked.serialize(),
+            "round": self.round,
+        }
+        self.mark = await self.marks.begin(conversation, message_id, kept)
 
     async def shown(self, text: str) -> None:
         if self.mark is not None:
@@ -70,10 +88,11 @@ async def stream_answer(
 ) -> None:
     """Teams streaming: a status line, the text as it grows, then the final message
     with the answer as text and a card of sources and feedback actions."""
+    asking = outbox.ctx.activity  # before the request may end and the turn be swapped
     stream = Stream(outbox, interval, clock)
     if not await stream.inform(WORKING):
         return
-    recorded = Recorded(marks, outbox, "stream")
+    recorded = Recorded(marks, outbox, "stream", question, asking)
     await recorded.begin(stream.stream_id)
     try:
         text = ""
@@ -99,11 +118,17 @@ async def edit_answer(
     interval: float,
     clock: Callable[[], float] = time.monotonic,
     marks: StreamMarks | None = None,
+    *,
+    asked: Activity | None = None,
+    round_: int = 0,
 ) -> None:
-    """Channels and group chats (no streaming there): post a status reply in the
-    thread, edit it as the text grows, and finally replace it with the answer card."""
+    """Channels and group chats (no streaming there), and an answer given again after an
+    interruption: post a status reply in the thread, edit it as the text grows, and
+    finally replace it with the answer card. `asked`: the person's message when this
+    turn's activity is not it (a proactive turn)."""
+    asking = asked or outbox.ctx.activity  # before the request may end and the turn be swapped
     reply_id = await outbox.send(WORKING)
-    recorded = Recorded(marks, outbox, "message")
+    recorded = Recorded(marks, outbox, "message", question, asking, round_)
     await recorded.begin(reply_id)
     try:
         last, text = clock(), ""

@@ -8,15 +8,17 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import aiohttp
-from botbuilder.core import ActivityHandler, TurnContext
+from botbuilder.core import ActivityHandler, BotAdapter, TurnContext
 from botbuilder.schema import (
     Activity,
     ActivityTypes,
     AdaptiveCardInvokeResponse,
     AdaptiveCardInvokeValue,
+    ConversationReference,
     InvokeResponse,
 )
 
+from bot.adapters.store.streams import StreamRecord
 from bot.adapters.teams.conversations import ConversationStore
 from bot.adapters.teams.settings import TeamsSettings
 from bot.domain.conversation import (
@@ -190,6 +192,36 @@ class LearnLoopBot(ActivityHandler):
         self.spawn(
             ctx.adapter.continue_conversation(reference, finish, self.settings.app_id or None)
         )
+
+    def answer_again(self, adapter: BotAdapter, record: StreamRecord) -> None:
+        """Answer once more the question of a message a dead process left half-written
+        (its note says so), in a proactive turn in reply to the question: sent and
+        edited, which Teams takes in every conversation, also where a stream that long
+        after the question could no longer start."""
+        reference = ConversationReference().deserialize(record.reference["reference"])
+        asked = Activity().deserialize(record.reference["asked"])
+        question = str(record.reference["question"])
+        round_ = int(record.reference.get("round", 0)) + 1
+
+        async def turn(ctx: TurnContext) -> None:
+            ctx.activity.id = reference.activity_id  # in reply to the question
+            try:
+                await edit_answer(
+                    self.chat,
+                    Outbox(ctx),
+                    actor_of(asked),
+                    place_of(asked),
+                    question,
+                    self.settings.update_seconds,
+                    marks=self.marks,
+                    asked=asked,
+                    round_=round_,
+                )
+            except Exception as exc:  # the person hears it, as in a turn of their own
+                await on_turn_error(ctx, exc)
+
+        log.info("answering again activity=%s round=%d", reference.activity_id, round_)
+        self.spawn(adapter.continue_conversation(reference, turn, self.settings.app_id or None))
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)

@@ -15,7 +15,7 @@ from bot.adapters.teams.settings import TeamsConfigError, TeamsSettings
 from bot.settings import Settings
 from bot.surfaces.interrupted import StreamMarks
 from bot.surfaces.readiness import ModelReadiness
-from bot.surfaces.teams.app import build_adapter, build_teams_app
+from bot.surfaces.teams.app import BOT, build_adapter, build_teams_app
 from bot.surfaces.teams.interrupted import teams_marker
 from bot.surfaces.teams.ops import measured
 
@@ -49,7 +49,10 @@ def run(stack: App, port: int) -> None:
         readiness = ModelReadiness(stack)
         readiness.start()  # requests are served while the model server starts
         # answers a dead process left half-written are marked, now and as leases run out
-        marks.start(teams_marker(build_adapter(teams, reply_errors=False), teams.app_id))
+        # and their questions answered again
+        proactive = build_adapter(teams, reply_errors=False)
+        bot = app[BOT]
+        marks.start(teams_marker(proactive, teams.app_id, lambda r: bot.answer_again(proactive, r)))
         runner = web.AppRunner(app, access_log=None)
         ops = stack.ops_server(model=readiness.check)  # its /readyz: the one probe
         if ops is not None:
