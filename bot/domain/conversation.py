@@ -90,6 +90,9 @@ REPORTS_IN_TERMINAL = "Reports in chat are not set up here: run `learnloop repor
 # how a message ends whose answer stopped half-way because its process died
 INTERRUPTED = "(This answer was interrupted — please ask again.)"
 INTERRUPTED_AGAIN = "(This answer was interrupted — answering again below.)"
+# a question whose answering died with its process is taken up again at most this often, so
+# one that kills every process that answers it (a poison message) stops there
+ANSWERED_AGAIN_AT_MOST = 2
 
 # one place where error codes become words a person understands
 FRIENDLY = {

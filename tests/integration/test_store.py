@@ -73,6 +73,28 @@ def test_migrations_upgrade_an_empty_database_and_downgrade_cleanly(store_url):
     engine.dispose()
 
 
+def test_an_event_whose_answer_kills_its_process_is_given_up_after_two_tries(store_url):
+    """A poison event (every process that answers it dies) is taken up again twice, then
+    marked done unanswered; it never crash-loops the next process."""
+    from bot.adapters.store.inbox import InboxRepository
+    from bot.domain.conversation import ANSWERED_AGAIN_AT_MOST
+
+    engine = make_engine(store_url)
+    upgrade(engine)
+    inbox = InboxRepository(sessions(engine))
+    assert inbox.add("Ev1", "{}", "first", lease_seconds=0.05)
+    assert inbox.add("Ev2", "{}", "first", lease_seconds=60)  # its holder lives
+    owners = [f"next-{n}" for n in range(ANSWERED_AGAIN_AT_MOST)]
+    for owner in owners:  # each takes it up, then dies holding it
+        got = wait_until(lambda o=owner: inbox.claim(o, 0.05, []) or None, 5, "the dead's event")
+        assert got == [("Ev1", "{}")]
+        assert inbox.give_up() == []  # held (or tried too few times) is not given up
+    assert wait_until(lambda: inbox.give_up() or None, 5, "the event given up") == ["Ev1"]
+    assert inbox.claim("last", 60, []) == [] and inbox.give_up() == []
+    assert inbox.pending() == 1  # Ev2, whose holder lives, is still waiting for its answer
+    engine.dispose()
+
+
 def test_a_streaming_message_is_claimed_once_and_only_after_its_holder_stopped_renewing(store_url):
     from bot.adapters.store.streams import StreamRepository
 

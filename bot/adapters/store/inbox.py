@@ -1,6 +1,8 @@
 """The Slack inbox: acknowledged events kept in the SQL store until answered, each held by
 one process at a time under a lease (a conditional UPDATE), so a dead process's events are
-answered by the next one, once."""
+answered by the next one, once; an event taken up again `ANSWERED_AGAIN_AT_MOST` times
+(each time its process died) is given up, so one that kills its process cannot kill
+every process after it."""
 
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.adapters.store.models import SlackInboxRow
+from bot.domain.conversation import ANSWERED_AGAIN_AT_MOST
 from bot.domain.jobs import utcnow
+
+TRIES = 1 + ANSWERED_AGAIN_AT_MOST  # `attempts` counts the first answer too
 
 
 class InboxRepository:
@@ -45,6 +50,7 @@ class InboxRepository:
                 .where(
                     SlackInboxRow.done_at.is_(None),
                     SlackInboxRow.lease_until < now,
+                    SlackInboxRow.attempts < TRIES,
                     SlackInboxRow.event_id.not_in(held),
                 )
                 .order_by(SlackInboxRow.received_at)
@@ -59,6 +65,7 @@ class InboxRepository:
                         SlackInboxRow.event_id == event_id,
                         SlackInboxRow.done_at.is_(None),
                         SlackInboxRow.lease_until < now,
+                        SlackInboxRow.attempts < TRIES,
                     )
                     .values(
                         owner=owner,
@@ -70,6 +77,26 @@ class InboxRepository:
                     body = session.get_one(SlackInboxRow, event_id).body
                     claimed.append((event_id, body))
         return claimed
+
+    def give_up(self) -> list[str]:
+        """Events whose holder died after they were taken up again as often as allowed:
+        marked done unanswered (their ids, for the log)."""
+        now = utcnow()
+        with self.sessions.begin() as session:
+            spent = session.scalars(
+                select(SlackInboxRow.event_id).where(
+                    SlackInboxRow.done_at.is_(None),
+                    SlackInboxRow.lease_until < now,
+                    SlackInboxRow.attempts >= TRIES,
+                )
+            ).all()
+            if spent:
+                session.execute(
+                    update(SlackInboxRow)
+                    .where(SlackInboxRow.event_id.in_(spent), SlackInboxRow.done_at.is_(None))
+                    .values(done_at=now)
+                )
+        return list(spent)
 
     def renew(self, owner: str, event_ids: list[str], lease_seconds: float) -> None:
         if not event_ids:

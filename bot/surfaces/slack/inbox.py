@@ -158,6 +158,12 @@ class DurableAck(EarlyAck):
                 ):
                     log.info("slack: answering event=%s left by another process", event_id)
                     self._enqueue(event_id, body, reclaimed=True)
+                for event_id in await asyncio.to_thread(self.inbox.give_up):
+                    log.warning(
+                        "slack: event=%s given up: its answer died with its process "
+                        "each time it was taken up",
+                        event_id,
+                    )
             except Exception as exc:  # the store is down: try again next round
                 log.warning("slack inbox sweep failed: %s", exc)
             await asyncio.sleep(self.lease_seconds / 3)

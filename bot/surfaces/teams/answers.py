@@ -12,7 +12,7 @@ from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from bot.domain.answering import message_text
-from bot.domain.conversation import Actor, Place
+from bot.domain.conversation import ANSWERED_AGAIN_AT_MOST, Actor, Place
 from bot.domain.grounded import Quoted
 from bot.services.chat import Answered, ChatService
 from bot.surfaces.interrupted import Mark, StreamMarks
@@ -22,7 +22,7 @@ from bot.surfaces.teams.render import CARD_TYPE, Card, answer_card
 from bot.surfaces.teams.streaming import Stream
 
 WORKING = "Looking through the training material…"
-MAX_ROUNDS = 2  # answered again at most twice: a question that kills its process stops there
+MAX_ROUNDS = ANSWERED_AGAIN_AT_MOST
 
 
 class Recorded:
