@@ -19,6 +19,7 @@ from bot.surfaces.cli.main import app
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
+    from bot.settings import Settings
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample"
 
@@ -119,9 +120,11 @@ def up(
     from bot.settings import Settings
     from retrieval.settings import RetrievalSettings
 
+    settings = Settings()
     # a local Chroma server and a worker on the server-free queue (README: Worker and store)
-    local = LocalServices(Settings(), RetrievalSettings().chroma_url)
+    local = LocalServices(settings, RetrievalSettings().chroma_url)
     try:
+        _migrate_first(settings)
         with console.status("Starting the local index server and worker"):
             local.start()
         _up(slack_port, teams_port, web_port)
@@ -129,6 +132,21 @@ def up(
         _fail(exc.message)
     finally:
         local.stop()
+
+
+def _migrate_first(settings: Settings) -> None:
+    """Bring the store up to date before any child starts: the worker, the web console and
+    the Teams bot each open it too, and processes migrating one new SQLite file at once
+    race (one waits on the other's locks and, on a busy machine, gives up)."""
+    from bot.adapters.store import database_url, open_store
+
+    if not settings.migrate_on_start:
+        return  # a deployment's `learnloop migrate` job does it; each process checks
+    engine, _ = open_store(
+        database_url(settings.database_url, settings.data_dir),
+        timeout=settings.database_timeout_seconds,
+    )
+    engine.dispose()
 
 
 def surfaces() -> list[str]:

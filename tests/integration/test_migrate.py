@@ -53,3 +53,32 @@ def test_migrate_says_in_one_sentence_when_the_database_is_down(tmp_path):
     said = (failed.stdout + failed.stderr).strip()
     assert failed.returncode == 1 and "Traceback" not in said
     assert said.startswith("error:") and "database" in said
+
+
+def test_up_migrates_the_store_before_it_starts_the_worker(tmp_path, monkeypatch):
+    """`up` starts a worker (later the console and the Teams bot) that opens the store too:
+    the schema is at head before the first child starts, so no two processes migrate one
+    new SQLite file at once (they raced: one gave up waiting on the other's locks)."""
+    import typer
+
+    from bot.adapters.store import database_url, make_engine
+    from bot.adapters.store.db import current_revision, head_revision
+    from bot.domain.errors import IndexUnavailable
+    from bot.main import up
+    from bot.runtime.local import LocalServices
+
+    for name in [k for k in os.environ if k.startswith("LEARNLOOP_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("LEARNLOOP_DATA_DIR", str(tmp_path / "data"))
+    seen = []
+
+    def start(self) -> None:  # where the worker would start: look, then stop `up`
+        engine = make_engine(database_url("", tmp_path / "data"))
+        seen.append(current_revision(engine))
+        engine.dispose()
+        raise IndexUnavailable("stopped by the test")
+
+    monkeypatch.setattr(LocalServices, "start", start)
+    with pytest.raises(typer.Exit):
+        up(slack_port=0, teams_port=0, web_port=0)
+    assert seen == [head_revision()]
