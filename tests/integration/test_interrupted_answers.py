@@ -92,9 +92,10 @@ def test_a_slack_answer_cut_off_by_sigkill_is_marked_interrupted_after_restart(t
 
                 (update,) = await slack.wait_for(marked, within=60, what="the message marked")
                 assert update.params["channel"] == "C1"
-                assert update.params["text"] == f"{written.strip()}\n\n{INTERRUPTED}"
+                # its event is still in the inbox, so it is answered again: the note says so
+                assert update.params["text"] == f"{written.strip()}\n\n{INTERRUPTED_AGAIN}"
                 shown = "".join(b["text"]["text"] for b in update.params["blocks"])
-                assert shown.endswith(INTERRUPTED)  # the blocks say it too (they are shown)
+                assert shown.endswith(INTERRUPTED_AGAIN)  # the blocks say it too (shown)
                 await slack.wait_for(
                     lambda: on_record(tmp_path, "slack") == 0, within=30, what="forgotten"
                 )

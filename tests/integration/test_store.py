@@ -84,6 +84,7 @@ def test_an_event_whose_answer_kills_its_process_is_given_up_after_two_tries(sto
     inbox = InboxRepository(sessions(engine))
     assert inbox.add("Ev1", "{}", "first", lease_seconds=0.05)
     assert inbox.add("Ev2", "{}", "first", lease_seconds=60)  # its holder lives
+    assert inbox.answers_again("Ev1") and not inbox.answers_again("nothing")
     owners = [f"next-{n}" for n in range(ANSWERED_AGAIN_AT_MOST)]
     for owner in owners:  # each takes it up, then dies holding it
         got = wait_until(lambda o=owner: inbox.claim(o, 0.05, []) or None, 5, "the dead's event")
@@ -91,7 +92,11 @@ def test_an_event_whose_answer_kills_its_process_is_given_up_after_two_tries(sto
         assert inbox.give_up() == []  # held (or tried too few times) is not given up
     assert wait_until(lambda: inbox.give_up() or None, 5, "the event given up") == ["Ev1"]
     assert inbox.claim("last", 60, []) == [] and inbox.give_up() == []
+    assert not inbox.answers_again("Ev1")  # its note asks the person to ask again
     assert inbox.pending() == 1  # Ev2, whose holder lives, is still waiting for its answer
+    assert inbox.answers_again("Ev2")
+    inbox.done("Ev2")
+    assert not inbox.answers_again("Ev2")
     engine.dispose()
 
 

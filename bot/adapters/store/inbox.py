@@ -78,6 +78,13 @@ class InboxRepository:
                     claimed.append((event_id, body))
         return claimed
 
+    def answers_again(self, event_id: str) -> bool:
+        """The event is not answered and will be taken up again (or is being, by a
+        process that already took it up) after its holder died."""
+        with self.sessions() as session:
+            row = session.get(SlackInboxRow, event_id)
+        return row is not None and row.done_at is None and row.attempts < TRIES
+
     def give_up(self) -> list[str]:
         """Events whose holder died after they were taken up again as often as allowed:
         marked done unanswered (their ids, for the log)."""

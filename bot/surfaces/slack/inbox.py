@@ -37,6 +37,13 @@ ENTRY = "learnloop_inbox"  # the Bolt request context key of a dispatched event'
 # set while a reclaimed event is dispatched (copied into its listeners' tasks): its
 # de-duplication keys were taken by the process that died holding it
 _reclaimed: contextvars.ContextVar[bool] = contextvars.ContextVar("reclaimed", default=False)
+# the inbox event being dispatched (copied into its listeners' tasks, like `_reclaimed`)
+_event: contextvars.ContextVar[str] = contextvars.ContextVar("inbox_event", default="")
+
+
+def current_event() -> str:
+    """The id of the inbox event whose listeners run here ("" outside one)."""
+    return _event.get()
 
 
 @dataclass
@@ -126,12 +133,14 @@ class DurableAck(EarlyAck):
             request = self.queue.get_nowait()
             entry: Entry = request.context[ENTRY]
             token = _reclaimed.set(bool(request.context.get("learnloop_reclaimed")))
+            event_token = _event.set(entry.event_id)
             try:
                 await self.app.async_dispatch(request)
                 await asyncio.sleep(0)  # the listeners it started have now begun
             except Exception:  # one bad delivery must not stop the others
                 log.exception("slack event dispatch failed")
             finally:
+                _event.reset(event_token)
                 _reclaimed.reset(token)
                 self.queue.task_done()
             if entry.listeners == 0:  # nothing listens to it (or a redelivery dropped)

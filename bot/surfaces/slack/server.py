@@ -105,7 +105,7 @@ async def run(
         ops.start()
     # answers a dead process left half-written are marked, now and as their leases run out
     tokens = slack_tokens(slack, lambda: engine) if engine is not None else None
-    marks.start(slack_marker(app.client, tokens))
+    marks.start(slack_marker(app.client, tokens, InboxRepository(stack.sessions)))
     try:
         if slack.socket_mode and not http:
             from bot.surfaces.slack.socket_mode import DurableSocketMode

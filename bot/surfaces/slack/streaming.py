@@ -19,6 +19,7 @@ from bot.domain.answering import message_text
 from bot.domain.grounded import Quoted
 from bot.services.chat import Answered
 from bot.surfaces.interrupted import Mark, StreamMarks
+from bot.surfaces.slack.inbox import current_event
 from bot.surfaces.slack.quotes import quote_blocks, quote_fallback_text
 from bot.surfaces.slack.render import answer_blocks, clip
 
@@ -79,7 +80,8 @@ class Recorded:
         if self.marks is None or not ts:
             return
         if self.mark is None:
-            reference = {"team": self.target.team_id, "kind": kind}
+            # the inbox event it answers: it is answered again if its process dies
+            reference = {"team": self.target.team_id, "kind": kind, "event": current_event()}
             self.mark = await self.marks.begin(self.target.channel, ts, reference)
         await self.mark.progress(text)
 
