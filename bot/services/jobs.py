@@ -81,15 +81,14 @@ class JobService:
         `names` are their document names (retrieval.identity), by default file names."""
         named = names or [p.name for p in paths]
         files = [{"path": str(p.resolve()), "source": n} for p, n in zip(paths, named, strict=True)]
-        job = await asyncio.to_thread(
-            self.jobs.create,
+        return await asyncio.to_thread(
+            self.submit,
             "ingest",
             {"files": files, "audiences": list(audiences)},
             total=len(files),
             requested_by=requested_by,
             reply_to=reply_to,
         )
-        return await asyncio.to_thread(self.dispatch, job)
 
     async def enqueue_upload(
         self,
