@@ -279,14 +279,7 @@ class App:
     # -- the store and the queue
     @cached_property
     def store(self) -> tuple[Engine, sessionmaker[Session]]:
-        from bot.adapters.store import database_url, open_store
-
-        s = self.settings
-        return open_store(
-            database_url(s.database_url, s.data_dir),
-            migrate=s.migrate_on_start,
-            timeout=s.database_timeout_seconds,
-        )
+        return open_settings_store(self.settings)
 
     @property
     def sessions(self) -> sessionmaker[Session]:
@@ -562,6 +555,18 @@ class _Deferred:
 
 
 PARTS = frozenset(name for name, value in vars(App).items() if isinstance(value, cached_property))
+
+
+def open_settings_store(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
+    """The store these settings name, migrated on open unless LEARNLOOP_MIGRATE_ON_START is
+    off (then a schema that is not up to date is refused)."""
+    from bot.adapters.store import database_url, open_store
+
+    return open_store(
+        database_url(settings.database_url, settings.data_dir),
+        migrate=settings.migrate_on_start,
+        timeout=settings.database_timeout_seconds,
+    )
 
 
 def build_app(

@@ -138,14 +138,11 @@ def _migrate_first(settings: Settings) -> None:
     """Bring the store up to date before any child starts: the worker, the web console and
     the Teams bot each open it too, and processes migrating one new SQLite file at once
     race (one waits on the other's locks and, on a busy machine, gives up)."""
-    from bot.adapters.store import database_url, open_store
+    from bot.bootstrap import open_settings_store
 
     if not settings.migrate_on_start:
         return  # a deployment's `learnloop migrate` job does it; each process checks
-    engine, _ = open_store(
-        database_url(settings.database_url, settings.data_dir),
-        timeout=settings.database_timeout_seconds,
-    )
+    engine, _ = open_settings_store(settings)  # as every part of the App opens it
     engine.dispose()
 
 
