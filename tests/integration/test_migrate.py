@@ -82,3 +82,50 @@ def test_up_migrates_the_store_before_it_starts_the_worker(tmp_path, monkeypatch
     with pytest.raises(typer.Exit):
         up(slack_port=0, teams_port=0, web_port=0)
     assert seen == [head_revision()]
+
+
+def test_a_migrator_waits_while_another_holds_the_migration_lock(env, tmp_path):
+    """Processes migrating one database at once take turns (a file lock beside a SQLite
+    file, an advisory lock on PostgreSQL): racing on a new SQLite file, one gave up waiting
+    on the other's locks. Held here, `migrate` waits; released, it migrates."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from bot.adapters.store import database_url, make_engine
+
+    url = env.get("LEARNLOOP_DATABASE_URL")
+    if url is None:
+        from filelock import FileLock
+
+        db = Path(env["LEARNLOOP_DATA_DIR"]) / "learnloop.db"
+        db.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(f"{db}.migrate.lock")
+        lock.acquire()
+        release = lock.release
+    else:
+        engine = make_engine(database_url(url, tmp_path))
+        conn = engine.connect()
+        conn.exec_driver_sql("SELECT pg_advisory_lock(7310001)")  # env.py's MIGRATING
+
+        def release() -> None:
+            conn.exec_driver_sql("SELECT pg_advisory_unlock(7310001)")
+            conn.close()
+            engine.dispose()
+
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "bot", "migrate", "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(4)
+        assert waiting.poll() is None  # it waits for the lock's holder
+    finally:
+        release()
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 0, err
+    assert json.loads(out) == {"from": None, "to": HEAD}

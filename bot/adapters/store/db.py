@@ -147,13 +147,30 @@ def _alembic_config(engine: Engine) -> Any:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision` (idempotent; every process may call it)."""
+    """Bring the schema up to `revision` (idempotent; every process may call it, also at
+    once: one migrates while the others wait, then find the schema up to date)."""
     from alembic import command
 
     try:
-        command.upgrade(_alembic_config(engine), revision)
+        with _one_migrator(engine):
+            command.upgrade(_alembic_config(engine), revision)
     except SQLAlchemyError as exc:
         raise StoreUnavailable(f"cannot migrate the database: {exc}") from exc
+
+
+@contextmanager
+def _one_migrator(engine: Engine) -> Iterator[None]:
+    """A SQLite file is migrated by one process at a time (a file lock beside it):
+    processes migrating one new file at once waited on each other's locks and, on a busy
+    machine, gave up. PostgreSQL's migrations take an advisory lock instead (env.py)."""
+    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    from filelock import FileLock
+
+    with FileLock(f"{database}.migrate.lock"):
+        yield
 
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
