@@ -284,8 +284,14 @@ def test_a_learners_first_two_messages_at_once_make_one_learner(tmp_path):
         with engine.connect() as watch:  # wait until the second insert waits on the key
             while time.monotonic() < deadline:
                 waiting = watch.execute(
-                    text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND datname = current_database()"  # not another test's database
+                    )
                 ).scalar()
+                # a transaction sees one snapshot of pg_stat_activity: end it, or every
+                # later look repeats the first one (and misses the insert that waits)
+                watch.rollback()
                 if waiting:
                     break
                 time.sleep(0.05)
