@@ -125,6 +125,36 @@ def test_a_streaming_message_is_claimed_once_and_only_after_its_holder_stopped_r
     engine.dispose()
 
 
+def test_sweepers_started_together_take_each_dead_holders_row_exactly_once(store_url):
+    """The sweep the inbox and the stream marks share (`leases.take_expired`): eight
+    processes' sweeps released at one moment over 40 rows a dead process held take every
+    row, none twice (each takeover restates the condition it found the row by)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from bot.adapters.store.inbox import InboxRepository
+    from bot.adapters.store.streams import StreamRepository
+
+    engine = make_engine(store_url)
+    upgrade(engine)
+    streams, inbox = StreamRepository(sessions(engine)), InboxRepository(sessions(engine))
+    marks = {streams.begin("slack", "C1", f"{n}.0", {}, "dead", lease_seconds=0) for n in range(40)}
+    events = {f"Ev{n}" for n in range(40) if inbox.add(f"Ev{n}", "{}", "dead", lease_seconds=0)}
+    start = Barrier(8)
+
+    def sweep(n: int) -> tuple[list[str], list[str]]:
+        start.wait()
+        taken_marks = [r.id for r in streams.claim("slack", f"live-{n}", 60)]
+        return taken_marks, [event for event, _ in inbox.claim(f"live-{n}", 60, [])]
+
+    with ThreadPoolExecutor(8) as pool:
+        swept = list(pool.map(sweep, range(8)))
+    assert sorted(m for got, _ in swept for m in got) == sorted(marks)
+    assert sorted(e for _, got in swept for e in got) == sorted(events)
+    assert {r.attempts for r in streams.streaming("slack")} == {1}
+    engine.dispose()
+
+
 def test_one_lease_at_a_time_and_takeover_after_expiry(store_url):
     engine, sessions = open_store(store_url)
     jobs = JobRepository(sessions)

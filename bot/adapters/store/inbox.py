@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.adapters.store.leases import take_expired
 from bot.adapters.store.models import SlackInboxRow
 from bot.domain.conversation import ANSWERED_AGAIN_AT_MOST
 from bot.domain.jobs import utcnow
@@ -43,40 +44,27 @@ class InboxRepository:
     ) -> list[tuple[str, str]]:
         """Unanswered events whose holder's lease ran out, now held by `owner` (never one
         in `held`, those `owner` is answering: a late renewal must not answer them twice)."""
-        now = utcnow()
-        with self.sessions.begin() as session:
-            candidates = session.scalars(
-                select(SlackInboxRow.event_id)
-                .where(
-                    SlackInboxRow.done_at.is_(None),
-                    SlackInboxRow.lease_until < now,
-                    SlackInboxRow.attempts < TRIES,
-                    SlackInboxRow.event_id.not_in(held),
-                )
-                .order_by(SlackInboxRow.received_at)
-                .limit(limit)
-            ).all()
-        claimed = []
-        for event_id in candidates:
-            with self.sessions.begin() as session:
-                won = session.execute(
-                    update(SlackInboxRow)
-                    .where(
-                        SlackInboxRow.event_id == event_id,
-                        SlackInboxRow.done_at.is_(None),
-                        SlackInboxRow.lease_until < now,
-                        SlackInboxRow.attempts < TRIES,
-                    )
-                    .values(
-                        owner=owner,
-                        lease_until=utcnow() + timedelta(seconds=lease_seconds),
-                        attempts=SlackInboxRow.attempts + 1,
-                    )
-                )
-                if won.rowcount == 1:  # type: ignore[attr-defined]
-                    body = session.get_one(SlackInboxRow, event_id).body
-                    claimed.append((event_id, body))
-        return claimed
+        return take_expired(
+            self.sessions,
+            SlackInboxRow.event_id,
+            [
+                SlackInboxRow.done_at.is_(None),
+                SlackInboxRow.lease_until < utcnow(),
+                SlackInboxRow.attempts < TRIES,
+                SlackInboxRow.event_id.not_in(held),
+            ],
+            order_by=SlackInboxRow.received_at,
+            values=lambda: {
+                "owner": owner,
+                "lease_until": utcnow() + timedelta(seconds=lease_seconds),
+                "attempts": SlackInboxRow.attempts + 1,
+            },
+            read=lambda session, event_id: (
+                event_id,
+                session.get_one(SlackInboxRow, event_id).body,
+            ),
+            limit=limit,
+        )
 
     def answers_again(self, event_id: str) -> bool:
         """The event is not answered and will be taken up again (or is being, by a

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.adapters.store.leases import take_expired
 from bot.adapters.store.models import StreamMarkRow
 from bot.domain.jobs import utcnow
 
@@ -84,30 +85,20 @@ class StreamRepository:
     ) -> list[StreamRecord]:
         """`platform`'s messages whose holder's lease ran out, now held by `owner` as
         interrupted (a marking that fails is claimed again once this lease runs out)."""
-        now = utcnow()
-        with self.sessions() as session:
-            candidates = session.scalars(
-                select(StreamMarkRow.id)
-                .where(StreamMarkRow.platform == platform, StreamMarkRow.lease_until < now)
-                .order_by(StreamMarkRow.started_at)
-                .limit(limit)
-            ).all()
-        claimed = []
-        for record_id in candidates:
-            with self.sessions.begin() as session:
-                won = session.execute(
-                    update(StreamMarkRow)
-                    .where(StreamMarkRow.id == record_id, StreamMarkRow.lease_until < now)
-                    .values(
-                        owner=owner,
-                        state=INTERRUPTED,
-                        lease_until=utcnow() + timedelta(seconds=lease_seconds),
-                        attempts=StreamMarkRow.attempts + 1,
-                    )
-                )
-                if won.rowcount == 1:  # type: ignore[attr-defined]
-                    claimed.append(_record(session.get_one(StreamMarkRow, record_id)))
-        return claimed
+        return take_expired(
+            self.sessions,
+            StreamMarkRow.id,
+            [StreamMarkRow.platform == platform, StreamMarkRow.lease_until < utcnow()],
+            order_by=StreamMarkRow.started_at,
+            values=lambda: {
+                "owner": owner,
+                "state": INTERRUPTED,
+                "lease_until": utcnow() + timedelta(seconds=lease_seconds),
+                "attempts": StreamMarkRow.attempts + 1,
+            },
+            read=lambda session, record_id: _record(session.get_one(StreamMarkRow, record_id)),
+            limit=limit,
+        )
 
     def streaming(self, platform: str) -> list[StreamRecord]:
         """Every message of `platform` on record (operators and tests)."""
