@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
@@ -34,7 +35,7 @@ from inference.models import SERVED_NAME, generation_model_path  # noqa: E402
 from inference.settings import InferenceSettings  # noqa: E402
 from retrieval.embedding import Embedder, resolve_embedding_path  # noqa: E402
 from tests.conftest import running_server  # noqa: E402
-from training.evaluate import HeldOut, evaluate  # noqa: E402
+from training.evaluate import HeldOut, refuses, score  # noqa: E402
 from training.examples import Passage  # noqa: E402
 from training.prompt import build_messages  # noqa: E402
 
@@ -84,16 +85,41 @@ def main() -> None:
             return complete
 
         started = time.perf_counter()
-        before = evaluate(items, asker(SERVED_NAME))
-        after = evaluate(items, asker("candidate"))
+        replies = {
+            name: [ask([{"role": r, "content": c} for r, c in i.messages]) for i in items]
+            for name, ask in (("base", asker(SERVED_NAME)), ("adapter", asker("candidate")))
+        }
         seconds = time.perf_counter() - started
+    before, after = score(items, replies["base"]), score(items, replies["adapter"])
     answerable = sum(i.answerable for i in items)
     print(f"{len(items)} questions ({answerable} answerable), {tokens} answer tokens")
     print(f"{'metric':<18}{'base':>8}{'adapter':>9}")
     for field in ("citation_rate", "key_accuracy", "refusal_correct"):
         print(f"{field:<18}{getattr(before, field):>8.2f}{getattr(after, field):>9.2f}")
+    for name, said in replies.items():  # the refusal decisions' two ways of being wrong
+        wrong = [(i.answerable, refuses(r)) for i, r in zip(items, said, strict=True)]
+        outside = len(items) - answerable
+        print(
+            f"{name}: refused {wrong.count((True, True))} answerable, answered "
+            f"{wrong.count((False, False))} of {outside} not in the material; "
+            f"{copied(items, said):.2f} of its sentences are copied from a passage word for word"
+        )
     print(f"generation: {seconds:.0f} s for both")
     print("load average after: {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
+
+
+def copied(items: list[HeldOut], replies: list[str]) -> float:
+    """Share of the replies' sentences (citations and spacing aside) found verbatim in the
+    prompt's passages."""
+    found = total = 0
+    for item, reply in zip(items, replies, strict=True):
+        prompt = " ".join(item.messages[-1][1].split())
+        for sentence in re.split(r"(?<=[.!?])\s+", re.sub(r"\s*\[\d+\]", "", reply)):
+            words = " ".join(sentence.split()).rstrip(".!?")
+            if len(words.split()) >= 4:  # fragments and "Yes." are not a sentence
+                total += 1
+                found += words in prompt
+    return found / total if total else 0.0
 
 
 if __name__ == "__main__":
