@@ -35,12 +35,13 @@ from inference.models import SERVED_NAME, generation_model_path  # noqa: E402
 from inference.settings import InferenceSettings  # noqa: E402
 from retrieval.embedding import Embedder, resolve_embedding_path  # noqa: E402
 from tests.conftest import running_server  # noqa: E402
-from training.evaluate import HeldOut, refuses, score  # noqa: E402
+from training.evaluate import HeldOut, ask, refuses, score  # noqa: E402
 from training.examples import Passage  # noqa: E402
 from training.prompt import build_messages  # noqa: E402
 
 CORPUS = ROOT / "tests" / "data" / "answers_corpus"
 QA = ROOT / "tests" / "data" / "qa" / "answers.jsonl"
+MODELS = {"base": SERVED_NAME, "adapter": "candidate"}  # the adapter is loaded as "candidate"
 
 
 def main() -> None:
@@ -85,10 +86,7 @@ def main() -> None:
             return complete
 
         started = time.perf_counter()
-        replies = {
-            name: [ask([{"role": r, "content": c} for r, c in i.messages]) for i in items]
-            for name, ask in (("base", asker(SERVED_NAME)), ("adapter", asker("candidate")))
-        }
+        replies = {name: ask(items, asker(model)) for name, model in MODELS.items()}
         seconds = time.perf_counter() - started
     before, after = score(items, replies["base"]), score(items, replies["adapter"])
     answerable = sum(i.answerable for i in items)
@@ -110,7 +108,7 @@ def main() -> None:
 
 def copied(items: list[HeldOut], replies: list[str]) -> float:
     """Share of the replies' sentences (citations and spacing aside) found verbatim in the
-    prompt's passages."""
+    prompt (its passages, and the question after them)."""
     found = total = 0
     for item, reply in zip(items, replies, strict=True):
         prompt = " ".join(item.messages[-1][1].split())

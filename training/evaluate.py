@@ -53,10 +53,14 @@ def score(items: Sequence[HeldOut], replies: Sequence[str]) -> Metrics:
     )
 
 
+def ask(items: Sequence[HeldOut], complete: Callable[[list[dict[str, str]]], str]) -> list[str]:
+    """`complete`'s reply (one model or adapter, greedy) to every item, in order."""
+    return [complete([{"role": r, "content": c} for r, c in i.messages]) for i in items]
+
+
 def evaluate(items: Sequence[HeldOut], complete: Callable[[list[dict[str, str]]], str]) -> Metrics:
-    """Ask `complete` (one model or adapter, greedy) every item and score its replies."""
-    replies = [complete([{"role": r, "content": c} for r, c in i.messages]) for i in items]
-    return score(items, replies)
+    """Ask `complete` every item and score its replies."""
+    return score(items, ask(items, complete))
 
 
 def _share(flags: Iterable[bool]) -> float:
