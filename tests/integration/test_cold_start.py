@@ -5,6 +5,7 @@ a delay, started the way the embedded server is (`EmbeddedServer.start`, a block
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
 import time
@@ -15,7 +16,7 @@ from bot.adapters.model import ClientChatModel, LazyModel
 from bot.runtime.inference import EmbeddedServer, healthy
 from inference.client import ChatClient
 from tests.conftest import free_port
-from tests.loop_watch import no_blocking
+from tests.loop_watch import lag_watch, no_blocking, task_stacks, thread_stacks
 from tests.slack_server import mention
 from tests.unit.test_slack_app import running
 
@@ -121,10 +122,12 @@ def test_a_model_server_that_never_answers_gets_the_asker_a_sentence_within_30s(
     from bot.settings import Settings
     from inference.settings import InferenceSettings
 
-    accepted: list[asyncio.StreamReader] = []
+    accepted: list[float] = []  # when each request reached the model server
+    clients: list[asyncio.StreamWriter] = []
 
     async def black_hole(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        accepted.append(reader)
+        accepted.append(time.monotonic())
+        clients.append(writer)
         await reader.read()  # reads the request, answers nothing, until the client leaves
         writer.close()
 
@@ -136,14 +139,26 @@ def test_a_model_server_that_never_answers_gets_the_asker_a_sentence_within_30s(
         # a bot process opens (and migrates) its store at start, before any question: so
         # does this one, so that the clock measures the model's deadline, not a migration
         await asyncio.to_thread(app.adapter_registry.active)
-        async with server, running(make_app, model=app.model) as bot:
-            began = time.monotonic()
-            await bot.event(mention("How long is leave?", "500.1"))
-            (text,) = await bot.slack.wait_for(lambda: bot.slack.texts("C1"), within=30)
-            assert time.monotonic() - began < 30
-            assert text == friendly("model_unavailable")
-            assert len(accepted) == 1  # asked once: a timeout is not retried
-            await app.model.aclose()
+        try:
+            async with server, running(make_app, model=app.model) as bot, lag_watch() as lag:
+                began = time.monotonic()
+                await bot.event(mention("How long is leave?", "500.1"))
+                try:
+                    (text,) = await bot.slack.wait_for(lambda: bot.slack.texts("C1"), within=30)
+                except AssertionError as exc:  # where the 30 s went, for whoever reads CI's log
+                    asked = [f"{t - began:.1f}s" for t in accepted]
+                    raise AssertionError(
+                        f"{exc}\nmodel asked at {asked}; the event loop's longest stall "
+                        f"{lag.longest:.1f}s; load {os.getloadavg()}\n"
+                        f"{task_stacks()}\n{thread_stacks()}"
+                    ) from None
+                assert time.monotonic() - began < 30
+                assert text == friendly("model_unavailable")
+                assert len(accepted) == 1  # asked once: a timeout is not retried
+        finally:
+            for writer in clients:  # the black hole's connections end with the test
+                writer.close()
+            await app.aclose()
 
     asyncio.run(scenario())
 
