@@ -75,6 +75,14 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
+def fresh_env(monkeypatch) -> None:
+    """No `LEARNLOOP_` setting in this process's environment for the test (restored after
+    it): settings read now are a fresh process's defaults."""
+    for name in [k for k in os.environ if k.startswith("LEARNLOOP_")]:
+        monkeypatch.delenv(name)
+
+
+@pytest.fixture
 def make_app(tmp_path) -> Iterator[Callable[..., App]]:
     """`make_app(admins="slack:U9", model=FakeChatModel(...), sender=lambda app: ...)`: an
     App from `build_app` over a SQLite store in the test's folder; what it built is closed

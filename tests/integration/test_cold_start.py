@@ -115,12 +115,9 @@ def test_a_cold_started_teams_bot_returns_the_first_request_within_ten_seconds(t
         server.stop()
 
 
-def test_a_model_server_that_never_answers_gets_the_asker_a_sentence_within_30s(
-    make_app, tmp_path, monkeypatch
-):
+@pytest.mark.usefixtures("fresh_env")
+def test_a_model_server_that_never_answers_gets_the_asker_a_sentence_within_30s(make_app, tmp_path):
     """The defaults, as a process builds them: no retry of a request the server accepted."""
-    for name in [k for k in os.environ if k.startswith("LEARNLOOP_")]:
-        monkeypatch.delenv(name)  # a fresh process's defaults, whatever this one was given
     from bot.bootstrap import build_app
     from bot.domain.conversation import friendly
     from bot.settings import Settings

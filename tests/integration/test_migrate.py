@@ -55,6 +55,7 @@ def test_migrate_says_in_one_sentence_when_the_database_is_down(tmp_path):
     assert said.startswith("error:") and "database" in said
 
 
+@pytest.mark.usefixtures("fresh_env")
 def test_up_migrates_the_store_before_it_starts_the_worker(tmp_path, monkeypatch):
     """`up` starts a worker (later the console and the Teams bot) that opens the store too:
     the schema is at head before the first child starts, so no two processes migrate one
@@ -67,8 +68,6 @@ def test_up_migrates_the_store_before_it_starts_the_worker(tmp_path, monkeypatch
     from bot.main import up
     from bot.runtime.local import LocalServices
 
-    for name in [k for k in os.environ if k.startswith("LEARNLOOP_")]:
-        monkeypatch.delenv(name)
     monkeypatch.setenv("LEARNLOOP_DATA_DIR", str(tmp_path / "data"))
     seen = []
 

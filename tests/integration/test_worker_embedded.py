@@ -22,9 +22,8 @@ from tests.conftest import run_cli, wait_until
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.usefixtures("fresh_env")
 def test_queued_ingest_runs_with_no_server_installed(tmp_path, monkeypatch, embedder):
-    for key in [k for k in os.environ if k.startswith("LEARNLOOP_")]:
-        monkeypatch.delenv(key)
     monkeypatch.delenv("LEARNLOOP_CHROMA_URL", raising=False)  # restored after the test
     data = tmp_path / "data"
     monkeypatch.setenv("LEARNLOOP_DATA_DIR", str(data))
